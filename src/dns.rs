@@ -1,0 +1,1 @@
+//! Verification-record lookup (being built).

@@ -1,0 +1,1 @@
+//! auth0-sim (work in progress).

@@ -1,0 +1,1 @@
+//! kube-sim (work in progress).

@@ -1,0 +1,1 @@
+//! test-dns (work in progress).

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
-command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+command -v kubectl >/dev/null || need_apt+=(kubectl)
 if ((${#need_apt[@]})); then
   echo "deps: apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

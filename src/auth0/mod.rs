@@ -1,1 +1,6 @@
-//! (being built)
+//! Auth0 Management API client: wire types and secret redaction.
+
+pub mod redact;
+pub mod types;
+
+pub use redact::Redacted;

@@ -1,1 +1,3 @@
-//! (being built)
+//! Logging, Prometheus metrics and the `/metrics`, `/healthz`, `/readyz` endpoints.
+
+pub mod metrics;

@@ -1,0 +1,314 @@
+//! Prometheus metrics (prefix `auth0_domain_operator_`).
+//!
+//! Labels are bounded: controller names, error categories, tenant names, route templates, HTTP
+//! status codes and states. Never object names or error text.
+
+use std::fmt;
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Metric name prefix.
+pub const PREFIX: &str = "auth0_domain_operator";
+
+/// `CustomDomain` states the `custom_domains` gauge always reports (zero when absent).
+pub const DOMAIN_STATES: [&str; 5] = ["Pending", "PendingVerification", "Ready", "Failed", "Disabled"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabels {
+    controller: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    controller: String,
+    category: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    tenant: String,
+    endpoint: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabels {
+    tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantEndpointLabels {
+    tenant: String,
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DomainStateLabels {
+    tenant: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    // 5 ms … ~80 s
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
+fn wait_histogram() -> Histogram {
+    // 10 ms … ~160 s: rate-limit pauses are bounded at about a minute
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
+}
+
+/// All operator metrics and the registry that exposes them.
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<ControllerLabels, Counter>,
+    reconcile_errors: Family<ErrorLabels, Counter>,
+    reconcile_duration: HistogramFamily<ControllerLabels>,
+    auth0_requests: Family<RequestLabels, Counter>,
+    auth0_ratelimit_wait: HistogramFamily<TenantLabels>,
+    auth0_ratelimited: Family<TenantEndpointLabels, Counter>,
+    custom_domains: Family<DomainStateLabels, Gauge>,
+    dns_lookups: Family<ResultLabels, Counter>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let reconciles = Family::<ControllerLabels, Counter>::default();
+        registry.register("reconciles", "Reconciliations started", reconciles.clone());
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "reconcile_errors",
+            "Reconciliations that failed, by category",
+            reconcile_errors.clone(),
+        );
+        let reconcile_duration: HistogramFamily<ControllerLabels> =
+            Family::new_with_constructor(duration_histogram as fn() -> Histogram);
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of reconciliations",
+            reconcile_duration.clone(),
+        );
+        let auth0_requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "auth0_requests",
+            "Auth0 Management API requests by route template and HTTP status (or transport error)",
+            auth0_requests.clone(),
+        );
+        let auth0_ratelimit_wait: HistogramFamily<TenantLabels> =
+            Family::new_with_constructor(wait_histogram as fn() -> Histogram);
+        registry.register(
+            "auth0_ratelimit_wait_seconds",
+            "Time calls waited for the tenant's rate-limit budget",
+            auth0_ratelimit_wait.clone(),
+        );
+        let auth0_ratelimited = Family::<TenantEndpointLabels, Counter>::default();
+        registry.register(
+            "auth0_ratelimited",
+            "Auth0 answers with HTTP 429",
+            auth0_ratelimited.clone(),
+        );
+        let custom_domains = Family::<DomainStateLabels, Gauge>::default();
+        registry.register(
+            "custom_domains",
+            "CustomDomain resources by tenant and state",
+            custom_domains.clone(),
+        );
+        let dns_lookups = Family::<ResultLabels, Counter>::default();
+        registry.register("dns_lookups", "DNS gate lookups by result", dns_lookups.clone());
+        Self {
+            registry,
+            reconciles,
+            reconcile_errors,
+            reconcile_duration,
+            auth0_requests,
+            auth0_ratelimit_wait,
+            auth0_ratelimited,
+            custom_domains,
+            dns_lookups,
+        }
+    }
+
+    /// Renders the registry in the OpenMetrics text format.
+    pub fn encode(&self) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+
+    /// Counts a reconciliation of `controller` and returns a guard that records its duration
+    /// when dropped.
+    pub fn reconcile_timer(&self, controller: &str) -> ReconcileTimer<'_> {
+        let labels = ControllerLabels {
+            controller: controller.to_string(),
+        };
+        self.reconciles.get_or_create(&labels).inc();
+        ReconcileTimer {
+            metrics: self,
+            labels,
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts a failed reconciliation; `category` is a bounded error class (e.g. `auth0_transient`).
+    pub fn reconcile_error(&self, controller: &str, category: &str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                controller: controller.to_string(),
+                category: category.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts an Auth0 request. `endpoint` is a route template (`POST /custom-domains/{id}/verify`),
+    /// `status` the HTTP status code or a transport outcome (`timeout`, `connect`, `error`).
+    pub fn auth0_request(&self, tenant: &str, endpoint: &str, status: &str) {
+        self.auth0_requests
+            .get_or_create(&RequestLabels {
+                tenant: tenant.to_string(),
+                endpoint: endpoint.to_string(),
+                status: status.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records how long a call waited for the tenant's rate-limit budget.
+    pub fn auth0_ratelimit_wait(&self, tenant: &str, seconds: f64) {
+        self.auth0_ratelimit_wait
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// Counts an HTTP 429 from Auth0.
+    pub fn auth0_ratelimited(&self, tenant: &str, endpoint: &str) {
+        self.auth0_ratelimited
+            .get_or_create(&TenantEndpointLabels {
+                tenant: tenant.to_string(),
+                endpoint: endpoint.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the number of `CustomDomain`s of `tenant` per state. States of [`DOMAIN_STATES`] not in
+    /// `counts` are set to zero so a state that emptied does not keep its old value.
+    pub fn set_custom_domains<'a>(&self, tenant: &str, counts: impl IntoIterator<Item = (&'a str, i64)>) {
+        let counts: Vec<(&str, i64)> = counts.into_iter().collect();
+        for state in DOMAIN_STATES {
+            if !counts.iter().any(|(s, _)| *s == state) {
+                self.custom_domains
+                    .get_or_create(&DomainStateLabels {
+                        tenant: tenant.to_string(),
+                        state: state.to_string(),
+                    })
+                    .set(0);
+            }
+        }
+        for (state, n) in counts {
+            self.custom_domains
+                .get_or_create(&DomainStateLabels {
+                    tenant: tenant.to_string(),
+                    state: state.to_string(),
+                })
+                .set(n);
+        }
+    }
+
+    /// Drops every `custom_domains` series of a tenant (the tenant was deleted).
+    pub fn forget_tenant(&self, tenant: &str) {
+        for state in DOMAIN_STATES {
+            self.custom_domains.remove(&DomainStateLabels {
+                tenant: tenant.to_string(),
+                state: state.to_string(),
+            });
+        }
+    }
+
+    /// Counts a DNS gate lookup; `result` is `visible`, `missing` or `unresolvable`.
+    pub fn dns_lookup(&self, result: &str) {
+        self.dns_lookups
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// Records a reconciliation's duration when dropped (also on early return or panic unwinding).
+#[must_use = "the duration is recorded when the timer is dropped"]
+pub struct ReconcileTimer<'a> {
+    metrics: &'a Metrics,
+    labels: ControllerLabels,
+    start: Instant,
+}
+
+impl Drop for ReconcileTimer<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .reconcile_duration
+            .get_or_create(&self.labels)
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels_are_exposed() {
+        let m = Metrics::new();
+        {
+            let _t = m.reconcile_timer("custom_domain");
+        }
+        m.reconcile_error("custom_domain", "auth0_transient");
+        m.auth0_request("default", "POST /custom-domains/{id}/verify", "200");
+        m.auth0_ratelimited("default", "GET /custom-domains");
+        m.auth0_ratelimit_wait("default", 0.5);
+        m.set_custom_domains("default", [("Ready", 3)]);
+        m.dns_lookup("missing");
+        let text = m.encode().unwrap();
+        for needle in [
+            "auth0_domain_operator_reconciles_total{controller=\"custom_domain\"} 1",
+            "auth0_domain_operator_reconcile_errors_total{controller=\"custom_domain\",category=\"auth0_transient\"} 1",
+            "auth0_domain_operator_reconcile_duration_seconds_count{controller=\"custom_domain\"} 1",
+            "auth0_domain_operator_auth0_requests_total{tenant=\"default\",endpoint=\"POST /custom-domains/{id}/verify\",status=\"200\"} 1",
+            "auth0_domain_operator_auth0_ratelimited_total{tenant=\"default\",endpoint=\"GET /custom-domains\"} 1",
+            "auth0_domain_operator_auth0_ratelimit_wait_seconds_count{tenant=\"default\"} 1",
+            "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Ready\"} 3",
+            "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Failed\"} 0",
+            "auth0_domain_operator_dns_lookups_total{result=\"missing\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        m.forget_tenant("default");
+        assert!(!m.encode().unwrap().contains("state=\"Ready\""));
+    }
+}

@@ -1,1 +1,249 @@
-//! Command line (being built).
+//! Command line: `run` (default), `crd [--write]`, `check`, `version`; global `--log-format`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Prefix of every environment variable the operator reads.
+pub const ENV_PREFIX: &str = "AUTH0_DOMAIN_OPERATOR_";
+
+/// Kubernetes operator that manages Auth0 custom domains.
+#[derive(Parser, Debug, Clone, PartialEq)]
+#[command(name = "auth0-domain-operator", version, about)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "AUTH0_DOMAIN_OPERATOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// What to do (default: `run`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Compact human-readable lines.
+    #[default]
+    Text,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run the controllers (the default).
+    Run(RunArgs),
+    /// Print the CRDs as YAML, or rewrite `crds/` with `--write`.
+    Crd(CrdArgs),
+    /// Try a tenant's credentials and print what they can see.
+    Check(CheckArgs),
+    /// Print the version (and git commit when known).
+    Version,
+}
+
+impl Cli {
+    /// The chosen command, `run` with its defaults (and environment) when none was given.
+    pub fn command_or_run(&self) -> Result<Command, clap::Error> {
+        match &self.command {
+            Some(c) => Ok(c.clone()),
+            // Parse an explicit `run` so flag defaults and env fallbacks apply exactly as for `run`.
+            None => match Cli::try_parse_from(["auth0-domain-operator", "run"])?.command {
+                Some(cmd) => Ok(cmd),
+                None => Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand)),
+            },
+        }
+    }
+}
+
+/// Flags of `run`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct RunArgs {
+    /// Identity of this cluster in the ownership marker (`<cluster-id>/<namespace>/<name>`);
+    /// default: the UID of the `kube-system` namespace.
+    #[arg(long, env = "AUTH0_DOMAIN_OPERATOR_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+
+    /// DNS servers for the verification-record check (`ip` or `ip:port`, comma-separated);
+    /// default: the system resolver configuration.
+    #[arg(long, value_delimiter = ',', env = "AUTH0_DOMAIN_OPERATOR_DNS_NAMESERVERS")]
+    pub dns_nameservers: Vec<String>,
+
+    /// Verify only once DNS shows the record (`false` for split-horizon DNS).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "AUTH0_DOMAIN_OPERATOR_DNS_PREFLIGHT")]
+    pub dns_preflight: bool,
+
+    /// Longest wait between DNS re-checks of a missing record (backoff starts at 5s).
+    #[arg(long, default_value = "30s", value_parser = parse_duration_arg, env = "AUTH0_DOMAIN_OPERATOR_DNS_RECHECK_MAX")]
+    pub dns_recheck_max: Duration,
+
+    /// Allow `http://` Management API URLs (tests and sandboxes only).
+    #[arg(
+        long,
+        default_value_t = false,
+        env = "AUTH0_DOMAIN_OPERATOR_ALLOW_INSECURE_AUTH0"
+    )]
+    pub allow_insecure_auth0: bool,
+
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(
+        long,
+        default_value = "0.0.0.0:8080",
+        env = "AUTH0_DOMAIN_OPERATOR_METRICS_ADDR"
+    )]
+    pub metrics_addr: SocketAddr,
+
+    /// Take a `coordination.k8s.io` Lease before reconciling (for more than one replica).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        default_value = "auth0-domain-operator",
+        env = "AUTH0_DOMAIN_OPERATOR_LEASE_NAME"
+    )]
+    pub lease_name: String,
+
+    /// Namespace of the leader-election Lease (default: the pod's namespace, else `default`).
+    #[arg(long, env = "AUTH0_DOMAIN_OPERATOR_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// How many CustomDomains reconcile at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), env = "AUTH0_DOMAIN_OPERATOR_CONCURRENCY")]
+    pub concurrency: u16,
+
+    /// Watch only this namespace's CustomDomains (default: all namespaces).
+    #[arg(long, env = "AUTH0_DOMAIN_OPERATOR_NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+/// Flags of `crd`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct CrdArgs {
+    /// Rewrite the files in the `crds/` directory instead of printing.
+    #[arg(long)]
+    pub write: bool,
+
+    /// Directory `--write` writes to.
+    #[arg(long, default_value = "crds")]
+    pub dir: PathBuf,
+}
+
+/// Flags of `check`: either an existing Auth0Tenant, or explicit credentials.
+#[derive(Args, Debug, Clone, PartialEq)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["tenant", "domain"])))]
+pub struct CheckArgs {
+    /// Name of an Auth0Tenant in the cluster.
+    #[arg(long, conflicts_with_all = ["domain", "client_id", "client_secret_file"])]
+    pub tenant: Option<String>,
+
+    /// Tenant domain, e.g. `acme.eu.auth0.com`.
+    #[arg(long, requires_all = ["client_id", "client_secret_file"])]
+    pub domain: Option<String>,
+
+    /// Client id of the machine-to-machine application.
+    #[arg(long)]
+    pub client_id: Option<String>,
+
+    /// File holding the client secret (a file, so the secret stays out of shell history and `ps`).
+    #[arg(long)]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Management API base URL (default `https://<domain>`).
+    #[arg(long)]
+    pub management_api_url: Option<String>,
+
+    /// Allow an `http://` Management API URL.
+    #[arg(long, default_value_t = false)]
+    pub allow_insecure_auth0: bool,
+}
+
+/// Parses `--dns-recheck-max` style durations: `30s`, `2m`, `1h`, `500ms`.
+pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|e| format!("{text:?}: {e}"));
+    }
+    crate::resources::tenant::parse_duration(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("auth0-domain-operator").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn no_subcommand_means_run_with_defaults() {
+        let cli = parse(&[]);
+        let Command::Run(run) = cli.command_or_run().unwrap() else {
+            panic!("expected run")
+        };
+        assert!(run.dns_preflight);
+        assert_eq!(run.dns_recheck_max, Duration::from_secs(30));
+        assert_eq!(run.metrics_addr, "0.0.0.0:8080".parse().unwrap());
+        assert!(!run.leader_election);
+        assert_eq!(run.concurrency, 16);
+        assert_eq!(cli.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn run_flags_parse() {
+        let cli = parse(&[
+            "--log-format",
+            "json",
+            "run",
+            "--dns-preflight=false",
+            "--dns-nameservers",
+            "127.0.0.1:5353,10.0.0.1",
+            "--dns-recheck-max",
+            "2m",
+            "--leader-election",
+            "--namespace",
+            "team-a",
+            "--cluster-id",
+            "c1",
+        ]);
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("expected run")
+        };
+        assert!(!run.dns_preflight);
+        assert!(run.leader_election);
+        assert_eq!(run.dns_nameservers, vec!["127.0.0.1:5353", "10.0.0.1"]);
+        assert_eq!(run.dns_recheck_max, Duration::from_secs(120));
+        assert_eq!(run.namespace.as_deref(), Some("team-a"));
+        assert_eq!(run.cluster_id.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn check_needs_a_target() {
+        assert!(Cli::try_parse_from(["x", "check"]).is_err());
+        assert!(Cli::try_parse_from(["x", "check", "--domain", "a.auth0.com"]).is_err());
+        let cli = parse(&["check", "--tenant", "default"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckArgs { tenant: Some(_), .. }))
+        ));
+    }
+
+    #[test]
+    fn crd_write_flag() {
+        assert_eq!(
+            parse(&["crd", "--write"]).command,
+            Some(Command::Crd(CrdArgs {
+                write: true,
+                dir: "crds".into()
+            }))
+        );
+        assert!(parse_duration_arg("500ms").is_ok_and(|d| d == Duration::from_millis(500)));
+        assert!(parse_duration_arg("soon").is_err());
+    }
+}

@@ -1,3 +1,72 @@
-fn main() {
-    println!("auth0-domain-operator {}", env!("CARGO_PKG_VERSION"));
+//! Binary entry point: parse the command line, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use auth0_domain_operator::{
+    cli::{Cli, Command, CrdArgs, LogFormat},
+    resources,
+};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.compact().init(),
+    }
+}
+
+fn write_crds(args: &CrdArgs) -> anyhow::Result<()> {
+    if !args.write {
+        print!("{}", resources::all_yaml()?);
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
+    for (file, crd) in resources::crds() {
+        let path = args.dir.join(file);
+        std::fs::write(&path, resources::to_yaml(&crd)?)
+            .with_context(|| format!("write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn version() -> String {
+    let sha = option_env!("AUTH0_DOMAIN_OPERATOR_GIT_SHA").unwrap_or("unknown");
+    format!("auth0-domain-operator {} (git {sha})", env!("CARGO_PKG_VERSION"))
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => auth0_domain_operator::operator::run(args).await,
+        Command::Crd(args) => write_crds(&args),
+        Command::Check(_) => anyhow::bail!("check is not implemented yet"),
+        Command::Version => {
+            println!("{}", version());
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let command = match cli.command_or_run() {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match dispatch(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "exiting");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

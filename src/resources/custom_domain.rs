@@ -1,0 +1,475 @@
+//! `CustomDomain` (`auth0.domain-operator.dev/v1alpha1`): one Auth0 custom domain, namespaced.
+
+// The derive takes several `printcolumn(type_ = ...)` entries, which clippy mistakes for duplicates.
+#![allow(clippy::duplicated_attributes)]
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Largest number of user metadata keys: Auth0 allows 10 and the operator reserves one (`k8s_owner`).
+pub const MAX_METADATA_KEYS: usize = 9;
+/// Longest metadata value Auth0 accepts.
+pub const MAX_METADATA_VALUE_LEN: usize = 255;
+/// Longest metadata key the operator accepts (Auth0 publishes no key limit; this mirrors the value limit).
+pub const MAX_METADATA_KEY_LEN: usize = 255;
+/// The metadata key that carries the operator's ownership marker.
+pub const OWNER_METADATA_KEY: &str = "k8s_owner";
+/// Annotation that lets the operator adopt an existing, unmarked Auth0 domain.
+pub const ADOPT_ANNOTATION: &str = "auth0-domain-operator.dev/adopt";
+/// Annotation that lets the operator delete and recreate a domain whose `cname_api_key` was lost.
+pub const RECREATE_ON_KEY_LOSS_ANNOTATION: &str = "auth0-domain-operator.dev/recreate-on-key-loss";
+
+/// Lower-case FQDN: labels of 1–63 characters, at least two labels, no wildcard, no trailing dot.
+pub const FQDN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
+/// DNS-1123 subdomain (the form of a Secret name).
+pub const DNS1123_SUBDOMAIN_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// An Auth0 custom domain managed from Kubernetes.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "auth0.domain-operator.dev",
+    version = "v1alpha1",
+    kind = "CustomDomain",
+    plural = "customdomains",
+    namespaced,
+    status = "CustomDomainStatus",
+    shortname = "acd",
+    category = "auth0",
+    doc = "An Auth0 custom domain (Auth0 Multiple Custom Domains) reconciled by auth0-domain-operator.",
+    printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
+    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(
+        name = "Verified",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Verified\")].status"
+    ),
+    printcolumn(
+        name = "Certificate",
+        type_ = "string",
+        json_path = ".status.certificate.status"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(
+    validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.verificationMethod)")
+        .message("verificationMethod is only valid for SelfManagedCerts: remove spec.verificationMethod (Auth0-managed domains are verified with a CNAME)"),
+    validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.mtls) || !self.mtls.enabled")
+        .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts"),
+    validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.certificate) || !has(self.certificate.issuerRef)")
+        .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef"),
+)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDomainSpec {
+    /// The Auth0Tenant (cluster-scoped) this domain belongs to. Defaults to the tenant named `default`.
+    #[serde(default)]
+    pub tenant_ref: TenantRef,
+
+    /// The custom domain, a lower-case fully qualified domain name such as `login.example.com`:
+    /// no wildcard, no trailing dot, at most 253 characters, each label at most 63. Immutable.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+    )]
+    #[x_kube(
+        validation = Rule::new("self == oldSelf").message("domain is immutable: create a new CustomDomain to use a different domain"),
+        validation = Rule::new("!self.startsWith('*')").message("wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
+        validation = Rule::new("!self.endsWith('.')").message("remove the trailing dot from domain"),
+        validation = Rule::new("!self.matches('[A-Z]')").message("domain must be lower-case: write it in lower-case letters"),
+    )]
+    pub domain: String,
+
+    /// How TLS certificates are handled: `Auth0ManagedCerts` (Auth0 issues the certificate, verified
+    /// with a CNAME) or `SelfManagedCerts` (your reverse proxy terminates TLS, verified with a TXT
+    /// record). Immutable.
+    #[serde(rename = "type")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("type is immutable: create a new CustomDomain to change the certificate type"))]
+    pub type_: DomainType,
+
+    /// Verification method sent to Auth0; only `TXT`, and only for `SelfManagedCerts`. The record to
+    /// publish always comes from Auth0's answer (see `status.verification.records`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_method: Option<VerificationMethod>,
+
+    /// TLS policy; `recommended` is the only value Auth0 still accepts.
+    #[serde(default)]
+    pub tls_policy: TlsPolicy,
+
+    /// HTTP header that carries the end-user IP from your proxy to Auth0; unset means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_client_ip_header: Option<ClientIpHeader>,
+
+    /// Key/value metadata sent to Auth0 as `domain_metadata`: at most 9 keys (Auth0 allows 10 and the
+    /// operator reserves `k8s_owner`), values at most 255 characters. A removed key is removed in Auth0 too.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "metadata_schema")]
+    #[x_kube(
+        validation = Rule::new("self.size() <= 9").message("metadata has more than 9 keys: remove keys (Auth0 allows 10 and the operator reserves k8s_owner)"),
+        validation = Rule::new("!('k8s_owner' in self)").message("metadata key k8s_owner is reserved for the operator's ownership marker: rename or remove it"),
+        validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 255)").message("metadata keys must be 1 to 255 characters long: shorten the key"),
+        validation = Rule::new("self.all(k, size(self[k]) <= 255)").message("metadata values must be at most 255 characters (Auth0's limit): shorten the value"),
+    )]
+    pub metadata: BTreeMap<String, String>,
+
+    /// Relying party identifier for passkeys (`relying_party_identifier`); unset leaves Auth0's default
+    /// (the domain itself). Removing it removes it in Auth0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub relying_party_identifier: Option<String>,
+
+    /// Name of the Secret (same namespace) that receives `cname-api-key`, `origin-domain-name` and
+    /// `domain` for the edge proxy. Defaults to `<metadata.name>-auth0-edge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub secret_name: Option<String>,
+
+    /// mTLS for this domain (SelfManagedCerts only): also serve `mtls.<domain>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<DomainMtls>,
+
+    /// What deleting this resource does in Auth0: `Delete` (default) deletes the Auth0 domain;
+    /// `Orphan` leaves it, and keeps the key Secret (it may hold the only copy of the key).
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Also emit an external-dns `DNSEndpoint` with the verification record (TXT records need
+    /// external-dns `--managed-record-types=TXT`). The operator still checks DNS before verifying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_endpoint: Option<DnsEndpointSpec>,
+
+    /// cert-manager certificate for the edge proxy (SelfManagedCerts only), written to `<name>-tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateSpec>,
+}
+
+fn metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "maxProperties": MAX_METADATA_KEYS,
+        "additionalProperties": { "type": "string", "maxLength": MAX_METADATA_VALUE_LEN },
+    })
+}
+
+/// Reference to a cluster-scoped `Auth0Tenant`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRef {
+    /// Name of the Auth0Tenant. Defaults to `default`.
+    #[serde(default = "default_tenant_name")]
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+fn default_tenant_name() -> String {
+    "default".to_owned()
+}
+
+impl Default for TenantRef {
+    fn default() -> Self {
+        Self {
+            name: default_tenant_name(),
+        }
+    }
+}
+
+/// Certificate handling of a custom domain (Auth0's `type`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DomainType {
+    /// Auth0 obtains and renews the certificate (`auth0_managed_certs`).
+    Auth0ManagedCerts,
+    /// Your reverse proxy holds the certificate (`self_managed_certs`).
+    SelfManagedCerts,
+}
+
+impl DomainType {
+    /// The value Auth0's API uses.
+    pub fn as_auth0(self) -> &'static str {
+        match self {
+            Self::Auth0ManagedCerts => "auth0_managed_certs",
+            Self::SelfManagedCerts => "self_managed_certs",
+        }
+    }
+}
+
+/// Verification method for SelfManagedCerts: only `TXT`. The record to publish comes from Auth0.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum VerificationMethod {
+    /// A TXT record (Auth0's `txt`).
+    #[serde(rename = "TXT")]
+    Txt,
+}
+
+/// TLS policy of the domain.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum TlsPolicy {
+    /// Auth0's recommended policy (TLS 1.2+).
+    #[default]
+    #[serde(rename = "recommended")]
+    Recommended,
+}
+
+impl TlsPolicy {
+    /// The value Auth0's API uses.
+    pub fn as_auth0(self) -> &'static str {
+        match self {
+            Self::Recommended => "recommended",
+        }
+    }
+}
+
+/// Header that carries the end-user IP from your proxy to Auth0; unset means none.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ClientIpHeader {
+    /// `true-client-ip` (Akamai, Cloudflare Enterprise).
+    #[serde(rename = "true-client-ip")]
+    TrueClientIp,
+    /// `cf-connecting-ip` (Cloudflare).
+    #[serde(rename = "cf-connecting-ip")]
+    CfConnectingIp,
+    /// `x-forwarded-for`.
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// `x-azure-clientip` (Azure Front Door).
+    #[serde(rename = "x-azure-clientip")]
+    XAzureClientIp,
+}
+
+impl ClientIpHeader {
+    /// The header name, as Auth0's API spells it.
+    pub fn as_auth0(self) -> &'static str {
+        match self {
+            Self::TrueClientIp => "true-client-ip",
+            Self::CfConnectingIp => "cf-connecting-ip",
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::XAzureClientIp => "x-azure-clientip",
+        }
+    }
+
+    /// Parses Auth0's spelling; `None` for anything else (including the empty string).
+    pub fn from_auth0(value: &str) -> Option<Self> {
+        [
+            Self::TrueClientIp,
+            Self::CfConnectingIp,
+            Self::XForwardedFor,
+            Self::XAzureClientIp,
+        ]
+        .into_iter()
+        .find(|h| h.as_auth0() == value)
+    }
+}
+
+/// What happens in Auth0 when the resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the Auth0 domain (and the Secret with the resource).
+    #[default]
+    Delete,
+    /// Keep the Auth0 domain and the key Secret.
+    Orphan,
+}
+
+/// mTLS settings of one domain.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainMtls {
+    /// Serve mTLS traffic on `mtls.<domain>` (requires the tenant's `mtls.enableEndpointAliases`).
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// external-dns integration.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsEndpointSpec {
+    /// Emit a `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`) holding the verification record.
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// cert-manager integration.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateSpec {
+    /// Issuer for a cert-manager `Certificate` covering the domain (and `mtls.<domain>` with mTLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_ref: Option<IssuerRef>,
+}
+
+/// A cert-manager issuer reference.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerRef {
+    /// Name of the Issuer or ClusterIssuer.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// `Issuer` (default, same namespace) or `ClusterIssuer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// API group of the issuer (default `cert-manager.io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// Observed state of a `CustomDomain`, written by the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDomainStatus {
+    /// Auth0's id of the domain (`cd_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_domain_id: Option<String>,
+    /// Auth0's status of the domain: Pending, PendingVerification, Ready, Failed or Disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<DomainState>,
+    /// Whether this is the tenant's default custom domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// Auth0's `primary` flag (deprecated upstream; informational only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Where the CNAME (Auth0-managed) or the reverse proxy (self-managed) points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_domain_name: Option<String>,
+    /// The mTLS alias host (`mtls.<domain>`) when `spec.mtls.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls_alias: Option<String>,
+    /// The DNS record to publish and what the operator saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationStatus>,
+    /// Certificate state (Auth0-managed domains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateStatus>,
+    /// The Secret holding the edge proxy's key and origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<SecretRef>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// When Auth0's state was last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_at: Option<Time>,
+    /// Ready, Verified, CertificateReady, SecretStored, Reconciling, Stalled (and MtlsAliases).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}
+
+/// Auth0's status of a custom domain.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DomainState {
+    /// Auth0 `pending` (older API versions).
+    Pending,
+    /// Auth0 `pending_verification`: the DNS record is not verified yet.
+    PendingVerification,
+    /// Auth0 `ready`.
+    Ready,
+    /// Auth0 `failed`.
+    Failed,
+    /// Auth0 `disabled`.
+    Disabled,
+}
+
+impl DomainState {
+    /// Maps Auth0's wire status; `None` for values this version does not know.
+    pub fn from_auth0(status: &str) -> Option<Self> {
+        match status {
+            "pending" => Some(Self::Pending),
+            "pending_verification" => Some(Self::PendingVerification),
+            "ready" => Some(Self::Ready),
+            "failed" => Some(Self::Failed),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// Verification state of a domain.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationStatus {
+    /// Auth0's verification status (`pending`, `verified`, `failed`) when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The records Auth0 asks for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<VerificationRecordStatus>,
+    /// What is missing, or Auth0's verification error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// When Auth0 last verified the domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified_at: Option<String>,
+    /// Whether the operator's DNS lookup saw the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_observed: Option<bool>,
+}
+
+/// One DNS record to publish.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRecordStatus {
+    /// Record type: `CNAME` or `TXT`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Record name (the host to create it at).
+    pub name: String,
+    /// Record value.
+    pub value: String,
+}
+
+/// Certificate state of an Auth0-managed domain.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    /// Auth0's certificate status: provisioning, provisioned, provisioning_failed, renewing_failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Auth0's certificate error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Issuing authority (letsencrypt, googletrust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<String>,
+    /// When the certificate must be renewed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews_before: Option<String>,
+}
+
+/// Reference to the edge Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRef {
+    /// Secret name (same namespace).
+    pub name: String,
+}
+
+impl CustomDomain {
+    /// The edge Secret's name: `spec.secretName` or `<name>-auth0-edge`.
+    pub fn secret_name(&self) -> String {
+        match &self.spec.secret_name {
+            Some(name) => name.clone(),
+            None => format!("{}-auth0-edge", self.metadata.name.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// Whether annotation `key` is set to `"true"`.
+    pub fn annotation_is_true(&self, key: &str) -> bool {
+        self.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .is_some_and(|v| v == "true")
+    }
+}

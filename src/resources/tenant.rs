@@ -1,0 +1,322 @@
+//! `Auth0Tenant` (`auth0.domain-operator.dev/v1alpha1`): the connection to one Auth0 tenant, cluster-scoped.
+
+// The derive takes several `printcolumn(type_ = ...)` entries, which clippy mistakes for duplicates.
+#![allow(clippy::duplicated_attributes)]
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Default tenant budget in requests per second. Auth0's lowest published plan allows 2 req/s with
+/// a burst of 10; the default spends half of that so dashboards, CI and other tools keep headroom.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 1;
+/// Default burst (half of the lowest published plan's 10).
+pub const DEFAULT_BURST: u32 = 5;
+/// Default number of custom domains the plan includes (MCD GA base entitlement).
+pub const DEFAULT_ENTITLEMENT: u32 = 20;
+/// Default interval between re-reads of the tenant's domain list.
+pub const DEFAULT_RESYNC_INTERVAL: &str = "10m";
+/// Shortest accepted resync interval.
+pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(30);
+/// Pattern of `resyncInterval`: one or more `<number><s|m|h>` parts, e.g. `90s`, `10m`, `1h30m`.
+pub const DURATION_PATTERN: &str = r"^([0-9]+(s|m|h))+$";
+
+/// An Auth0 tenant whose custom domains this cluster manages.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "auth0.domain-operator.dev",
+    version = "v1alpha1",
+    kind = "Auth0Tenant",
+    plural = "auth0tenants",
+    status = "Auth0TenantStatus",
+    shortname = "a0t",
+    category = "auth0",
+    doc = "The connection to one Auth0 tenant: Management API credentials, request budget and tenant-wide settings.",
+    printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Domains",
+        type_ = "integer",
+        json_path = ".status.customDomains.total"
+    ),
+    printcolumn(name = "Default", type_ = "string", json_path = ".status.defaultCustomDomain"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0TenantSpec {
+    /// The tenant's Auth0 domain, e.g. `acme.eu.auth0.com`.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+    )]
+    pub domain: String,
+
+    /// Base URL of the Management API, overriding `https://<domain>`. Plain `http://` is refused
+    /// unless the operator runs with `--allow-insecure-auth0` (tests and sandboxes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?# ]+(/[^?# ]*)?$')").message("managementApiUrl must be an http(s) URL such as https://acme.eu.auth0.com, without query or fragment"))]
+    pub management_api_url: Option<String>,
+
+    /// The Secret holding the machine-to-machine application's credentials (needs
+    /// `read|create|update|delete:custom_domains`, plus `update:tenant_settings` for `mtls`).
+    pub credentials_secret_ref: CredentialsSecretRef,
+
+    /// Which namespaces may reference this tenant (default: all).
+    #[serde(default)]
+    pub allowed_namespaces: AllowedNamespaces,
+
+    /// Request budget the operator may spend on this tenant's Management API.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+
+    /// How often the tenant's domain list is re-read, e.g. `10m` (default), `90s`, `1h`; at least `30s`.
+    #[serde(default = "default_resync_interval")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(s|m|h))+$"))]
+    #[x_kube(validation = Rule::new("duration(self) >= duration('30s')").message("resyncInterval must be at least 30s: each resync lists every domain of the tenant"))]
+    pub resync_interval: String,
+
+    /// The custom domain to make the tenant's default (Multiple Custom Domains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+    )]
+    pub default_custom_domain: Option<String>,
+
+    /// How many custom domains the tenant's plan includes (default 20); the tenant warns past it.
+    #[serde(default = "default_entitlement")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub entitlement: u32,
+
+    /// Tenant-wide mTLS settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<TenantMtls>,
+}
+
+fn default_resync_interval() -> String {
+    DEFAULT_RESYNC_INTERVAL.to_owned()
+}
+
+fn default_entitlement() -> u32 {
+    DEFAULT_ENTITLEMENT
+}
+
+/// Where the tenant's credentials live.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecretRef {
+    /// Namespace of the Secret.
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: String,
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key holding the client id (default `client_id`).
+    #[serde(default = "default_client_id_key")]
+    pub client_id_key: String,
+    /// Key holding the client secret (default `client_secret`).
+    #[serde(default = "default_client_secret_key")]
+    pub client_secret_key: String,
+}
+
+fn default_client_id_key() -> String {
+    "client_id".to_owned()
+}
+
+fn default_client_secret_key() -> String {
+    "client_secret".to_owned()
+}
+
+/// Namespaces allowed to use a tenant.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("allowedNamespaces.from is Selector: set allowedNamespaces.selector"))]
+#[serde(rename_all = "camelCase")]
+pub struct AllowedNamespaces {
+    /// `All` (default) or `Selector` (namespaces matching `selector`).
+    #[serde(default)]
+    pub from: NamespacesFrom,
+    /// Label selector on namespaces, used with `from: Selector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// How `allowedNamespaces` picks namespaces.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum NamespacesFrom {
+    /// Every namespace.
+    #[default]
+    All,
+    /// Namespaces matching the selector.
+    Selector,
+}
+
+/// Request budget for one tenant.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Sustained requests per second (default 1: half of Auth0's lowest published plan).
+    #[serde(default = "default_rps")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub requests_per_second: u32,
+    /// Burst size (default 5).
+    #[serde(default = "default_burst")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub burst: u32,
+}
+
+fn default_rps() -> u32 {
+    DEFAULT_REQUESTS_PER_SECOND
+}
+
+fn default_burst() -> u32 {
+    DEFAULT_BURST
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
+            burst: DEFAULT_BURST,
+        }
+    }
+}
+
+/// Tenant mTLS settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantMtls {
+    /// Sets tenant setting `mtls.enable_endpoint_aliases` (advertise `mtls.<domain>` aliases).
+    #[serde(default)]
+    pub enable_endpoint_aliases: bool,
+}
+
+/// Observed state of an `Auth0Tenant`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0TenantStatus {
+    /// `Ready`: credentials work and the Management API answers; entitlement warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// Domain counts seen in the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_domains: Option<DomainCounts>,
+    /// The tenant's current default custom domain, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_custom_domain: Option<String>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Counts of custom domains in a tenant.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainCounts {
+    /// All custom domains in the tenant.
+    pub total: u32,
+    /// Domains with status `ready`.
+    pub ready: u32,
+    /// Domains waiting for verification or a certificate.
+    pub pending: u32,
+    /// Domains with status `failed`.
+    pub failed: u32,
+}
+
+/// A `resyncInterval` that is not `<number><s|m|h>…`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid duration {0:?}: use <number><s|m|h> parts such as 90s, 10m or 1h30m")]
+pub struct DurationError(pub String);
+
+/// Parses the `resyncInterval` form (`1h30m`, `90s`): one or more `<digits><s|m|h>` parts.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let err = || DurationError(text.to_owned());
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    if text.is_empty() {
+        return Err(err());
+    }
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let unit: u64 = match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(err()),
+        };
+        let n: u64 = digits.parse().map_err(|_| err())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(err)?;
+    }
+    if !digits.is_empty() {
+        return Err(err());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+impl Auth0TenantSpec {
+    /// The resync interval as a `Duration` (never shorter than [`MIN_RESYNC_INTERVAL`]).
+    pub fn resync_interval(&self) -> Result<Duration, DurationError> {
+        parse_duration(&self.resync_interval).map(|d| d.max(MIN_RESYNC_INTERVAL))
+    }
+
+    /// The Management API base URL: `managementApiUrl` or `https://<domain>`, without a trailing slash.
+    pub fn api_base_url(&self) -> String {
+        match &self.management_api_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("https://{}", self.domain),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "10", "m", "10x", "1.5h", "-1s", "10m5"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_fields_are_missing() {
+        let spec: Auth0TenantSpec = serde_json::from_value(serde_json::json!({
+            "domain": "acme.eu.auth0.com",
+            "credentialsSecretRef": {"namespace": "auth0", "name": "creds"}
+        }))
+        .unwrap();
+        assert_eq!(spec.resync_interval().unwrap(), Duration::from_secs(600));
+        assert_eq!(
+            spec.rate_limit,
+            RateLimit {
+                requests_per_second: 1,
+                burst: 5
+            }
+        );
+        assert_eq!(spec.entitlement, 20);
+        assert_eq!(spec.allowed_namespaces.from, NamespacesFrom::All);
+        assert_eq!(spec.credentials_secret_ref.client_id_key, "client_id");
+        assert_eq!(spec.credentials_secret_ref.client_secret_key, "client_secret");
+        assert_eq!(spec.api_base_url(), "https://acme.eu.auth0.com");
+    }
+}

@@ -1,0 +1,351 @@
+//! `x-kubernetes-validations` rules: compiled with `cel-interpreter` (after a small rewrite for the
+//! optional syntax it does not parse) and evaluated at the schema node they sit on, as
+//! apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go` does.
+
+mod convert;
+mod library;
+mod optional;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
+
+use cel_interpreter::{Context, ExecutionError, Program, Value as Cel};
+use serde_json::Value;
+
+use crate::FieldError;
+use crate::field_error::{self as fe, BadValue, reason};
+use crate::schema::Node;
+
+pub(crate) use optional::rewrite_optional_syntax;
+
+/// The context every evaluation starts from: cel-interpreter's standard functions plus the
+/// Kubernetes library subset in [`library`].
+static ROOT: LazyLock<Context<'static>> = LazyLock::new(|| {
+    let mut ctx = Context::default();
+    library::register(&mut ctx);
+    ctx
+});
+
+/// `messageExpression` results longer than this are ignored (`celconfig.MaxEvaluatedMessageExpressionSizeBytes`).
+const MAX_MESSAGE_EXPRESSION_BYTES: usize = 5 * 1024;
+
+const REASONS: [&str; 4] = [
+    reason::INVALID,
+    reason::FORBIDDEN,
+    reason::REQUIRED,
+    reason::DUPLICATE,
+];
+
+/// One compiled validation rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    source: String,
+    program: Program,
+    message: String,
+    message_expression: Option<Program>,
+    /// `field.Path` text appended to the node path (from `fieldPath`), if any.
+    field_path: Option<String>,
+    reason: Option<String>,
+    uses_old_self: bool,
+    optional_old_self: bool,
+}
+
+fn compile_program(src: &str) -> Result<Program, String> {
+    let rewritten = rewrite_optional_syntax(src);
+    // cel-parser panics on some inputs it cannot represent; a bad rule must not take the server down.
+    match catch_unwind(|| Program::compile(&rewritten)) {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(format!(
+            "compilation failed: ERROR: <input>: {}",
+            e.to_string().trim()
+        )),
+        Err(_) => Err("compilation failed: ERROR: <input>: unsupported expression".to_string()),
+    }
+}
+
+impl Rule {
+    /// Compiles one entry of `x-kubernetes-validations` found at `path` on schema node `node`.
+    pub(crate) fn compile(v: &Value, path: &str, node: &Node) -> Result<Rule, Vec<FieldError>> {
+        let mut errs = Vec::new();
+        let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let source = get("rule").unwrap_or_default();
+        let rule_path = fe::child(path, "rule");
+        let mut program = None;
+        if source.trim().is_empty() {
+            errs.push(fe::required(&rule_path, "rule is not specified"));
+        } else {
+            match compile_program(&source) {
+                Ok(p) => program = Some(p),
+                Err(e) => errs.push(fe::invalid(&rule_path, BadValue::Str(source.clone()), &e)),
+            }
+        }
+        let message = get("message").unwrap_or_default();
+        if message.contains('\n') {
+            errs.push(fe::invalid(
+                &fe::child(path, "message"),
+                BadValue::Str(message.clone()),
+                "message must not contain line breaks",
+            ));
+        }
+        let mut message_expression = None;
+        if let Some(me) = get("messageExpression").filter(|s| !s.trim().is_empty()) {
+            match compile_program(&me) {
+                Ok(p) => message_expression = Some(p),
+                Err(e) => errs.push(fe::invalid(
+                    &fe::child(path, "messageExpression"),
+                    BadValue::Str(me.clone()),
+                    &e,
+                )),
+            }
+        }
+        let reason = get("reason");
+        if let Some(r) = &reason
+            && !REASONS.contains(&r.as_str())
+        {
+            errs.push(fe::not_supported(
+                &fe::child(path, "reason"),
+                BadValue::Str(r.clone()),
+                &REASONS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            ));
+        }
+        let mut field_path = None;
+        if let Some(fp) = get("fieldPath").filter(|s| !s.is_empty()) {
+            match normalize_field_path(&fp, node) {
+                Ok(p) => field_path = Some(p),
+                Err(e) => errs.push(fe::invalid(
+                    &fe::child(path, "fieldPath"),
+                    BadValue::Str(fp.clone()),
+                    &format!("fieldPath must be a valid path: {e}"),
+                )),
+            }
+        }
+        let optional_old_self = v.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
+        let Some(program) = program else { return Err(errs) };
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let uses_old_self = program.references().has_variable("oldSelf");
+        if optional_old_self && !uses_old_self {
+            return Err(vec![fe::invalid(
+                &fe::child(path, "optionalOldSelf"),
+                BadValue::Raw("true".into()),
+                "may not be set if oldSelf is not used in rule",
+            )]);
+        }
+        Ok(Rule {
+            source,
+            program,
+            message,
+            message_expression,
+            field_path,
+            reason,
+            uses_old_self,
+            optional_old_self,
+        })
+    }
+
+    /// `ruleErrorString`: the trimmed message, else the trimmed rule.
+    fn error_string(&self) -> String {
+        if self.message.is_empty() {
+            self.source.trim().to_string()
+        } else {
+            self.message.trim().to_string()
+        }
+    }
+
+    /// `ruleMessageOrDefault`.
+    fn message_or_default(&self) -> String {
+        if self.message.is_empty() {
+            format!("failed rule: {}", self.error_string())
+        } else {
+            self.message.trim().to_string()
+        }
+    }
+}
+
+/// `ValidFieldPath`: `.a.b`, `['a.b']` (named properties or map keys) into `field.Path` text.
+fn normalize_field_path(fp: &str, node: &Node) -> Result<String, String> {
+    let mut out = String::new();
+    let mut cur = node;
+    let mut rest = fp;
+    while !rest.is_empty() {
+        let (name, tail) = if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']").ok_or("unexpected end of JSON path")?;
+            (r[..end].to_string(), &r[end + 2..])
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if end == 0 {
+                return Err("unexpected end of JSON path".into());
+            }
+            (r[..end].to_string(), &r[end..])
+        } else {
+            return Err(format!("expected [ or . but got: {rest}"));
+        };
+        if !cur.properties.is_empty() {
+            cur = cur.property(&name).ok_or("does not refer to a valid field")?;
+            out = fe::child(&out, &name);
+        } else if let Some(s) = cur.additional_schema() {
+            out = fe::key(&out, &name);
+            cur = s;
+        } else {
+            return Err("does not refer to a valid field".into());
+        }
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// cel-go's wording for the runtime errors a rule can hit.
+fn runtime_error_text(e: &ExecutionError) -> String {
+    match e {
+        ExecutionError::NoSuchKey(k) => format!("no such key: {k}"),
+        ExecutionError::UndeclaredReference(r) => format!("undeclared reference to '{r}' (in container '')"),
+        ExecutionError::DivisionByZero(_) => "division by zero".into(),
+        ExecutionError::RemainderByZero(_) => "modulus by zero".into(),
+        ExecutionError::Overflow(..) => "integer overflow".into(),
+        ExecutionError::FunctionError { message, .. } => message.clone(),
+        _ => "no such overload".into(),
+    }
+}
+
+/// Evaluates `program` with `self` (and `oldSelf` when given), never panicking.
+fn eval(program: &Program, this: &Cel, old: Option<&Cel>) -> Result<Cel, ExecutionError> {
+    let mut ctx = ROOT.new_inner_scope();
+    ctx.add_variable_from_value("self", this.clone());
+    if let Some(o) = old {
+        ctx.add_variable_from_value("oldSelf", o.clone());
+    }
+    match catch_unwind(AssertUnwindSafe(|| program.execute(&ctx))) {
+        Ok(r) => r,
+        Err(_) => Err(ExecutionError::function_error(
+            "rule",
+            "evaluation failed: unsupported expression",
+        )),
+    }
+}
+
+/// Walks `v` (and the correlated `old`) and evaluates the rules of every node, appending errors.
+pub(crate) fn validate(
+    n: &Node,
+    v: &Value,
+    old: Option<&Value>,
+    path: &str,
+    is_root: bool,
+    errs: &mut Vec<FieldError>,
+) {
+    if v.is_null() {
+        // Rules only see non-null values; nullable fields are checked from their parent.
+        return;
+    }
+    if !n.rules.is_empty() {
+        run_rules(n, v, old, path, is_root, errs);
+    }
+    match v {
+        Value::Object(map) => {
+            let old_map = old.and_then(Value::as_object);
+            for (k, val) in map {
+                if is_root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                let old_child = old_map.and_then(|m| m.get(k));
+                if let Some(p) = n.property(k) {
+                    validate(p, val, old_child, &fe::child(path, k), false, errs);
+                } else if let Some(s) = n.additional_schema() {
+                    validate(s, val, old_child, &fe::key(path, k), false, errs);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(s) = &n.items else { return };
+            let old_items = old.and_then(Value::as_array);
+            for (i, it) in items.iter().enumerate() {
+                let old_item = old_items.and_then(|olds| correlate(n, it, olds));
+                validate(s, it, old_item, &fe::index(path, i), false, errs);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Transition rules inside lists only see an old item for `set` (same value) and `map` (same keys) lists.
+fn correlate<'a>(n: &Node, item: &Value, olds: &'a [Value]) -> Option<&'a Value> {
+    match n.list_type.as_deref() {
+        Some("set") => olds.iter().find(|o| *o == item),
+        Some("map") => {
+            let keys = &n.list_map_keys;
+            olds.iter().find(|o| keys.iter().all(|k| o.get(k) == item.get(k)))
+        }
+        _ => None,
+    }
+}
+
+fn run_rules(
+    n: &Node,
+    v: &Value,
+    old: Option<&Value>,
+    path: &str,
+    is_root: bool,
+    errs: &mut Vec<FieldError>,
+) {
+    let this = convert::to_cel(Some(n), v, is_root);
+    let old_cel = old.map(|o| convert::to_cel(Some(n), o, is_root));
+    let type_name = n.type_name().to_string();
+    for rule in &n.rules {
+        let old_arg = if rule.optional_old_self {
+            Some(match &old_cel {
+                Some(o) => optional::some(o.clone()),
+                None => optional::none(),
+            })
+        } else if rule.uses_old_self {
+            match &old_cel {
+                Some(o) => Some(o.clone()),
+                // Transition rules run only when there is an old value to compare with.
+                None => continue,
+            }
+        } else {
+            None
+        };
+        let result = eval(&rule.program, &this, old_arg.as_ref());
+        let field = fe::shown(path);
+        match result {
+            Err(e) => {
+                let text = runtime_error_text(&e);
+                let detail = if text == "no such overload" {
+                    format!(
+                        "'{text}': call arguments did not match a supported operator, function or macro signature for rule: {}",
+                        rule.error_string()
+                    )
+                } else {
+                    format!("{text} evaluating rule: {}", rule.error_string())
+                };
+                errs.push(fe::invalid(&field, BadValue::Str(type_name.clone()), &detail));
+            }
+            Ok(Cel::Bool(true)) => {}
+            Ok(_) => {
+                let target = match &rule.field_path {
+                    Some(fp) => fe::shown(&fe::child(path, fp)),
+                    None => field,
+                };
+                let detail = rule
+                    .message_expression
+                    .as_ref()
+                    .and_then(|me| match eval(me, &this, old_arg.as_ref()) {
+                        Ok(Cel::String(s)) => {
+                            let t = s.trim().to_string();
+                            (!t.is_empty() && !t.contains('\n') && t.len() <= MAX_MESSAGE_EXPRESSION_BYTES)
+                                .then_some(t)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| rule.message_or_default());
+                let bad = BadValue::Str(type_name.clone());
+                errs.push(match rule.reason.as_deref() {
+                    Some(reason::FORBIDDEN) => fe::forbidden(&target, &detail),
+                    Some(reason::REQUIRED) => fe::required(&target, &detail),
+                    Some(reason::DUPLICATE) => fe::duplicate(&target, bad),
+                    _ => fe::invalid(&target, bad, &detail),
+                });
+            }
+        }
+    }
+}

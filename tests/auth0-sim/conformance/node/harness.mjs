@@ -83,7 +83,9 @@ export class Infra {
 
   /** Starts auth0-sim over TLS with the control API, the DNS server and the given clients. */
   async startSim(name, { clients = [FULL, READ_ONLY], extra = [] } = {}) {
-    const tlsDir = join(this.workdir, `${name}-tls`);
+    // One TLS directory per Infra: the simulator reuses an existing CA, so every simulator of this
+    // file chains to one CA (separate CAs share a subject name and cannot sit in one trust bundle).
+    const tlsDir = join(this.workdir, "sim-tls");
     mkdirSync(tlsDir, { recursive: true });
     const argv = [binary("AUTH0_SIM_BIN", "auth0-sim"), "--listen", "127.0.0.1:0", "--tls-dir", tlsDir];
     argv.push("--control", "--tenant", name);

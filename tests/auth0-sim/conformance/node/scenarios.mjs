@@ -325,6 +325,13 @@ export async function verifySelfManaged({ sim, dns, full }) {
   assert.ok(typeof first.cname_api_key === "string" && first.cname_api_key.length >= 16);
   assert.ok(first.origin_domain_name.includes(".edge.tenants."), first.origin_domain_name);
 
+  // The simulator's bookkeeping agrees with what the SDK received.
+  const issued = await control(sim, "GET", "domains");
+  assert.equal(issued.status, 200);
+  const mine = issued.body.filter((d) => d.custom_domain_id === id);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].cname_api_key, first.cname_api_key);
+
   const second = await c.customDomains.verify(id);
   assert.equal(second.status, "ready");
   assert.ok(!("cname_api_key" in second), "the key must be handed out only once");
@@ -559,7 +566,7 @@ export async function verifyBucket({ sim, full }) {
 export async function expiredToken({ sim, full }) {
   const c = management(sim, full);
   assert.ok(Array.isArray(await c.customDomains.list()));
-  const r = await control(sim, "POST", "tokens/expire");
+  const r = await control(sim, "POST", "expire-tokens");
   assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r));
   await expectError(c.customDomains.list({}, NO_RETRY), Management.UnauthorizedError, 401, null);
   assert.ok(Array.isArray(await management(sim, full).customDomains.list()), "a fresh client gets a new token");

@@ -189,10 +189,12 @@ class CaBundle:
         self.path.write_text("")
 
     def add(self, pem_file: str) -> None:
-        """Appends a CA and points the SDKs' HTTP stacks at the bundle."""
-        with open(self.path, "a") as out:
-            out.write(Path(pem_file).read_text())
-            out.write("\n")
+        """Appends a CA (once) and points the SDKs' HTTP stacks at the bundle."""
+        pem = Path(pem_file).read_text()
+        if pem not in self.path.read_text():
+            with open(self.path, "a") as out:
+                out.write(pem)
+                out.write("\n")
         os.environ["SSL_CERT_FILE"] = str(self.path)
         os.environ["REQUESTS_CA_BUNDLE"] = str(self.path)
 
@@ -207,7 +209,10 @@ def start_sim(
 ) -> Sim:
     """Starts `auth0-sim` over TLS on port 0 with the control API and the given clients."""
     exe = binary("AUTH0_SIM_BIN", "auth0-sim")
-    tls_dir = workdir / f"{name}-tls"
+    # One TLS directory for every simulator of the session: the simulator reuses an existing CA, so all
+    # of them chain to one CA. (Separate CAs all carry the same subject name, and OpenSSL then picks
+    # the wrong one from a bundle: "certificate signature failure".)
+    tls_dir = workdir / "sim-tls"
     tls_dir.mkdir(parents=True, exist_ok=True)
     argv = [str(exe), "--listen", "127.0.0.1:0", "--tls-dir", str(tls_dir), "--control", "--tenant", name]
     if dns is not None:

@@ -89,7 +89,7 @@ def test_expired_tokens_are_refused_with_401(sim_factory):
     sim = sim_factory("pyexpiry")
     m = Mgmt(sim, FULL)
     assert isinstance(m.custom_domains.list(), list)  # token fetched and cached by the SDK
-    status, body = sim.control("POST", "tokens/expire")
+    status, body = sim.control("POST", "expire-tokens")
     assert status in (200, 204), (status, body)
     with pytest.raises(UnauthorizedError) as err:
         m.custom_domains.list(request_options={"max_retries": 0})

@@ -358,6 +358,7 @@ fn describe_error(e: &NetError) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

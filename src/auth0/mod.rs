@@ -1,6 +1,13 @@
-//! Auth0 Management API client: wire types and secret redaction.
+//! Auth0 Management API client: wire types, secret redaction, tokens, rate-limit budget, errors.
 
+pub mod budget;
+pub mod client;
+pub mod error;
 pub mod redact;
+pub mod token;
 pub mod types;
 
+pub use budget::RateLimit;
+pub use client::{CredentialsCheck, Endpoint, RetryPolicy, TenantClient, TenantConfig};
+pub use error::Error;
 pub use redact::Redacted;

@@ -59,6 +59,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Redacted<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

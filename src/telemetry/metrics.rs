@@ -279,6 +279,7 @@ impl Drop for ReconcileTimer<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

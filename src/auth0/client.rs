@@ -1,0 +1,944 @@
+//! [`TenantClient`]: the Management API client of one Auth0 tenant.
+//!
+//! Every call awaits the tenant's budget (and verify also its own), carries a cached
+//! client-credentials token (refreshed once on a 401), and is retried with jittered exponential
+//! backoff when the failure is transient — except `POST /custom-domains`, which is retried only
+//! when Auth0 certainly did not process it (429, connection refused) and otherwise reports
+//! [`Error::CreateOutcomeUnknown`] so the caller looks before creating again.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::StatusCode;
+use rand::Rng as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, info, warn};
+use url::Url;
+
+use super::budget::{Budget, RateLimit, RateLimitHeaders};
+use super::error::{CREATE_ROUTE, Error, ErrorBody, TransportKind};
+use super::redact::Redacted;
+use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
+use super::types::{
+    CreateDomain, CustomDomain, DefaultDomain, DomainPage, PatchDomain, SetDefaultDomain, TenantSettings,
+    TestResponse, VerifyResponse,
+};
+use crate::telemetry::metrics::Metrics;
+
+/// Scopes the operator needs for custom domains.
+pub const CUSTOM_DOMAIN_SCOPES: [&str; 4] = [
+    "read:custom_domains",
+    "create:custom_domains",
+    "update:custom_domains",
+    "delete:custom_domains",
+];
+
+/// Scopes needed when the tenant's `mtls` settings are managed.
+pub const TENANT_SETTINGS_SCOPES: [&str; 2] = ["read:tenant_settings", "update:tenant_settings"];
+
+/// Page size of checkpoint pagination.
+pub const PAGE_SIZE: u32 = 100;
+
+/// Upper bound of pages read in one list (100,000 domains), against a server that loops.
+const MAX_PAGES: usize = 1000;
+
+/// The Management API calls, each with its route template (the `endpoint` metric label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `POST /oauth/token`
+    Token,
+    /// `GET /custom-domains` (plain or paged)
+    ListDomains,
+    /// `POST /custom-domains`
+    CreateDomain,
+    /// `GET /custom-domains/{id}`
+    GetDomain,
+    /// `PATCH /custom-domains/{id}`
+    PatchDomain,
+    /// `DELETE /custom-domains/{id}`
+    DeleteDomain,
+    /// `POST /custom-domains/{id}/verify`
+    VerifyDomain,
+    /// `POST /custom-domains/{id}/test`
+    TestDomain,
+    /// `GET /custom-domains/default`
+    GetDefaultDomain,
+    /// `PATCH /custom-domains/default`
+    SetDefaultDomain,
+    /// `GET /tenants/settings`
+    GetTenantSettings,
+    /// `PATCH /tenants/settings`
+    PatchTenantSettings,
+}
+
+impl Endpoint {
+    /// Route template, e.g. `POST /custom-domains/{id}/verify`.
+    pub fn route(self) -> &'static str {
+        match self {
+            Self::Token => "POST /oauth/token",
+            Self::ListDomains => "GET /custom-domains",
+            Self::CreateDomain => CREATE_ROUTE,
+            Self::GetDomain => "GET /custom-domains/{id}",
+            Self::PatchDomain => "PATCH /custom-domains/{id}",
+            Self::DeleteDomain => "DELETE /custom-domains/{id}",
+            Self::VerifyDomain => "POST /custom-domains/{id}/verify",
+            Self::TestDomain => "POST /custom-domains/{id}/test",
+            Self::GetDefaultDomain => "GET /custom-domains/default",
+            Self::SetDefaultDomain => "PATCH /custom-domains/default",
+            Self::GetTenantSettings => "GET /tenants/settings",
+            Self::PatchTenantSettings => "PATCH /tenants/settings",
+        }
+    }
+
+    fn method(self) -> reqwest::Method {
+        match self {
+            Self::ListDomains | Self::GetDomain | Self::GetDefaultDomain | Self::GetTenantSettings => {
+                reqwest::Method::GET
+            }
+            Self::Token | Self::CreateDomain | Self::VerifyDomain | Self::TestDomain => reqwest::Method::POST,
+            Self::PatchDomain | Self::SetDefaultDomain | Self::PatchTenantSettings => reqwest::Method::PATCH,
+            Self::DeleteDomain => reqwest::Method::DELETE,
+        }
+    }
+
+    fn is_verify(self) -> bool {
+        self == Self::VerifyDomain
+    }
+}
+
+/// Retry schedule for transient failures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included (≥ 1).
+    pub max_attempts: u32,
+    /// Backoff before the second attempt (doubles each time).
+    pub base_delay: Duration,
+    /// Backoff cap.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Jittered backoff after failed attempt `attempt` (1-based): uniformly in [d/2, d] with
+    /// d = base · 2^(attempt-1), capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let d = exp.min(self.max_delay);
+        let half = d / 2;
+        let jitter = rand::rng().random_range(0..=half.as_millis().try_into().unwrap_or(u64::MAX));
+        half + Duration::from_millis(jitter)
+    }
+}
+
+/// How to reach and use one Auth0 tenant.
+#[derive(Clone, Debug)]
+pub struct TenantConfig {
+    /// Name of the `Auth0Tenant` (metric label and log field).
+    pub name: String,
+    /// The tenant's Auth0 domain (`acme.eu.auth0.com`).
+    pub domain: String,
+    /// Overrides `https://{domain}` (simulators, private cloud).
+    pub management_api_url: Option<String>,
+    /// Token audience; default `https://{domain}/api/v2/`.
+    pub audience: Option<String>,
+    /// M2M application id.
+    pub client_id: String,
+    /// M2M application secret.
+    pub client_secret: Redacted<String>,
+    /// Allow `http://` URLs (`--allow-insecure-auth0`, tests only).
+    pub allow_insecure: bool,
+    /// Extra trusted CA certificates (PEM bundle), added to the system roots.
+    pub extra_root_ca_pem: Option<String>,
+    /// Tenant-wide budget (`spec.rateLimit`).
+    pub rate_limit: RateLimit,
+    /// `verify`'s own budget.
+    pub verify_limit: RateLimit,
+    /// Longest pause a 429 or low `x-ratelimit-remaining` may impose.
+    pub max_pause: Duration,
+    /// Timeout of one HTTP request (connect + answer).
+    pub request_timeout: Duration,
+    /// Retry schedule.
+    pub retry: RetryPolicy,
+}
+
+impl TenantConfig {
+    /// A config with default budgets, timeouts and retries.
+    pub fn new(
+        name: impl Into<String>,
+        domain: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: Redacted<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            domain: domain.into(),
+            management_api_url: None,
+            audience: None,
+            client_id: client_id.into(),
+            client_secret,
+            allow_insecure: false,
+            extra_root_ca_pem: None,
+            rate_limit: RateLimit::DEFAULT_TENANT,
+            verify_limit: RateLimit::DEFAULT_VERIFY,
+            max_pause: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What the credentials can do, from the token's granted scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialsCheck {
+    /// Scopes granted to the M2M application.
+    pub scopes: Vec<String>,
+}
+
+impl CredentialsCheck {
+    /// Which of `required` are not granted.
+    pub fn missing<'a>(&self, required: &[&'a str]) -> Vec<&'a str> {
+        required
+            .iter()
+            .copied()
+            .filter(|r| !self.scopes.iter().any(|s| s == r))
+            .collect()
+    }
+}
+
+/// Whether the tenant answers checkpoint pagination; learnt on the first list.
+const PAGINATION_UNKNOWN: u8 = 0;
+const PAGINATION_SUPPORTED: u8 = 1;
+const PAGINATION_UNSUPPORTED: u8 = 2;
+
+struct Inner {
+    name: String,
+    api_base: Url,
+    token_url: Url,
+    audience: String,
+    client_id: String,
+    client_secret: Redacted<String>,
+    http: reqwest::Client,
+    tokens: TokenCache,
+    budget: Budget,
+    retry: RetryPolicy,
+    max_pause: Duration,
+    pagination: AtomicU8,
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// The Management API client of one tenant. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct TenantClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TenantClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantClient")
+            .field("name", &self.inner.name)
+            .field("api_base", &self.inner.api_base.as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &self.inner.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 2xx answer.
+struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+/// What to send.
+struct Call<'a> {
+    endpoint: Endpoint,
+    /// Path segments after `/api/v2/`.
+    segments: Vec<&'a str>,
+    query: Vec<(&'static str, String)>,
+    body: Option<serde_json::Value>,
+    /// The domain being created (for [`Error::CreateOutcomeUnknown`]).
+    creating: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    fn new(endpoint: Endpoint, segments: Vec<&'a str>) -> Self {
+        Self {
+            endpoint,
+            segments,
+            query: Vec::new(),
+            body: None,
+            creating: None,
+        }
+    }
+}
+
+/// Normalizes the configured URL to the tenant's origin and checks the scheme.
+fn origin_url(cfg: &TenantConfig) -> Result<Url, Error> {
+    let raw = cfg
+        .management_api_url
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", cfg.domain));
+    let invalid = |reason: &str| Error::InvalidUrl {
+        url: raw.clone(),
+        reason: reason.to_string(),
+    };
+    let mut url = Url::parse(&raw).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if cfg.allow_insecure => {}
+        "http" => return Err(Error::InsecureUrl { url: raw }),
+        _ => return Err(invalid("scheme must be https")),
+    }
+    if url.host().is_none() {
+        return Err(invalid("no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "credentials in the URL are not allowed; use credentialsSecretRef",
+        ));
+    }
+    // Accept `https://host/api/v2` as well as `https://host`.
+    let path = url
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/api/v2")
+        .to_string();
+    url.set_path(&format!("{path}/"));
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// Error text of a reqwest failure with its causes, without URL.
+fn transport_detail(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    }
+}
+
+impl TenantClient {
+    /// Builds the client (no network traffic until the first call).
+    pub fn new(cfg: TenantConfig, metrics: Option<Arc<Metrics>>) -> Result<Self, Error> {
+        let origin = origin_url(&cfg)?;
+        let join = |p: &str| {
+            origin.join(p).map_err(|e| Error::InvalidUrl {
+                url: origin.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let api_base = join("api/v2/")?;
+        let token_url = join("oauth/token")?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(!cfg.allow_insecure)
+            .timeout(cfg.request_timeout)
+            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("auth0-domain-operator/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &cfg.extra_root_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| Error::Build(format!("extra CA bundle: {e}")))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| Error::Build(transport_detail(e)))?;
+        let audience = cfg
+            .audience
+            .clone()
+            .unwrap_or_else(|| format!("https://{}/api/v2/", cfg.domain));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name: cfg.name,
+                api_base,
+                token_url,
+                audience,
+                client_id: cfg.client_id,
+                client_secret: cfg.client_secret,
+                http,
+                tokens: TokenCache::default(),
+                budget: Budget::new(cfg.rate_limit, cfg.verify_limit, cfg.max_pause),
+                retry: cfg.retry,
+                max_pause: cfg.max_pause,
+                pagination: AtomicU8::new(PAGINATION_UNKNOWN),
+                counts: Mutex::new(BTreeMap::new()),
+                metrics,
+            }),
+        })
+    }
+
+    /// The `Auth0Tenant` name this client serves.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// `https://…/api/v2/`.
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api_base
+    }
+
+    /// Changes the budgets (e.g. `spec.rateLimit` edited) without losing the token or pauses.
+    pub fn set_rate_limits(&self, tenant: RateLimit, verify: RateLimit) {
+        self.inner.budget.set_tenant_limit(tenant);
+        self.inner.budget.set_verify_limit(verify);
+    }
+
+    /// The budget (pauses are visible for diagnostics and tests).
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
+    }
+
+    /// HTTP requests sent so far by route template (every attempt counts).
+    pub fn request_counts(&self) -> BTreeMap<&'static str, u64> {
+        self.inner.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Whether the tenant answered checkpoint pagination (`None` until the first list).
+    pub fn supports_pagination(&self) -> Option<bool> {
+        match self.inner.pagination.load(Ordering::Relaxed) {
+            PAGINATION_SUPPORTED => Some(true),
+            PAGINATION_UNSUPPORTED => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Fetches (or reuses) a token and reports its scopes: proves the credentials work.
+    pub async fn check_credentials(&self) -> Result<CredentialsCheck, Error> {
+        let token = self.token().await?;
+        Ok(CredentialsCheck { scopes: token.scopes })
+    }
+
+    /// Every custom domain of the tenant: checkpoint pages of [`PAGE_SIZE`] where the tenant
+    /// supports them, else the plain list (a 400 to `take`/`from` is remembered).
+    pub async fn list_domains(&self) -> Result<Vec<CustomDomain>, Error> {
+        if self.inner.pagination.load(Ordering::Relaxed) != PAGINATION_UNSUPPORTED {
+            match self.list_paged().await {
+                Ok(domains) => {
+                    self.inner
+                        .pagination
+                        .store(PAGINATION_SUPPORTED, Ordering::Relaxed);
+                    return Ok(domains);
+                }
+                Err(e) if e.status() == Some(400) => {
+                    info!(tenant = %self.inner.name, "tenant refuses checkpoint pagination; using the plain list");
+                    self.inner
+                        .pagination
+                        .store(PAGINATION_UNSUPPORTED, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let reply = self
+            .execute(Call::new(Endpoint::ListDomains, vec!["custom-domains"]))
+            .await?;
+        let (domains, _) = parse_list(Endpoint::ListDomains, &reply)?;
+        Ok(domains)
+    }
+
+    async fn list_paged(&self) -> Result<Vec<CustomDomain>, Error> {
+        let mut all = Vec::new();
+        let mut from: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut call = Call::new(Endpoint::ListDomains, vec!["custom-domains"]);
+            call.query.push(("take", PAGE_SIZE.to_string()));
+            if let Some(f) = &from {
+                call.query.push(("from", f.clone()));
+            }
+            let reply = self.execute(call).await?;
+            let (page, next) = parse_list(Endpoint::ListDomains, &reply)?;
+            let empty = page.is_empty();
+            all.extend(page);
+            match next {
+                Some(n) if !empty && from.as_deref() != Some(n.as_str()) => from = Some(n),
+                _ => return Ok(all),
+            }
+        }
+        warn!(tenant = %self.inner.name, pages = MAX_PAGES, "custom-domain list did not end; using what was read");
+        Ok(all)
+    }
+
+    /// Looks a domain up by host name (`q=domain:<name>`, then an exact match on the result, so
+    /// a tenant that ignores `q` still gives the right answer; a 400 to `q` falls back to the
+    /// full list).
+    pub async fn find_domain(&self, domain: &str) -> Result<Option<CustomDomain>, Error> {
+        let mut call = Call::new(Endpoint::ListDomains, vec!["custom-domains"]);
+        call.query.push(("q", format!("domain:{domain}")));
+        let listed = match self.execute(call).await {
+            Ok(reply) => parse_list(Endpoint::ListDomains, &reply)?.0,
+            Err(e) if e.status() == Some(400) => self.list_domains().await?,
+            Err(e) => return Err(e),
+        };
+        Ok(listed.into_iter().find(|d| d.domain.eq_ignore_ascii_case(domain)))
+    }
+
+    /// Creates a domain. Never retried after an ambiguous failure: see
+    /// [`Error::CreateOutcomeUnknown`].
+    pub async fn create_domain(&self, body: &CreateDomain) -> Result<CustomDomain, Error> {
+        let mut call = Call::new(Endpoint::CreateDomain, vec!["custom-domains"]);
+        call.body = Some(to_json(Endpoint::CreateDomain, body)?);
+        call.creating = Some(&body.domain);
+        let reply = self.execute(call).await?;
+        parse(Endpoint::CreateDomain, &reply)
+    }
+
+    /// Reads one domain; `None` when Auth0 answers 404.
+    pub async fn get_domain(&self, id: &str) -> Result<Option<CustomDomain>, Error> {
+        match self
+            .execute(Call::new(Endpoint::GetDomain, vec!["custom-domains", id]))
+            .await
+        {
+            Ok(reply) => parse(Endpoint::GetDomain, &reply).map(Some),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Changes the mutable fields of a domain.
+    pub async fn patch_domain(&self, id: &str, patch: &PatchDomain) -> Result<CustomDomain, Error> {
+        let mut call = Call::new(Endpoint::PatchDomain, vec!["custom-domains", id]);
+        call.body = Some(to_json(Endpoint::PatchDomain, patch)?);
+        let reply = self.execute(call).await?;
+        parse(Endpoint::PatchDomain, &reply)
+    }
+
+    /// Deletes a domain; a 404 counts as done.
+    pub async fn delete_domain(&self, id: &str) -> Result<(), Error> {
+        match self
+            .execute(Call::new(Endpoint::DeleteDomain, vec!["custom-domains", id]))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks Auth0 to verify the domain's DNS record. The one-time `cname_api_key` of a
+    /// self-managed domain comes back in [`VerifyResponse::cname_api_key`]. A record Auth0 does not
+    /// see yet gives either 200 with the domain still pending or a 400 `Error::Api` (tenants
+    /// differ).
+    pub async fn verify_domain(&self, id: &str) -> Result<VerifyResponse, Error> {
+        let reply = self
+            .execute(Call::new(
+                Endpoint::VerifyDomain,
+                vec!["custom-domains", id, "verify"],
+            ))
+            .await?;
+        parse(Endpoint::VerifyDomain, &reply)
+    }
+
+    /// `POST …/test`: whether Auth0 reaches the domain.
+    pub async fn test_domain(&self, id: &str) -> Result<TestResponse, Error> {
+        let reply = self
+            .execute(Call::new(
+                Endpoint::TestDomain,
+                vec!["custom-domains", id, "test"],
+            ))
+            .await?;
+        parse(Endpoint::TestDomain, &reply)
+    }
+
+    /// The tenant's default domain (the canonical domain when no custom default is set).
+    pub async fn get_default_domain(&self) -> Result<DefaultDomain, Error> {
+        let reply = self
+            .execute(Call::new(
+                Endpoint::GetDefaultDomain,
+                vec!["custom-domains", "default"],
+            ))
+            .await?;
+        parse(Endpoint::GetDefaultDomain, &reply)
+    }
+
+    /// Makes `domain` (a verified custom domain or the canonical domain) the default.
+    pub async fn set_default_domain(&self, domain: &str) -> Result<DefaultDomain, Error> {
+        let mut call = Call::new(Endpoint::SetDefaultDomain, vec!["custom-domains", "default"]);
+        call.body = Some(to_json(
+            Endpoint::SetDefaultDomain,
+            &SetDefaultDomain {
+                domain: domain.to_string(),
+            },
+        )?);
+        let reply = self.execute(call).await?;
+        parse(Endpoint::SetDefaultDomain, &reply)
+    }
+
+    /// Reads the tenant settings this operator cares about.
+    pub async fn get_tenant_settings(&self) -> Result<TenantSettings, Error> {
+        let reply = self
+            .execute(Call::new(
+                Endpoint::GetTenantSettings,
+                vec!["tenants", "settings"],
+            ))
+            .await?;
+        parse(Endpoint::GetTenantSettings, &reply)
+    }
+
+    /// Patches tenant settings (only the fields set in `settings` are sent).
+    pub async fn patch_tenant_settings(&self, settings: &TenantSettings) -> Result<TenantSettings, Error> {
+        let mut call = Call::new(Endpoint::PatchTenantSettings, vec!["tenants", "settings"]);
+        call.body = Some(to_json(Endpoint::PatchTenantSettings, settings)?);
+        let reply = self.execute(call).await?;
+        parse(Endpoint::PatchTenantSettings, &reply)
+    }
+
+    fn count(&self, endpoint: Endpoint, status: &str) {
+        if let Ok(mut c) = self.inner.counts.lock() {
+            *c.entry(endpoint.route()).or_default() += 1;
+        }
+        if let Some(m) = &self.inner.metrics {
+            m.auth0_request(&self.inner.name, endpoint.route(), status);
+        }
+    }
+
+    async fn token(&self) -> Result<AccessToken, Error> {
+        self.inner.tokens.get(|| self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> Result<TokenResponse, Error> {
+        let inner = &self.inner;
+        let body = TokenRequest {
+            grant_type: "client_credentials",
+            client_id: &inner.client_id,
+            client_secret: &inner.client_secret,
+            audience: &inner.audience,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = inner.http.post(inner.token_url.clone()).json(&body).send().await;
+            let failure = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    self.count(Endpoint::Token, status.as_str());
+                    match resp.bytes().await {
+                        Ok(bytes) if status.is_success() => {
+                            return serde_json::from_slice::<TokenResponse>(&bytes).map_err(|e| {
+                                Error::Decode {
+                                    endpoint: Endpoint::Token.route(),
+                                    status: status.as_u16(),
+                                    detail: e.to_string(),
+                                }
+                            });
+                        }
+                        Ok(bytes) => {
+                            let parsed: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+                            let err = Error::Token {
+                                status: status.as_u16(),
+                                error: parsed.error.unwrap_or_else(|| status.as_str().to_string()),
+                                description: parsed
+                                    .error_description
+                                    .or(parsed.message)
+                                    .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string()),
+                            };
+                            if !err.is_transient() {
+                                return Err(err);
+                            }
+                            err
+                        }
+                        Err(e) => Error::Transport {
+                            endpoint: Endpoint::Token.route(),
+                            kind: transport_kind(&e),
+                            detail: transport_detail(e),
+                        },
+                    }
+                }
+                Err(e) => {
+                    let kind = transport_kind(&e);
+                    self.count(Endpoint::Token, kind.label());
+                    Error::Transport {
+                        endpoint: Endpoint::Token.route(),
+                        kind,
+                        detail: transport_detail(e),
+                    }
+                }
+            };
+            if attempt >= inner.retry.max_attempts {
+                return Err(failure);
+            }
+            let delay = inner.retry.backoff(attempt);
+            warn!(tenant = %inner.name, error = %failure, ?delay, "Auth0 token request failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn url_for(&self, call: &Call<'_>) -> Url {
+        let mut url = self.inner.api_base.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.pop_if_empty();
+            segs.extend(call.segments.iter());
+        }
+        if !call.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// Sends `call` with budget, token, 401 refresh and retries; returns a 2xx reply.
+    async fn execute(&self, call: Call<'_>) -> Result<Reply, Error> {
+        let inner = &self.inner;
+        let endpoint = call.endpoint;
+        let route = endpoint.route();
+        let is_create = endpoint == Endpoint::CreateDomain;
+        let url = self.url_for(&call);
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let waited = inner.budget.acquire(endpoint.is_verify()).await;
+            if !waited.is_zero() {
+                if let Some(m) = &inner.metrics {
+                    m.auth0_ratelimit_wait(&inner.name, waited.as_secs_f64());
+                }
+                debug!(tenant = %inner.name, endpoint = route, ?waited, "waited for the rate-limit budget");
+            }
+            let token = self.token().await?;
+            let mut request = inner
+                .http
+                .request(endpoint.method(), url.clone())
+                .bearer_auth(token.value.expose());
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let sent = async {
+                let resp = request.send().await?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await?;
+                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+            }
+            .await;
+            let (status, headers, body) = match sent {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let kind = transport_kind(&e);
+                    self.count(endpoint, kind.label());
+                    let err = Error::Transport {
+                        endpoint: route,
+                        kind,
+                        detail: transport_detail(e),
+                    };
+                    // A refused connection never reached Auth0: safe to retry even a create.
+                    let safe = kind == TransportKind::Connect || !is_create;
+                    if !safe {
+                        return Err(Error::CreateOutcomeUnknown {
+                            domain: call.creating.unwrap_or_default().to_string(),
+                            cause: err.to_string(),
+                        });
+                    }
+                    if attempt >= inner.retry.max_attempts {
+                        return Err(err);
+                    }
+                    let delay = inner.retry.backoff(attempt);
+                    warn!(tenant = %inner.name, endpoint = route, error = %err, ?delay, attempt, "Auth0 call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
+            self.count(endpoint, status.as_str());
+            debug!(tenant = %inner.name, endpoint = route, status = status.as_u16(), attempt, "Auth0 call");
+            let limits = RateLimitHeaders::from_headers(&headers);
+            let scope = inner.budget.scope_of_429(endpoint.is_verify(), &limits);
+            if status.is_success() {
+                inner.budget.observe(scope, &limits);
+                return Ok(Reply { status, body });
+            }
+            let err = api_error(route, status, &body, limits.reset);
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                // The token expired or was revoked early: fetch a new one once.
+                refreshed = true;
+                inner.tokens.invalidate(token.generation).await;
+                info!(tenant = %inner.name, endpoint = route, "Auth0 answered 401; refreshing the token");
+                attempt -= 1;
+                continue;
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                if let Some(m) = &inner.metrics {
+                    m.auth0_ratelimited(&inner.name, route);
+                }
+                let pause = inner.budget.on_429(scope, &limits, inner.retry.backoff(attempt));
+                warn!(tenant = %inner.name, endpoint = route, ?scope, ?pause, "Auth0 rate limit hit; pausing");
+                // A 429 was not processed, so even a create may be sent again.
+                if attempt >= inner.retry.max_attempts {
+                    return Err(err);
+                }
+                continue;
+            }
+            if status.is_server_error() {
+                if is_create {
+                    return Err(Error::CreateOutcomeUnknown {
+                        domain: call.creating.unwrap_or_default().to_string(),
+                        cause: err.to_string(),
+                    });
+                }
+                if attempt < inner.retry.max_attempts {
+                    let delay = inner.retry.backoff(attempt);
+                    warn!(tenant = %inner.name, endpoint = route, error = %err, ?delay, attempt, "Auth0 call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            }
+            return Err(err);
+        }
+    }
+
+    /// The longest pause a 429 may impose on this tenant.
+    pub fn max_pause(&self) -> Duration {
+        self.inner.max_pause
+    }
+}
+
+fn to_json<T: Serialize>(endpoint: Endpoint, body: &T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Decode {
+        endpoint: endpoint.route(),
+        status: 0,
+        detail: format!("encoding the request: {e}"),
+    })
+}
+
+fn parse<T: DeserializeOwned>(endpoint: Endpoint, reply: &Reply) -> Result<T, Error> {
+    serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
+        endpoint: endpoint.route(),
+        status: reply.status.as_u16(),
+        detail: e.to_string(),
+    })
+}
+
+/// A list answer: a plain array, or a `{custom_domains, next}` page.
+fn parse_list(endpoint: Endpoint, reply: &Reply) -> Result<(Vec<CustomDomain>, Option<String>), Error> {
+    let value: serde_json::Value = parse(endpoint, reply)?;
+    let decode = |e: serde_json::Error| Error::Decode {
+        endpoint: endpoint.route(),
+        status: reply.status.as_u16(),
+        detail: e.to_string(),
+    };
+    if value.is_array() {
+        return Ok((serde_json::from_value(value).map_err(decode)?, None));
+    }
+    let page: DomainPage = serde_json::from_value(value).map_err(decode)?;
+    Ok((page.custom_domains, page.next.filter(|n| !n.is_empty())))
+}
+
+fn api_error(route: &'static str, status: StatusCode, body: &[u8], reset: Option<u64>) -> Error {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed
+        .message
+        .or(parsed.error_description)
+        .or(parsed.error)
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    Error::Api {
+        endpoint: route,
+        status: status.as_u16(),
+        error_code: parsed.error_code,
+        message,
+        ratelimit_reset: reset,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn cfg(url: Option<&str>) -> TenantConfig {
+        let mut c = TenantConfig::new(
+            "t",
+            "acme.eu.auth0.com",
+            "id",
+            Redacted::new("very-secret".into()),
+        );
+        c.management_api_url = url.map(Into::into);
+        c
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            origin_url(&cfg(None)).unwrap().as_str(),
+            "https://acme.eu.auth0.com/"
+        );
+        assert_eq!(
+            origin_url(&cfg(Some("https://127.0.0.1:8443/api/v2/")))
+                .unwrap()
+                .as_str(),
+            "https://127.0.0.1:8443/"
+        );
+        assert!(matches!(
+            origin_url(&cfg(Some("http://127.0.0.1:1"))),
+            Err(Error::InsecureUrl { .. })
+        ));
+        let mut insecure = cfg(Some("http://127.0.0.1:1"));
+        insecure.allow_insecure = true;
+        assert!(origin_url(&insecure).is_ok());
+        assert!(matches!(
+            origin_url(&cfg(Some("ftp://x"))),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            origin_url(&cfg(Some("https://u:p@x"))),
+            Err(Error::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn paths_and_debug() {
+        let client = TenantClient::new(cfg(None), None).unwrap();
+        let mut call = Call::new(Endpoint::VerifyDomain, vec!["custom-domains", "cd_1", "verify"]);
+        assert_eq!(
+            client.url_for(&call).as_str(),
+            "https://acme.eu.auth0.com/api/v2/custom-domains/cd_1/verify"
+        );
+        call.query.push(("q", "domain:a.b".into()));
+        assert!(client.url_for(&call).as_str().ends_with("verify?q=domain%3Aa.b"));
+        let debug = format!("{client:?}");
+        assert!(
+            !debug.contains("very-secret") && debug.contains("[redacted]"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_jittered() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for attempt in 1..10 {
+            let d = p.backoff(attempt);
+            let cap = (Duration::from_millis(100) * (1 << (attempt - 1))).min(Duration::from_secs(1));
+            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Typed errors of the Auth0 client, split into transient and permanent.
+//!
+//! No variant carries a secret: Auth0's `message` never echoes credentials, and transport errors
+//! are stored as text without the request URL or body.
+
+use std::time::Duration;
+
+/// An Auth0 error body (`{"statusCode","error","message","errorCode"}`), or the token endpoint's
+/// `{"error","error_description"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// HTTP status as Auth0 repeats it.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// Reason phrase (`Bad Request`) or OAuth error (`access_denied`).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Human text.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Machine code (`invalid_body`, `insufficient_scope`, …).
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// OAuth error text (token endpoint).
+    #[serde(default, rename = "error_description")]
+    pub error_description: Option<String>,
+}
+
+/// How a request failed below HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No connection could be made: the request was certainly not processed.
+    Connect,
+    /// No (complete) answer within the timeout: the request may have been processed.
+    Timeout,
+    /// The connection broke or the body could not be read: the request may have been processed.
+    Other,
+}
+
+impl TransportKind {
+    /// Metric label for the `status` of `auth0_requests_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Other => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connection failed",
+            Self::Timeout => "timed out",
+            Self::Other => "connection error",
+        })
+    }
+}
+
+/// Errors of the Auth0 client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Management API answered with an error status.
+    #[error("Auth0 {endpoint} answered {status}{}: {message}", code_suffix(.error_code))]
+    Api {
+        /// Route template, e.g. `PATCH /custom-domains/{id}`.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Auth0 `errorCode`.
+        error_code: Option<String>,
+        /// Auth0 `message` (or the reason phrase when the body had none).
+        message: String,
+        /// `x-ratelimit-reset` (UNIX seconds), when sent.
+        ratelimit_reset: Option<u64>,
+    },
+    /// The token endpoint refused the client credentials or failed.
+    #[error("Auth0 token request answered {status} {error}: {description}")]
+    Token {
+        /// HTTP status.
+        status: u16,
+        /// OAuth `error` (`access_denied`, `invalid_request`, …).
+        error: String,
+        /// OAuth `error_description`.
+        description: String,
+    },
+    /// The request failed below HTTP.
+    #[error("Auth0 {endpoint}: {kind}: {detail}")]
+    Transport {
+        /// Route template.
+        endpoint: &'static str,
+        /// What kind of failure.
+        kind: TransportKind,
+        /// Error text (no URL, no body).
+        detail: String,
+    },
+    /// `POST /custom-domains` failed in a way that leaves open whether Auth0 created the domain
+    /// (timeout, dropped connection, 5xx). Never retried blindly: list the tenant and look for the
+    /// ownership marker before creating again.
+    #[error("Auth0 create of {domain} may or may not have happened ({cause}); look it up before retrying")]
+    CreateOutcomeUnknown {
+        /// The domain being created.
+        domain: String,
+        /// What went wrong (status or transport failure).
+        cause: String,
+    },
+    /// A success status with a body that does not parse.
+    #[error("Auth0 {endpoint} answered {status} with an unexpected body: {detail}")]
+    Decode {
+        /// Route template.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Parser message.
+        detail: String,
+    },
+    /// The tenant's URL is unusable.
+    #[error("invalid Auth0 URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Plain `http://` without `--allow-insecure-auth0`.
+    #[error(
+        "refusing plain-http Auth0 URL {url:?}: use https, or run the operator with --allow-insecure-auth0 (tests only)"
+    )]
+    InsecureUrl {
+        /// The URL as configured.
+        url: String,
+    },
+    /// The HTTP client could not be built (e.g. a bad CA bundle).
+    #[error("building the Auth0 HTTP client: {0}")]
+    Build(String),
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+}
+
+impl Error {
+    /// True for errors worth retrying later: 5xx, 429, transport failures, an ambiguous create,
+    /// 409 on anything but create (an operation in progress), token endpoint 5xx/429.
+    /// 400/401/403/404 and 409 on create (duplicate) are permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Api { status, endpoint, .. } => {
+                *status >= 500 || *status == 429 || (*status == 409 && *endpoint != CREATE_ROUTE)
+            }
+            Self::Token { status, .. } => *status >= 500 || *status == 429,
+            Self::Transport { .. } | Self::CreateOutcomeUnknown { .. } => true,
+            Self::Decode { .. } | Self::InvalidUrl { .. } | Self::InsecureUrl { .. } | Self::Build(_) => {
+                false
+            }
+        }
+    }
+
+    /// HTTP status, when Auth0 answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } | Self::Token { status, .. } | Self::Decode { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Auth0 `errorCode` (or the token endpoint's `error`).
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Self::Api { error_code, .. } => error_code.as_deref(),
+            Self::Token { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Auth0's `message`, for status conditions (e.g. an entitlement refusal).
+    pub fn auth0_message(&self) -> Option<&str> {
+        match self {
+            Self::Api { message, .. } => Some(message),
+            Self::Token { description, .. } => Some(description),
+            _ => None,
+        }
+    }
+
+    /// True for 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// True for 409.
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// True for 429.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// True when a create may have happened (see [`Error::CreateOutcomeUnknown`]).
+    pub fn is_create_ambiguous(&self) -> bool {
+        matches!(self, Self::CreateOutcomeUnknown { .. })
+    }
+
+    /// True when the credentials or their grants are the problem (token refused, 401 after a
+    /// fresh token, 403 `insufficient_scope`).
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Self::Token { status, .. } => (400..500).contains(status) && *status != 429,
+            Self::Api { status: 401, .. } => true,
+            Self::Api {
+                status: 403,
+                error_code,
+                ..
+            } => error_code.as_deref() == Some("insufficient_scope"),
+            _ => false,
+        }
+    }
+
+    /// 403 that is not a scope problem: custom domains not on the plan, or the entitlement used up.
+    pub fn is_plan_refusal(&self) -> bool {
+        matches!(self, Self::Api { status: 403, .. }) && !self.is_auth()
+    }
+
+    /// How long Auth0 asked us to wait (from `x-ratelimit-reset`), capped at `max`.
+    pub fn retry_after(&self, max: Duration) -> Option<Duration> {
+        let Self::Api {
+            ratelimit_reset: Some(reset),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        super::budget::RateLimitHeaders {
+            reset: Some(*reset),
+            ..Default::default()
+        }
+        .until_reset(max)
+    }
+
+    /// Bounded metric label for `reconcile_errors_total{category}`.
+    pub fn category(&self) -> &'static str {
+        if self.is_rate_limited() {
+            "auth0_ratelimited"
+        } else if self.is_auth() {
+            "auth0_credentials"
+        } else if self.is_transient() {
+            "auth0_transient"
+        } else {
+            "auth0_permanent"
+        }
+    }
+}
+
+/// Route template of create (the one call never retried blindly).
+pub(crate) const CREATE_ROUTE: &str = "POST /custom-domains";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn api(endpoint: &'static str, status: u16, code: Option<&str>) -> Error {
+        Error::Api {
+            endpoint,
+            status,
+            error_code: code.map(Into::into),
+            message: "m".into(),
+            ratelimit_reset: None,
+        }
+    }
+
+    #[test]
+    fn classification() {
+        assert!(api("GET /custom-domains", 503, None).is_transient());
+        assert!(api("GET /custom-domains", 429, Some("too_many_requests")).is_transient());
+        assert!(!api("GET /custom-domains/{id}", 404, None).is_transient());
+        assert!(!api(CREATE_ROUTE, 409, None).is_transient());
+        assert!(api("DELETE /custom-domains/{id}", 409, None).is_transient());
+        assert!(!api(CREATE_ROUTE, 400, Some("invalid_body")).is_transient());
+        let scope = api(CREATE_ROUTE, 403, Some("insufficient_scope"));
+        assert!(scope.is_auth() && !scope.is_plan_refusal());
+        let plan = api(CREATE_ROUTE, 403, Some("operation_not_supported"));
+        assert!(plan.is_plan_refusal() && !plan.is_auth());
+        assert_eq!(plan.category(), "auth0_permanent");
+        assert_eq!(
+            Error::CreateOutcomeUnknown {
+                domain: "a".into(),
+                cause: "timeout".into()
+            }
+            .category(),
+            "auth0_transient"
+        );
+        assert_eq!(
+            api(CREATE_ROUTE, 400, Some("invalid_body")).to_string(),
+            "Auth0 POST /custom-domains answered 400 (invalid_body): m"
+        );
+    }
+}

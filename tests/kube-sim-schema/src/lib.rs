@@ -76,7 +76,7 @@ impl Schema {
     /// [`Schema::compile`] with error paths under `path` (e.g. `spec.versions[2].schema.openAPIV3Schema`).
     pub fn compile_at(open_api_v3_schema: &Value, path: &str) -> Result<Schema, Vec<FieldError>> {
         let mut errs = Vec::new();
-        let root = Node::compile(open_api_v3_schema, path, &mut errs);
+        let root = Node::compile(open_api_v3_schema, path, true, &mut errs);
         if !errs.is_empty() {
             return Err(errs);
         }

@@ -80,7 +80,7 @@ impl Node {
 
     /// Compiles one schema object found at `path` (a CRD field path such as
     /// `spec.versions[0].schema.openAPIV3Schema.properties[spec]`).
-    pub(crate) fn compile(v: &Value, path: &str, errs: &mut Vec<FieldError>) -> Node {
+    pub(crate) fn compile(v: &Value, path: &str, is_root: bool, errs: &mut Vec<FieldError>) -> Node {
         let Some(obj) = v.as_object() else {
             errs.push(fe::invalid(path, BadValue::json(v), "must be an object"));
             return Node::default();
@@ -129,20 +129,25 @@ impl Node {
             .unwrap_or_default();
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (k, p) in props {
-                let child = Node::compile(p, &format!("{path}.properties[{k}]"), errs);
+                let child = Node::compile(p, &format!("{path}.properties[{k}]"), false, errs);
                 n.properties.push((k.clone(), child));
             }
         }
         match obj.get("additionalProperties") {
             Some(Value::Bool(b)) => n.additional = Some(Additional::Allows(*b)),
             Some(s @ Value::Object(_)) => {
-                let child = Node::compile(s, &fe::child(path, "additionalProperties"), errs);
+                let child = Node::compile(s, &fe::child(path, "additionalProperties"), false, errs);
                 n.additional = Some(Additional::Schema(Box::new(child)));
             }
             _ => {}
         }
         if let Some(items) = obj.get("items") {
-            n.items = Some(Box::new(Node::compile(items, &fe::child(path, "items"), errs)));
+            n.items = Some(Box::new(Node::compile(
+                items,
+                &fe::child(path, "items"),
+                false,
+                errs,
+            )));
         }
         for (key, target) in [
             ("allOf", &mut n.all_of),
@@ -151,12 +156,12 @@ impl Node {
         ] {
             if let Some(list) = obj.get(key).and_then(Value::as_array) {
                 for (i, s) in list.iter().enumerate() {
-                    target.push(Node::compile(s, &format!("{path}.{key}[{i}]"), errs));
+                    target.push(Node::compile(s, &format!("{path}.{key}[{i}]"), false, errs));
                 }
             }
         }
         if let Some(not) = obj.get("not") {
-            n.not = Some(Box::new(Node::compile(not, &fe::child(path, "not"), errs)));
+            n.not = Some(Box::new(Node::compile(not, &fe::child(path, "not"), false, errs)));
         }
         n.default = obj.get("default").cloned();
         n.preserve_unknown = bool_field(obj, "x-kubernetes-preserve-unknown-fields");
@@ -181,7 +186,7 @@ impl Node {
         if let Some(rules) = obj.get("x-kubernetes-validations").and_then(Value::as_array) {
             for (i, r) in rules.iter().enumerate() {
                 let rule_path = format!("{path}.x-kubernetes-validations[{i}]");
-                match Rule::compile(r, &rule_path, &n) {
+                match Rule::compile(r, &rule_path, &n, is_root) {
                     Ok(rule) => n.rules.push(rule),
                     Err(mut e) => errs.append(&mut e),
                 }

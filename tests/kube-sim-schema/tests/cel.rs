@@ -67,7 +67,7 @@ fn library_functions() {
         "self.il.sum() == 6 && self.il.min() == 1 && self.il.max() == 3 && !self.il.isSorted()",
         "[1, 2, 2].isSorted() && ['a', 'b'].isSorted()",
         "self.l.indexOf('b') == 1 && self.l.lastIndexOf('c') == 2 && self.l.slice(1, 3) == ['b', 'c']",
-        "has(self.o.a) && !has(self.o.z) && 'k' in self.m && self.m.all(k, self.m[k] == 'v')",
+        "has(self.o.a) && !has(self.m.z) && 'k' in self.m && self.m.all(k, self.m[k] == 'v')",
         "self.d == 1.0 && self.n == 3 && self.b",
         "self.ts < timestamp('2025-01-01T00:00:00Z')",
         "isURL('https://example.com/a') && !isURL('not a url')",
@@ -327,7 +327,39 @@ fn nested_and_list_rules_use_field_paths() {
 
 #[test]
 fn evaluation_never_panics() {
-    // Struct construction is unsupported by cel-interpreter (todo!() inside): must become an error.
-    let r = passes("Foo{a: 1} == self", &json!({}));
-    assert!(r.is_err());
+    // cel-interpreter hits todo!() when a macro iterates a string: it must become a rule error.
+    let r = passes("self.s.all(c, true)", &json!({"s": "abc"}));
+    assert_eq!(
+        r,
+        Err(vec![r#"spec: Invalid value: "object": evaluation failed: unsupported expression evaluating rule: self.s.all(c, true)"#.to_string()])
+    );
+}
+
+#[test]
+fn static_check_rejects_unknown_fields_and_names() {
+    let compile_err = |rule: &str| -> String {
+        let s = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "properties": {"a": {"type": "string"}, "m": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+            "x-kubernetes-validations": [{"rule": rule}]}}});
+        Schema::compile(&s)
+            .err()
+            .map(|e| e[0].message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        compile_err("self.b == 'x'").ends_with("compilation failed: ERROR: <input>: undefined field 'b'")
+    );
+    assert!(compile_err("has(self.b)").ends_with("undefined field 'b'"));
+    assert!(compile_err("slef.a == 'x'").ends_with("undeclared reference to 'slef' (in container '')"));
+    assert!(compile_err("Foo{a: 1} == self").contains("undeclared reference to 'Foo'"));
+    // Map keys, preserve-unknown-fields subtrees and comprehension variables are fine.
+    for ok in [
+        "self.m.anything == 'x'",
+        "self.free.whatever.deep == 1",
+        "self.m.all(k, k != 'a')",
+        "self.a.size() > 0",
+    ] {
+        assert_eq!(compile_err(ok), "", "{ok}");
+    }
 }

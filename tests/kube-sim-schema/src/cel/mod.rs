@@ -2,6 +2,7 @@
 //! optional syntax it does not parse) and evaluated at the schema node they sit on, as
 //! apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go` does.
 
+mod check;
 mod convert;
 mod library;
 mod optional;
@@ -50,11 +51,25 @@ pub(crate) struct Rule {
     optional_old_self: bool,
 }
 
-fn compile_program(src: &str) -> Result<Program, String> {
+/// Parses `src` (after the optional-syntax rewrite) and runs the static check against `node`.
+fn compile_program(
+    src: &str,
+    node: &Node,
+    is_root: bool,
+    old_self_optional: bool,
+) -> Result<Program, String> {
     let rewritten = rewrite_optional_syntax(src);
     // cel-parser panics on some inputs it cannot represent; a bad rule must not take the server down.
-    match catch_unwind(|| Program::compile(&rewritten)) {
-        Ok(Ok(p)) => Ok(p),
+    let parsed = catch_unwind(|| {
+        let program = Program::compile(&rewritten)?;
+        let ast = cel_parser::Parser::default().parse(&rewritten)?;
+        Ok::<_, cel_parser::ParseErrors>((program, ast))
+    });
+    match parsed {
+        Ok(Ok((p, ast))) => match check::check(&ast, node, is_root, old_self_optional) {
+            Ok(()) => Ok(p),
+            Err(e) => Err(format!("compilation failed: ERROR: <input>: {e}")),
+        },
         Ok(Err(e)) => Err(format!(
             "compilation failed: ERROR: <input>: {}",
             e.to_string().trim()
@@ -65,16 +80,22 @@ fn compile_program(src: &str) -> Result<Program, String> {
 
 impl Rule {
     /// Compiles one entry of `x-kubernetes-validations` found at `path` on schema node `node`.
-    pub(crate) fn compile(v: &Value, path: &str, node: &Node) -> Result<Rule, Vec<FieldError>> {
+    pub(crate) fn compile(
+        v: &Value,
+        path: &str,
+        node: &Node,
+        is_root: bool,
+    ) -> Result<Rule, Vec<FieldError>> {
         let mut errs = Vec::new();
         let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let source = get("rule").unwrap_or_default();
         let rule_path = fe::child(path, "rule");
+        let optional_old_self = v.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
         let mut program = None;
         if source.trim().is_empty() {
             errs.push(fe::required(&rule_path, "rule is not specified"));
         } else {
-            match compile_program(&source) {
+            match compile_program(&source, node, is_root, optional_old_self) {
                 Ok(p) => program = Some(p),
                 Err(e) => errs.push(fe::invalid(&rule_path, BadValue::Str(source.clone()), &e)),
             }
@@ -89,7 +110,7 @@ impl Rule {
         }
         let mut message_expression = None;
         if let Some(me) = get("messageExpression").filter(|s| !s.trim().is_empty()) {
-            match compile_program(&me) {
+            match compile_program(&me, node, is_root, optional_old_self) {
                 Ok(p) => message_expression = Some(p),
                 Err(e) => errs.push(fe::invalid(
                     &fe::child(path, "messageExpression"),
@@ -119,7 +140,6 @@ impl Rule {
                 )),
             }
         }
-        let optional_old_self = v.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
         let Some(program) = program else { return Err(errs) };
         if !errs.is_empty() {
             return Err(errs);

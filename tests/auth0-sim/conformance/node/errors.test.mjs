@@ -33,3 +33,17 @@ test("401 after the simulator expires every token", async () => {
   const own = await infra.startSim("nodeexpiry");
   await infra.runScenario("expiredToken", own);
 });
+test("uncertain readings switched: verify 400, no pagination, metadata replace, strict fields, 409 while provisioning", async () => {
+  const own = await infra.startSim("nodereadings", {
+    extra: [
+      "--rate-limit", "1000:1000", "--verify-limit", "1000:1", "--cert-delay", "600000",
+      "--verify-failure-400", "--no-pagination", "--metadata-replace", "--strict-type-fields",
+      "--origin-in-reads", "--conflict-while-provisioning",
+    ],
+  });
+  await infra.runScenario("readings", own);
+});
+test("injected 503 and a 429 storm", async () => {
+  const own = await infra.startSim("nodefaults", { extra: ROOMY_LIMITS });
+  await infra.runScenario("faults", own);
+});

@@ -571,3 +571,53 @@ export async function expiredToken({ sim, full }) {
   await expectError(c.customDomains.list({}, NO_RETRY), Management.UnauthorizedError, 401, null);
   assert.ok(Array.isArray(await management(sim, full).customDomains.list()), "a fresh client gets a new token");
 }
+
+/** The contract's uncertain readings switched to their alternative (one simulator with every switch). */
+export async function readings({ sim, dns, full }) {
+  const c = management(sim, full);
+
+  const am = await c.customDomains.create({ domain: freshDomain("v400"), type: "auth0_managed_certs", tls_policy: "recommended" });
+  await expectError(c.customDomains.verify(am.custom_domain_id, NO_RETRY), Management.BadRequestError, 400, "custom_domain_not_verified");
+  const failed = await c.customDomains.get(am.custom_domain_id);
+  assert.equal(failed.status, "pending_verification");
+  assert.equal(failed.verification.status, "failed");
+
+  await expectError(c.customDomains.list({}, { queryParams: { take: 2 }, ...NO_RETRY }), ManagementError, 400, "invalid_query_string");
+
+  const sm = await c.customDomains.create({ domain: freshDomain("repl"), type: "self_managed_certs", domain_metadata: { a: "1", b: "2" } });
+  assert.deepEqual((await c.customDomains.update(sm.custom_domain_id, { domain_metadata: { c: "3" } })).domain_metadata, { c: "3" });
+
+  await expectError(c.customDomains.create({ domain: freshDomain("st1"), type: "self_managed_certs", tls_policy: "recommended" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
+  await expectError(c.customDomains.create({ domain: freshDomain("st2"), type: "auth0_managed_certs", custom_client_ip_header: "true-client-ip" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
+
+  const m = sm.verification.methods[0];
+  await publish(dns, m.domain, "TXT", m.record);
+  const withKey = await c.customDomains.verify(sm.custom_domain_id);
+  assert.ok(withKey.cname_api_key);
+  const read = await c.customDomains.get(sm.custom_domain_id);
+  assert.equal(read.origin_domain_name, withKey.origin_domain_name, "--origin-in-reads shows the origin once ready");
+  assert.ok(!("cname_api_key" in read));
+
+  await publish(dns, am.domain, "CNAME", am.verification.methods[0].record);
+  const verified = await c.customDomains.verify(am.custom_domain_id);
+  assert.equal(verified.verification.status, "verified");
+  assert.equal(verified.certificate.status, "provisioning");
+  await expectError(c.customDomains.test(am.custom_domain_id, NO_RETRY), Management.ConflictError, 409, null);
+  await expectError(c.customDomains.delete(am.custom_domain_id, NO_RETRY), Management.ConflictError, 409, null);
+  assert.equal((await c.customDomains.get(am.custom_domain_id)).custom_domain_id, am.custom_domain_id);
+}
+
+/** Injected 5xx on one endpoint, and a 429 storm, as the SDK surfaces them. */
+export async function faults({ sim, full }) {
+  const c = management(sim, full);
+  const id = (await c.customDomains.create({ domain: freshDomain("flt"), type: "self_managed_certs" })).custom_domain_id;
+  const set = await control(sim, "POST", "faults", { error_rate: 1.0, error_status: 503, endpoint: "GET /api/v2/custom-domains/{id}" });
+  assert.ok([200, 204].includes(set.status));
+  await expectError(c.customDomains.get(id, NO_RETRY), ManagementError, 503, null);
+  assert.ok((await c.customDomains.list()).some((d) => d.custom_domain_id === id), "only the named endpoint fails");
+  assert.ok([200, 204].includes((await control(sim, "DELETE", "faults")).status));
+  assert.equal((await c.customDomains.get(id)).custom_domain_id, id);
+
+  assert.ok([200, 204].includes((await control(sim, "POST", "storm", { seconds: 30 })).status));
+  await expectError(c.customDomains.list({}, NO_RETRY), Management.TooManyRequestsError, 429, "too_many_requests");
+}

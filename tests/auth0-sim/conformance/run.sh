@@ -35,7 +35,7 @@ node_rc=skipped
 if [[ -z $only || $only == node ]]; then
   echo "conformance: node --test (npm auth0)"
   node_rc=0
-  (cd "$conf/node" && node --test --test-reporter=spec ./*.test.mjs) || node_rc=$?
+  (cd "$conf/node" && node --test --test-concurrency=2 --test-reporter=spec ./*.test.mjs) || node_rc=$?
 fi
 
 summary() {

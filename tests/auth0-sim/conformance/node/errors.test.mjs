@@ -47,3 +47,7 @@ test("injected 503 and a 429 storm", async () => {
   const own = await infra.startSim("nodefaults", { extra: ROOMY_LIMITS });
   await infra.runScenario("faults", own);
 });
+test("a static token expires at its TTL; the SDK's provider refreshes", async () => {
+  const own = await infra.startSim("nodettl", { extra: ["--token-ttl", "2"] });
+  await infra.runScenario("tokenTtl", own);
+});

@@ -621,3 +621,19 @@ export async function faults({ sim, full }) {
   assert.ok([200, 204].includes((await control(sim, "POST", "storm", { seconds: 30 })).status));
   await expectError(c.customDomains.list({}, NO_RETRY), Management.TooManyRequestsError, 429, "too_many_requests");
 }
+
+/** A static token dies at its TTL; ManagementClient's own provider refreshes ahead of expiry. */
+export async function tokenTtl({ sim, full }) {
+  const provider = new TokenProvider({ domain: sim.tenantDomain, clientId: full.clientId, clientSecret: full.clientSecret, audience: sim.audience });
+  const token = await provider.getAccessToken();
+  const exp = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).exp;
+  const fixed = recorded(new ManagementClient({ domain: sim.tenantDomain, token }).customDomains, "customDomains");
+  const refreshing = management(sim, full);
+  assert.ok(Array.isArray(await refreshing.customDomains.list()));
+  const deadline = Date.now() + 5000;
+  while (Date.now() / 1000 <= exp + 0.3 && Date.now() < deadline) await sleep(100);
+  await expectError(fixed.list({}, NO_RETRY), Management.UnauthorizedError, 401, null);
+  assert.ok(Array.isArray(await refreshing.customDomains.list()), "the SDK's provider fetched a fresh token");
+  const counters = await control(sim, "GET", "counters");
+  assert.ok(counters.body.tokens_issued >= 3, JSON.stringify(counters.body));
+}

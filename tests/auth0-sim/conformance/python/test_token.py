@@ -96,3 +96,27 @@ def test_expired_tokens_are_refused_with_401(sim_factory):
     assert_error(err.value, 401, None)
     # A fresh client fetches a new token and is served again.
     assert isinstance(Mgmt(sim, FULL).custom_domains.list(), list)
+
+
+def test_short_ttl_static_token_expires_while_sdk_provider_refreshes(sim_factory):
+    sim = sim_factory("pyttl", extra=["--token-ttl", "2"])
+    tok = GetToken(sim.tenant_domain, FULL.client_id, client_secret=FULL.client_secret).client_credentials(sim.audience)
+    assert tok["expires_in"] == 2
+    exp = _claims(tok["access_token"])["exp"]
+    static = Recorded(ManagementClient(domain=sim.tenant_domain, token=tok["access_token"]).custom_domains, "custom_domains")
+    refreshing = Mgmt(sim, FULL)
+    assert isinstance(refreshing.custom_domains.list(), list)
+
+    deadline = time.monotonic() + 5
+    while time.time() <= exp + 0.3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with pytest.raises(UnauthorizedError) as err:
+        static.list(request_options={"max_retries": 0})
+    assert_error(err.value, 401, None)
+    # The SDK's provider refreshes ahead of expiry (10 s leeway > 2 s TTL: a new token per call).
+    assert isinstance(refreshing.custom_domains.list(), list)
+
+    status, counters = sim.control("GET", "counters")
+    assert status == 200
+    assert counters["tokens_issued"] >= 3
+    assert counters["calls"]["GET /api/v2/custom-domains"]["401"] >= 1

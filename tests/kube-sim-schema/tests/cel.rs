@@ -363,3 +363,39 @@ fn static_check_rejects_unknown_fields_and_names() {
         assert_eq!(compile_err(ok), "", "{ok}");
     }
 }
+
+#[test]
+fn logical_operators_absorb_errors_like_cel_go() {
+    let spec = json!({"s": "x", "m": {"k": "v"}, "l": ["a"]});
+    // `t` is absent: the left side errors, the right side decides.
+    assert_eq!(passes("self.t == 'y' || !has(self.t)", &spec), Ok(()));
+    assert_eq!(passes("!has(self.t) || self.t == 'y'", &spec), Ok(()));
+    assert_eq!(passes("!(self.t == 'y' && false)", &spec), Ok(()));
+    assert_eq!(
+        passes("self.t == 'y' || false", &spec),
+        Err(vec![
+            r#"spec: Invalid value: "object": no such key: t evaluating rule: self.t == 'y' || false"#
+                .to_string()
+        ])
+    );
+}
+
+#[test]
+fn indexing_misses_are_errors() {
+    let spec = json!({"m": {"k": "v"}, "l": ["a"]});
+    assert_eq!(passes("self.m['k'] == 'v' && self.l[0] == 'a'", &spec), Ok(()));
+    assert_eq!(
+        passes("self.m['zz'] == 'v'", &spec),
+        Err(vec![
+            r#"spec: Invalid value: "object": no such key: zz evaluating rule: self.m['zz'] == 'v'"#
+                .to_string()
+        ])
+    );
+    assert_eq!(
+        passes("self.l[3] == 'a'", &spec),
+        Err(vec![
+            r#"spec: Invalid value: "object": index out of bounds: 3 evaluating rule: self.l[3] == 'a'"#
+                .to_string()
+        ])
+    );
+}

@@ -82,15 +82,16 @@ impl<'a> Checker<'a> {
                         Some(Typed { node, is_root: false })
                     }));
                 }
-                if matches!(call.func_name.as_str(), "optMap" | "optFlatMap") && call.args.len() == 3 {
-                    // optMap(<dummy>, var, body): var is bound in body.
-                    if let Expr::Ident(var) = &call.args[1].expr {
-                        self.scopes.push(var.clone());
-                        let r = self.walk(&call.args[2]);
-                        self.scopes.pop();
-                        r?;
-                        return Ok(None);
-                    }
+                if matches!(call.func_name.as_str(), "optMap" | "optFlatMap")
+                    && let [var, body] = call.args.as_slice()
+                    && let Expr::Ident(var) = &var.expr
+                {
+                    // optMap(var, body): var is bound in body.
+                    self.scopes.push(var.clone());
+                    let r = self.walk(body);
+                    self.scopes.pop();
+                    r?;
+                    return Ok(None);
                 }
                 for a in &call.args {
                     self.walk(a)?;

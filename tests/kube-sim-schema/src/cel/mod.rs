@@ -6,11 +6,12 @@ mod check;
 mod convert;
 mod library;
 mod optional;
+mod strict;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 
-use cel_interpreter::{Context, ExecutionError, Program, Value as Cel};
+use cel_interpreter::{Context, ExecutionError, IdedExpr, Value as Cel};
 use serde_json::Value;
 
 use crate::FieldError;
@@ -24,6 +25,7 @@ pub(crate) use optional::rewrite_optional_syntax;
 static ROOT: LazyLock<Context<'static>> = LazyLock::new(|| {
     let mut ctx = Context::default();
     library::register(&mut ctx);
+    strict::register(&mut ctx);
     ctx
 });
 
@@ -41,9 +43,9 @@ const REASONS: [&str; 4] = [
 #[derive(Debug)]
 pub(crate) struct Rule {
     source: String,
-    program: Program,
+    program: IdedExpr,
     message: String,
-    message_expression: Option<Program>,
+    message_expression: Option<IdedExpr>,
     /// `field.Path` text appended to the node path (from `fieldPath`), if any.
     field_path: Option<String>,
     reason: Option<String>,
@@ -57,17 +59,13 @@ fn compile_program(
     node: &Node,
     is_root: bool,
     old_self_optional: bool,
-) -> Result<Program, String> {
+) -> Result<IdedExpr, String> {
     let rewritten = rewrite_optional_syntax(src);
     // cel-parser panics on some inputs it cannot represent; a bad rule must not take the server down.
-    let parsed = catch_unwind(|| {
-        let program = Program::compile(&rewritten)?;
-        let ast = cel_parser::Parser::default().parse(&rewritten)?;
-        Ok::<_, cel_parser::ParseErrors>((program, ast))
-    });
+    let parsed = catch_unwind(|| cel_parser::Parser::default().parse(&rewritten));
     match parsed {
-        Ok(Ok((p, ast))) => match check::check(&ast, node, is_root, old_self_optional) {
-            Ok(()) => Ok(p),
+        Ok(Ok(ast)) => match check::check(&ast, node, is_root, old_self_optional) {
+            Ok(()) => Ok(strict::lower(ast)),
             Err(e) => Err(format!("compilation failed: ERROR: <input>: {e}")),
         },
         Ok(Err(e)) => Err(format!(
@@ -229,13 +227,13 @@ fn runtime_error_text(e: &ExecutionError) -> String {
 }
 
 /// Evaluates `program` with `self` (and `oldSelf` when given), never panicking.
-fn eval(program: &Program, this: &Cel, old: Option<&Cel>) -> Result<Cel, ExecutionError> {
+fn eval(program: &IdedExpr, this: &Cel, old: Option<&Cel>) -> Result<Cel, ExecutionError> {
     let mut ctx = ROOT.new_inner_scope();
     ctx.add_variable_from_value("self", this.clone());
     if let Some(o) = old {
         ctx.add_variable_from_value("oldSelf", o.clone());
     }
-    match catch_unwind(AssertUnwindSafe(|| program.execute(&ctx))) {
+    match catch_unwind(AssertUnwindSafe(|| Cel::resolve(program, &ctx))) {
         Ok(r) => r,
         Err(_) => Err(ExecutionError::function_error(
             "rule",

@@ -252,11 +252,6 @@ fn skip_string(c: &[char], i: usize) -> usize {
     c.len()
 }
 
-fn starts_with_at(c: &[char], i: usize, end: usize, pat: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
-    i + p.len() <= end && c[i..i + p.len()] == p[..]
-}
-
 fn rewrite_range(c: &[char], start: usize, end: usize) -> String {
     let mut out = String::new();
     let mut i = start;
@@ -266,19 +261,6 @@ fn rewrite_range(c: &[char], start: usize, end: usize) -> String {
             let j = skip_string(c, i).min(end);
             out.extend(&c[i..j]);
             i = j;
-            continue;
-        }
-        if ch == '.'
-            && let Some(name) = ["optMap(", "optFlatMap("]
-                .iter()
-                .find(|n| starts_with_at(c, i + 1, end, n))
-        {
-            // cel-interpreter resolves the first of two call arguments eagerly, which fails for
-            // the macro variable: a dummy first argument makes it a three-argument call.
-            out.push('.');
-            out.push_str(name);
-            out.push_str("0, ");
-            i += 1 + name.chars().count();
             continue;
         }
         if ch == '.' && i + 1 < end && c[i + 1] == '?' {
@@ -335,9 +317,6 @@ mod tests {
         assert_eq!(rw("self[?'a.b']"), "self.optIndex__('a.b')");
         assert_eq!(rw("'x.?y' == self.z"), "'x.?y' == self.z");
         assert_eq!(rw("a[?b[?'c']]"), "a.optIndex__(b.optIndex__('c'))");
-        assert_eq!(
-            rw("oldSelf.optMap(o, o == self)"),
-            "oldSelf.optMap(0, o, o == self)"
-        );
+        assert_eq!(rw("oldSelf.optMap(o, o == self)"), "oldSelf.optMap(o, o == self)");
     }
 }

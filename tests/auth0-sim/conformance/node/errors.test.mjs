@@ -18,7 +18,7 @@ test("403 past --max-domains", async () => {
   await infra.runScenario("entitlement", own);
 });
 test("429 too_many_requests from the tenant bucket, with headers", async () => {
-  const own = await infra.startSim("noderatelimit", { extra: ["--rate-limit", "1:3"] });
+  const own = await infra.startSim("noderatelimit", { extra: ["--rate-limit", "0.1:3"] });
   await infra.runScenario("tenantRateLimit", own);
 });
 test("the SDK's retries wait for x-ratelimit-reset", async () => {

@@ -391,6 +391,12 @@ export async function deleteDomain({ sim, full }) {
   await expectError(c.customDomains.delete(id, NO_RETRY), ManagementError, 404, "inexistent_custom_domain");
   await expectError(c.customDomains.test("cd_0000000000000000", NO_RETRY), Management.NotFoundError, 404, "inexistent_custom_domain");
   await expectError(c.customDomains.verify("cd_0000000000000000", NO_RETRY), Management.NotFoundError, 404, "inexistent_custom_domain");
+  // update has no typed 404 in the SDK.
+  await expectError(c.customDomains.update("cd_0000000000000000", { tls_policy: "recommended" }, NO_RETRY), ManagementError, 404, "inexistent_custom_domain");
+  for (const call of [(x) => c.customDomains.get(x, NO_RETRY), (x) => c.customDomains.verify(x, NO_RETRY), (x) => c.customDomains.delete(x, NO_RETRY)]) {
+    const err = await expectError(call("not-a-domain-id"), Management.BadRequestError, 400, "invalid_uri");
+    assert.ok(err.body.message.includes("not-a-domain-id"));
+  }
 }
 
 export async function defaultDomain({ sim, dns, full }) {

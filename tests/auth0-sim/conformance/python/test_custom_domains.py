@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from auth0.management.core.api_error import ApiError
 from auth0.management.core.parse_error import ParsingError
+from auth0.management.errors.bad_request_error import BadRequestError
 from auth0.management.errors.not_found_error import NotFoundError
 
 from checks import ID_RE, assert_error, assert_new_domain, sent
@@ -190,10 +191,25 @@ def test_delete_then_get_and_delete_again_are_not_found(mgmt, fresh_domain):
     assert_error(err.value, 404, "inexistent_custom_domain")
 
 
-def test_test_unknown_id_is_not_found(mgmt):
+def test_unknown_id_is_not_found_for_test_verify_update(mgmt):
+    unknown = "cd_0000000000000000"
     with pytest.raises(NotFoundError) as err:
-        mgmt.custom_domains.test("cd_0000000000000000", request_options={"max_retries": 0})
+        mgmt.custom_domains.test(unknown, request_options=NO_RETRY)
     assert_error(err.value, 404, "inexistent_custom_domain")
+    with pytest.raises(NotFoundError) as err:
+        mgmt.custom_domains.verify(unknown, request_options=NO_RETRY)
+    assert_error(err.value, 404, "inexistent_custom_domain")
+    # update has no typed 404 in the SDK: the generic ApiError carries it.
+    with pytest.raises(ApiError) as err:
+        mgmt.custom_domains.update(unknown, tls_policy="recommended", request_options=NO_RETRY)
+    assert_error(err.value, 404, "inexistent_custom_domain")
+
+
+def test_malformed_id_is_invalid_uri(mgmt):
+    for call in (mgmt.custom_domains.get, mgmt.custom_domains.verify, mgmt.custom_domains.delete):
+        with pytest.raises(BadRequestError) as err:
+            call("not-a-domain-id", request_options=NO_RETRY)
+        assert "not-a-domain-id" in assert_error(err.value, 400, "invalid_uri")["message"]
 
 
 def test_ids_are_unique_and_well_formed(mgmt, fresh_domain):

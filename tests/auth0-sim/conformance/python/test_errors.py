@@ -115,7 +115,7 @@ def _headers(exc) -> dict:
 
 
 def test_tenant_rate_limit_is_too_many_requests(sim_factory):
-    sim = sim_factory("pyratelimit", extra=["--rate-limit", "1:3"])
+    sim = sim_factory("pyratelimit", extra=["--rate-limit", "0.1:3"])
     m = Mgmt(sim, FULL)
     seen = []
     with pytest.raises(TooManyRequestsError) as err:

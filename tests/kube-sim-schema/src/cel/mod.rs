@@ -66,14 +66,68 @@ fn compile_program(
     match parsed {
         Ok(Ok(ast)) => match check::check(&ast, node, is_root, old_self_optional) {
             Ok(()) => Ok(strict::lower(ast)),
-            Err(e) => Err(format!("compilation failed: ERROR: <input>: {e}")),
+            Err(e) => Err(format!("compilation failed: {}", located(src, &e))),
         },
+        // cel-parser already prints `ERROR: <input>:L:C: msg` and the caret lines; cel-go indents
+        // those with a space.
         Ok(Err(e)) => Err(format!(
-            "compilation failed: ERROR: <input>: {}",
-            e.to_string().trim()
+            "compilation failed: {}",
+            e.to_string().trim().replace("\n| ", "\n | ")
         )),
-        Err(_) => Err("compilation failed: ERROR: <input>: unsupported expression".to_string()),
+        Err(_) => Err("compilation failed: ERROR: <input>:1:1: unsupported expression".to_string()),
     }
+}
+
+/// `ERROR: <input>:L:C: msg` plus cel-go's source and caret lines, for a static-check error;
+/// the column is found by looking for the offending name in the source.
+fn located(src: &str, msg: &str) -> String {
+    let name = msg.split('\'').nth(1).unwrap_or_default();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let found = if msg.starts_with("undefined field") {
+        src.match_indices(&format!(".{name}"))
+            .find(|(i, m)| !src[i + m.len()..].starts_with(is_word))
+            .map(|(i, _)| i)
+    } else {
+        src.match_indices(name)
+            .find(|(i, m)| {
+                let before_ok = src[..*i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !is_word(c) && c != '.');
+                before_ok && !src[i + m.len()..].starts_with(is_word)
+            })
+            .map(|(i, _)| i)
+    };
+    let Some(offset) = found else {
+        return format!("ERROR: <input>:1:1: {msg}");
+    };
+    let line_start = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_no = src[..offset].matches('\n').count() + 1;
+    let col = src[line_start..offset].chars().count() + 1;
+    let line = src[line_start..].lines().next().unwrap_or_default();
+    format!(
+        "ERROR: <input>:{line_no}:{col}: {msg}\n | {line}\n | {}^",
+        ".".repeat(col - 1)
+    )
+}
+
+/// The rule as the server prints it in compile errors (Go `%#v` of `apiextensions.ValidationRule`).
+fn rule_go_value(v: &Value) -> String {
+    let s = |k: &str| fe::go_quote(v.get(k).and_then(Value::as_str).unwrap_or_default());
+    // Pointer fields print as an address when set; the address is not meaningful.
+    let ptr = |k: &str, ty: &str| match v.get(k) {
+        Some(Value::Null) | None => format!("(*{ty})(nil)"),
+        Some(_) => format!("(*{ty})(0xc000000000)"),
+    };
+    format!(
+        "apiextensions.ValidationRule{{Rule:{}, Message:{}, MessageExpression:{}, Reason:{}, FieldPath:{}, OptionalOldSelf:{}}}",
+        s("rule"),
+        s("message"),
+        s("messageExpression"),
+        ptr("reason", "apiextensions.FieldValueErrorReason"),
+        s("fieldPath"),
+        ptr("optionalOldSelf", "bool"),
+    )
 }
 
 impl Rule {
@@ -95,7 +149,7 @@ impl Rule {
         } else {
             match compile_program(&source, node, is_root, optional_old_self) {
                 Ok(p) => program = Some(p),
-                Err(e) => errs.push(fe::invalid(&rule_path, BadValue::Str(source.clone()), &e)),
+                Err(e) => errs.push(fe::invalid(&rule_path, BadValue::Raw(rule_go_value(v)), &e)),
             }
         }
         let message = get("message").unwrap_or_default();
@@ -112,8 +166,8 @@ impl Rule {
                 Ok(p) => message_expression = Some(p),
                 Err(e) => errs.push(fe::invalid(
                     &fe::child(path, "messageExpression"),
-                    BadValue::Str(me.clone()),
-                    &e,
+                    BadValue::Raw(rule_go_value(v)),
+                    &format!("messageExpression {e}"),
                 )),
             }
         }

@@ -293,6 +293,13 @@ export async function update({ sim, full }) {
 
   const cleared = await c.customDomains.update(id, { relying_party_identifier: null });
   assert.ok(!cleared.relying_party_identifier, "null removes relying_party_identifier");
+  const emptyHeader = await c.customDomains.update(id, { custom_client_ip_header: "" });
+  assert.equal(emptyHeader.custom_client_ip_header, "", "\"\" is a valid header value and is kept");
+  // Metadata is untouched by a PATCH that does not name it.
+  assert.deepEqual(emptyHeader.domain_metadata, { keep: "1", new: "3" });
+  const got0 = await c.customDomains.get(id);
+  assert.equal(got0.custom_client_ip_header, "");
+  await c.customDomains.update(id, { custom_client_ip_header: "x-forwarded-for" });
   const got = await c.customDomains.get(id);
   assert.deepEqual(got.domain_metadata, { keep: "1", new: "3" });
   assert.equal(got.custom_client_ip_header, "x-forwarded-for");

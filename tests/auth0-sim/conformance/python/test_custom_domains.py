@@ -164,6 +164,11 @@ def test_update_changes_mutable_fields_and_merges_metadata(mgmt, fresh_domain):
     assert got.custom_client_ip_header == "x-forwarded-for"
     assert got.relying_party_identifier == name
 
+    # "" is a valid header value (recorded from a real tenant by terraform-provider-auth0): kept as "".
+    cleared = mgmt.custom_domains.update(cid, custom_client_ip_header="")
+    assert cleared.custom_client_ip_header == ""
+    assert cleared.domain_metadata == {"keep": "1", "new": "3"}
+
 
 def test_update_rejects_immutable_field_and_compatible_tls_policy(mgmt, fresh_domain):
     cid = mgmt.custom_domains.create(domain=fresh_domain("imm"), type="self_managed_certs").custom_domain_id

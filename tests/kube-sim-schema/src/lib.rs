@@ -77,6 +77,7 @@ impl Schema {
     pub fn compile_at(open_api_v3_schema: &Value, path: &str) -> Result<Schema, Vec<FieldError>> {
         let mut errs = Vec::new();
         let root = Node::compile(open_api_v3_schema, path, true, &mut errs);
+        schema::structural_errors(&root, path, true, &mut errs);
         if !errs.is_empty() {
             return Err(errs);
         }

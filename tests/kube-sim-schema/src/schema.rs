@@ -196,6 +196,67 @@ impl Node {
     }
 }
 
+/// Structural-schema requirements apiextensions enforces on v1 CRDs (`structural` validation),
+/// and `default`s that must validate against their own schema.
+pub(crate) fn structural_errors(n: &Node, path: &str, is_root: bool, errs: &mut Vec<FieldError>) {
+    let type_path = fe::child(path, "type");
+    if is_root {
+        match n.type_.as_deref() {
+            Some("object") => {}
+            Some(t) => errs.push(fe::invalid(
+                &type_path,
+                BadValue::Str(t.into()),
+                "must be object at the root",
+            )),
+            None => errs.push(fe::required(&type_path, "must not be empty at the root")),
+        }
+    }
+    if n.type_.as_deref() == Some("array") && n.items.is_none() {
+        errs.push(fe::required(&fe::child(path, "items"), "must be specified"));
+    }
+    if !n.properties.is_empty() && matches!(n.additional, Some(Additional::Schema(_))) {
+        errs.push(fe::forbidden(
+            &fe::child(path, "additionalProperties"),
+            "additionalProperties and properties are mutual exclusive",
+        ));
+    }
+    if let Some(d) = &n.default {
+        let default_path = fe::child(path, "default");
+        crate::openapi::validate(n, d, &default_path, errs);
+    }
+    let untyped = |c: &Node| c.type_.is_none() && !c.int_or_string && !c.preserve_unknown;
+    for (k, p) in &n.properties {
+        let child = format!("{path}.properties[{k}]");
+        if untyped(p) {
+            errs.push(fe::required(
+                &fe::child(&child, "type"),
+                "must not be empty for specified object fields",
+            ));
+        }
+        structural_errors(p, &child, false, errs);
+    }
+    if let Some(items) = &n.items {
+        let child = fe::child(path, "items");
+        if untyped(items) {
+            errs.push(fe::required(
+                &fe::child(&child, "type"),
+                "must not be empty for specified array items",
+            ));
+        }
+        structural_errors(items, &child, false, errs);
+    }
+    if let Some(Additional::Schema(a)) = &n.additional {
+        let child = fe::child(path, "additionalProperties");
+        if untyped(a) {
+            errs.push(fe::required(
+                &fe::child(&child, "type"),
+                "must not be empty for specified object fields",
+            ));
+        }
+        structural_errors(a, &child, false, errs);
+    }
+}
+
 fn str_field(obj: &Map<String, Value>, k: &str) -> Option<String> {
     obj.get(k).and_then(Value::as_str).map(str::to_string)
 }

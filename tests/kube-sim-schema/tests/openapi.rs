@@ -312,7 +312,8 @@ fn causes_carry_reason_and_body() {
 fn bad_schemas_are_rejected_at_compile() {
     let bad_type = json!({"type": "object", "properties": {"spec": {"type": "strin"}}});
     let e = Schema::compile(&bad_type).err().unwrap_or_default();
-    assert_eq!(e.len(), 1);
+    // The unsupported type, then the structural check that finds the node untyped.
+    assert_eq!(e.len(), 2);
     assert_eq!(
         e[0].field,
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].type"
@@ -330,5 +331,58 @@ fn bad_schemas_are_rejected_at_compile() {
             .starts_with(r#"Invalid value: "[": must be a valid regular expression"#),
         "{}",
         e[0].message
+    );
+}
+
+#[test]
+fn non_structural_schemas_are_rejected() {
+    let base = "spec.versions[0].schema.openAPIV3Schema";
+    let check = |s: Value| -> Vec<String> {
+        Schema::compile(&s)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(FieldError::to_string)
+            .collect()
+    };
+    assert_eq!(
+        check(json!({"type": "string"})),
+        vec![format!(
+            r#"{base}.type: Invalid value: "string": must be object at the root"#
+        )]
+    );
+    assert_eq!(
+        check(json!({"type": "object", "properties": {"spec": {"properties": {}}}})),
+        vec![format!(
+            "{base}.properties[spec].type: Required value: must not be empty for specified object fields"
+        )]
+    );
+    assert_eq!(
+        check(json!({"type": "object", "properties": {"l": {"type": "array"}}})),
+        vec![format!(
+            "{base}.properties[l].items: Required value: must be specified"
+        )]
+    );
+    assert_eq!(
+        check(json!({"type": "object", "properties": {"m": {"type": "object",
+            "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "string"}}}})),
+        vec![format!(
+            "{base}.properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive"
+        )]
+    );
+    // A default must satisfy its own schema.
+    assert_eq!(
+        check(json!({"type": "object", "properties": {"n": {"type": "integer", "default": "x"}}})),
+        vec![format!(
+            r#"{base}.properties[n].default: Invalid value: "string": {base}.properties[n].default in body must be of type integer: "string""#
+        )]
+    );
+    // preserve-unknown-fields and int-or-string nodes need no type.
+    assert!(
+        check(
+            json!({"type": "object", "properties": {"f": {"x-kubernetes-preserve-unknown-fields": true},
+        "p": {"x-kubernetes-int-or-string": true}}})
+        )
+        .is_empty()
     );
 }

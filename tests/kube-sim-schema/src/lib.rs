@@ -39,7 +39,7 @@ mod status;
 use serde_json::Value;
 
 pub use field_error::{FieldError, reason};
-pub use status::{aggregate, invalid_message, invalid_status};
+pub use status::{aggregate, invalid_message, invalid_status, kubectl_invalid_text};
 
 use field_error::BadValue;
 use schema::Node;

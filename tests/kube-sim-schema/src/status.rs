@@ -54,3 +54,28 @@ pub fn aggregate(errors: &[FieldError]) -> Option<String> {
         _ => Some(format!("[{}]", msgs.join(", "))),
     }
 }
+
+/// What `kubectl` (create, apply, replace, edit) prints on stderr for a 422 `Invalid` built by
+/// [`invalid_status`]: kubectl's `CheckErr` renders `details.causes` itself
+/// (`The <Kind> "<name>" is invalid: <field>: <message>`, or one `* ` line per cause when there are
+/// several, duplicates dropped), ending with a newline.
+pub fn kubectl_invalid_text(kind: &str, name: &str, errors: &[FieldError]) -> String {
+    let prefix = format!("The {kind} {} is invalid: ", crate::field_error::go_quote(name));
+    let mut seen = std::collections::HashSet::new();
+    let lines: Vec<String> = errors
+        .iter()
+        .map(ToString::to_string)
+        .filter(|m| seen.insert(m.clone()))
+        .collect();
+    match lines.as_slice() {
+        [] => format!("{prefix}\n"),
+        [one] => format!("{prefix}{one}\n"),
+        many => {
+            let mut out = format!("{prefix}\n");
+            for l in many {
+                out.push_str(&format!("* {l}\n"));
+            }
+            out
+        }
+    }
+}

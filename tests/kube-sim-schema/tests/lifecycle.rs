@@ -3,7 +3,7 @@
 //! Status shape: `k8s.io/apimachinery/pkg/api/errors.NewInvalid` (message `Kind.group "name" is
 //! invalid: ...`, aggregate in brackets only for several errors, causes `{reason, message, field}`).
 
-use kube_sim_schema::{FieldError, Schema, invalid_status};
+use kube_sim_schema::{FieldError, Schema, invalid_status, kubectl_invalid_text};
 use serde_json::{Value, json};
 
 fn compile(s: Value) -> Schema {
@@ -159,5 +159,30 @@ fn status_several_errors_are_bracketed_and_deduplicated() {
     assert_eq!(
         invalid_status("ConfigMap", "", "c", &errors[..1])["message"],
         "ConfigMap \"c\" is invalid: spec.domain: Required value"
+    );
+}
+
+#[test]
+fn kubectl_renders_causes() {
+    // kubectl cmd/util/helpers.go: IsInvalid -> MultilineError("The Kind \"name\" is invalid: ", causes).
+    let one = vec![FieldError {
+        field: "spec.domain".into(),
+        reason: "FieldValueInvalid".into(),
+        message: "Invalid value: \"string\": domain is immutable".into(),
+    }];
+    assert_eq!(
+        kubectl_invalid_text("CustomDomain", "x", &one),
+        "The CustomDomain \"x\" is invalid: spec.domain: Invalid value: \"string\": domain is immutable\n"
+    );
+    let mut two = one.clone();
+    two.push(FieldError {
+        field: "spec.type".into(),
+        reason: "FieldValueRequired".into(),
+        message: "Required value".into(),
+    });
+    two.push(one[0].clone());
+    assert_eq!(
+        kubectl_invalid_text("CustomDomain", "x", &two),
+        "The CustomDomain \"x\" is invalid: \n* spec.domain: Invalid value: \"string\": domain is immutable\n* spec.type: Required value\n"
     );
 }

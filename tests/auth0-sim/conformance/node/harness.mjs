@@ -39,6 +39,7 @@ function clientFlag(c) {
 async function startProcess(name, argv, workdir) {
   if (!existsSync(argv[0])) throw new Error(`${name}: binary ${argv[0]} not found (build it with cargo build)`);
   const readyFile = join(workdir, `${name}.ready.json`);
+  rmSync(readyFile, { force: true }); // a restart under the same name must not read a stale file
   const logPath = join(workdir, `${name}.log`);
   const logFd = openSync(logPath, "w");
   const child = spawn(argv[0], [...argv.slice(1), "--ready-file", readyFile], { stdio: ["ignore", logFd, logFd] });

@@ -67,6 +67,8 @@ def start_process(name: str, argv: list[str], workdir: Path) -> Proc:
     """Starts `argv` with `--ready-file` and waits until the file holds valid JSON."""
     ready_file = workdir / f"{name}.ready.json"
     log_path = workdir / f"{name}.log"
+    # A restart under the same name must not read the previous run's file.
+    ready_file.unlink(missing_ok=True)
     if not Path(argv[0]).exists():
         raise ProcessFailed(f"{name}: binary {argv[0]} not found (build it with cargo build)")
     log = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime

@@ -69,3 +69,23 @@ async def _scenario(sim, dns, fresh_domain):
     with pytest.raises(NotFoundError) as err:
         await cd.get(created[1].custom_domain_id, request_options={"max_retries": 0})
     assert_error(err.value, 404, "inexistent_custom_domain")
+
+
+def test_concurrent_creates_of_one_domain_make_exactly_one(async_sim, fresh_domain):
+    asyncio.run(_race(async_sim, fresh_domain("race")))
+
+
+async def _race(sim, name):
+    client = AsyncManagementClient(domain=sim.tenant_domain, client_id=FULL.client_id, client_secret=FULL.client_secret)
+    cd = Recorded(client.custom_domains, "async.custom_domains")
+    await cd.list()  # fetch the token once, outside the race
+    results = await asyncio.gather(
+        *(cd.create(domain=name, type="self_managed_certs", request_options={"max_retries": 0}) for _ in range(20)),
+        return_exceptions=True,
+    )
+    created = [r for r in results if not isinstance(r, BaseException)]
+    conflicts = [r for r in results if isinstance(r, ConflictError)]
+    assert len(created) == 1, results
+    assert len(conflicts) == 19, [r for r in results if isinstance(r, BaseException) and not isinstance(r, ConflictError)]
+    listed = await cd.list(q=f"domain:{name}")
+    assert [d.custom_domain_id for d in listed] == [created[0].custom_domain_id]

@@ -245,11 +245,11 @@ async fn servfail_burst_then_recovery() {
 async fn servfail_window_ends_on_time() {
     let dns = start().await;
     dns.add_txt("window.example.com", "v");
-    dns.servfail_for(Duration::from_millis(300));
+    dns.servfail_for(Duration::from_millis(600));
     let raw = raw_udp(dns.addr(), "window.example.com.", RecordType::TXT, false).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::ServFail);
     assert!(dns.faults().servfail_remaining_ms > 0);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(650)).await;
     let raw = raw_udp(dns.addr(), "window.example.com.", RecordType::TXT, false).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
     dns.shutdown().await;

@@ -110,7 +110,7 @@ impl Schema {
     /// when a blocking OpenAPI error exists).
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
         let mut errs = Vec::new();
-        openapi::validate(&self.root, obj, "", &mut errs);
+        openapi::validate(&self.root, obj, old, "", &mut errs);
         openapi::embedded_resources(&self.root, obj, "", &mut errs);
         openapi::list_sets_and_maps(&self.root, obj, "", &mut errs);
         if self.has_rules {

@@ -47,7 +47,14 @@ fn field_of(path: &str) -> String {
 
 /// Validates `v` against `n`, appending field errors in kube-openapi's validator order
 /// (type, allOf/anyOf/oneOf/not, string, format, enum, array, number, object).
-pub(crate) fn validate(n: &Node, v: &Value, path: &str, errs: &mut Vec<FieldError>) {
+///
+/// `old` is the correlated old value on update: validation ratcheting (`CRDValidationRatcheting`,
+/// on by default since 1.30) skips a value equal to its old value, so objects stored before a
+/// schema was tightened can still be updated elsewhere.
+pub(crate) fn validate(n: &Node, v: &Value, old: Option<&Value>, path: &str, errs: &mut Vec<FieldError>) {
+    if old.is_some_and(|o| o == v) {
+        return;
+    }
     if v.is_null() {
         if n.nullable || (n.type_.is_none() && !n.int_or_string) {
             return;
@@ -107,9 +114,9 @@ pub(crate) fn validate(n: &Node, v: &Value, path: &str, errs: &mut Vec<FieldErro
         errs.push(fe::not_supported(&field_of(path), BadValue::json(v), &allowed));
     }
     match v {
-        Value::Array(items) => arrays(n, items, path, errs),
+        Value::Array(items) => arrays(n, items, old.and_then(Value::as_array), path, errs),
         Value::Number(num) => numbers(n, v, num.as_f64().unwrap_or(0.0), path, errs),
-        Value::Object(map) => objects(n, map, path, errs),
+        Value::Object(map) => objects(n, map, old.and_then(Value::as_object), path, errs),
         _ => {}
     }
 }
@@ -117,7 +124,7 @@ pub(crate) fn validate(n: &Node, v: &Value, path: &str, errs: &mut Vec<FieldErro
 fn schema_props(n: &Node, v: &Value, path: &str, errs: &mut Vec<FieldError>) {
     let passes = |s: &Node| {
         let mut e = Vec::new();
-        validate(s, v, path, &mut e);
+        validate(s, v, None, path, &mut e);
         e
     };
     if !n.all_of.is_empty() {
@@ -187,10 +194,11 @@ fn strings(n: &Node, s: &str, path: &str, errs: &mut Vec<FieldError>) {
     }
 }
 
-fn arrays(n: &Node, items: &[Value], path: &str, errs: &mut Vec<FieldError>) {
+fn arrays(n: &Node, items: &[Value], old: Option<&Vec<Value>>, path: &str, errs: &mut Vec<FieldError>) {
     if let Some(item_schema) = &n.items {
         for (i, it) in items.iter().enumerate() {
-            validate(item_schema, it, &fe::index(path, i), errs);
+            let old_item = old.and_then(|olds| n.correlate_item(it, olds));
+            validate(item_schema, it, old_item, &fe::index(path, i), errs);
         }
     }
     let size = items.len() as i64;
@@ -264,7 +272,13 @@ fn numbers(n: &Node, v: &Value, f: f64, path: &str, errs: &mut Vec<FieldError>) 
     }
 }
 
-fn objects(n: &Node, map: &serde_json::Map<String, Value>, path: &str, errs: &mut Vec<FieldError>) {
+fn objects(
+    n: &Node,
+    map: &serde_json::Map<String, Value>,
+    old: Option<&serde_json::Map<String, Value>>,
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) {
     let count = map.len() as i64;
     if let Some(max) = n.max_properties
         && count > max
@@ -287,10 +301,11 @@ fn objects(n: &Node, map: &serde_json::Map<String, Value>, path: &str, errs: &mu
     }
     for (k, v) in map {
         let child = fe::child(path, k);
+        let old_child = old.and_then(|o| o.get(k));
         if let Some(p) = n.property(k) {
-            validate(p, v, &child, errs);
+            validate(p, v, old_child, &child, errs);
         } else if let Some(Additional::Schema(s)) = &n.additional {
-            validate(s, v, &child, errs);
+            validate(s, v, old_child, &child, errs);
         }
     }
 }

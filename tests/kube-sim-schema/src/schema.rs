@@ -73,6 +73,18 @@ impl Node {
         }
     }
 
+    /// The old list item a new item of this list correlates with: `set` lists by value, `map`
+    /// lists by their keys, `atomic` lists never.
+    pub(crate) fn correlate_item<'a>(&self, item: &Value, olds: &'a [Value]) -> Option<&'a Value> {
+        match self.list_type.as_deref() {
+            Some("set") => olds.iter().find(|o| *o == item),
+            Some("map") => olds
+                .iter()
+                .find(|o| self.list_map_keys.iter().all(|k| o.get(k) == item.get(k))),
+            _ => None,
+        }
+    }
+
     /// The type name CEL errors print as the "bad value" (`sts.Type`).
     pub(crate) fn type_name(&self) -> &str {
         self.type_.as_deref().unwrap_or("")
@@ -222,7 +234,7 @@ pub(crate) fn structural_errors(n: &Node, path: &str, is_root: bool, errs: &mut 
     }
     if let Some(d) = &n.default {
         let default_path = fe::child(path, "default");
-        crate::openapi::validate(n, d, &default_path, errs);
+        crate::openapi::validate(n, d, None, &default_path, errs);
     }
     let untyped = |c: &Node| c.type_.is_none() && !c.int_or_string && !c.preserve_unknown;
     for (k, p) in &n.properties {

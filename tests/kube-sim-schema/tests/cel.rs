@@ -410,3 +410,34 @@ fn indexing_misses_are_errors() {
         ])
     );
 }
+
+#[test]
+fn ratcheting_ignores_unchanged_values_on_update() {
+    // CRDValidationRatcheting (default on in 1.32): unchanged invalid values do not block updates.
+    let s = compile(
+        json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "a": {"type": "string", "maxLength": 3, "x-kubernetes-validations": [{"rule": "self != 'bad'"}]},
+        "b": {"type": "string"}}}}}),
+    );
+    let old = json!({"spec": {"a": "bad", "b": "1"}});
+    assert!(
+        s.validate(&json!({"spec": {"a": "bad", "b": "2"}}), Some(&old))
+            .is_empty()
+    );
+    assert_eq!(
+        s.validate(&json!({"spec": {"a": "bad", "b": "2"}}), None).len(),
+        1,
+        "create is not ratcheted"
+    );
+    let old_long = json!({"spec": {"a": "long"}});
+    assert!(
+        s.validate(&json!({"spec": {"a": "long", "b": "x"}}), Some(&old_long))
+            .is_empty()
+    );
+    let e = s.validate(&json!({"spec": {"a": "longer"}}), Some(&old_long));
+    assert_eq!(
+        e[0].to_string(),
+        "spec.a: Too long: may not be more than 3 bytes",
+        "a changed value is validated"
+    );
+}

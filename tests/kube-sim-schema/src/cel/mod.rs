@@ -331,23 +331,11 @@ pub(crate) fn validate(
             let Some(s) = &n.items else { return };
             let old_items = old.and_then(Value::as_array);
             for (i, it) in items.iter().enumerate() {
-                let old_item = old_items.and_then(|olds| correlate(n, it, olds));
+                let old_item = old_items.and_then(|olds| n.correlate_item(it, olds));
                 validate(s, it, old_item, &fe::index(path, i), false, errs);
             }
         }
         _ => {}
-    }
-}
-
-/// Transition rules inside lists only see an old item for `set` (same value) and `map` (same keys) lists.
-fn correlate<'a>(n: &Node, item: &Value, olds: &'a [Value]) -> Option<&'a Value> {
-    match n.list_type.as_deref() {
-        Some("set") => olds.iter().find(|o| *o == item),
-        Some("map") => {
-            let keys = &n.list_map_keys;
-            olds.iter().find(|o| keys.iter().all(|k| o.get(k) == item.get(k)))
-        }
-        _ => None,
     }
 }
 
@@ -362,6 +350,8 @@ fn run_rules(
     let this = convert::to_cel(Some(n), v, is_root);
     let old_cel = old.map(|o| convert::to_cel(Some(n), o, is_root));
     let type_name = n.type_name().to_string();
+    // Ratcheting: a failing rule that does not use oldSelf is ignored when the value is unchanged.
+    let unchanged = old.is_some_and(|o| o == v);
     for rule in &n.rules {
         let old_arg = if rule.optional_old_self {
             Some(match &old_cel {
@@ -393,6 +383,7 @@ fn run_rules(
                 errs.push(fe::invalid(&field, BadValue::Str(type_name.clone()), &detail));
             }
             Ok(Cel::Bool(true)) => {}
+            Ok(_) if unchanged && !rule.uses_old_self => {}
             Ok(_) => {
                 let target = match &rule.field_path {
                     Some(fp) => fe::shown(&fe::child(path, fp)),

@@ -12,6 +12,7 @@ before(async () => {
 after(() => infra.close());
 
 test("409 duplicate and 400 invalid_body", () => infra.runScenario("invalidBodies", sim));
+test("concurrent creates: one 201 and typed 409s for one domain, no lost creates", () => infra.runScenario("raceCreate", sim));
 test("403 insufficient_scope for a read-only client", () => infra.runScenario("insufficientScope", sim));
 test("403 past --max-domains", async () => {
   const own = await infra.startSim("nodeentitle", { extra: ["--max-domains", "2"] });

@@ -650,3 +650,24 @@ export async function tokenTtl({ sim, full }) {
   const counters = await control(sim, "GET", "counters");
   assert.ok(counters.body.tokens_issued >= 3, JSON.stringify(counters.body));
 }
+
+/** 20 concurrent creates of one domain: exactly one 201, the rest typed 409s; 10 distinct ones all land. */
+export async function raceCreate({ sim, full }) {
+  const c = management(sim, full);
+  await c.customDomains.list(); // token fetched once, outside the race
+  const name = freshDomain("race");
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, () => c.customDomains.create({ domain: name, type: "self_managed_certs" }, NO_RETRY)),
+  );
+  const ok = results.filter((r) => r.status === "fulfilled");
+  const conflicts = results.filter((r) => r.status === "rejected" && r.reason instanceof Management.ConflictError);
+  assert.equal(ok.length, 1, JSON.stringify(results.map((r) => r.status)));
+  assert.equal(conflicts.length, 19);
+  assert.deepEqual((await c.customDomains.list({ q: `domain:${name}` })).map((d) => d.custom_domain_id), [ok[0].value.custom_domain_id]);
+
+  const names = Array.from({ length: 10 }, (_, i) => freshDomain(`par${i}`));
+  const made = await Promise.all(names.map((n) => c.customDomains.create({ domain: n, type: "auth0_managed_certs" })));
+  assert.equal(new Set(made.map((d) => d.custom_domain_id)).size, 10);
+  const listed = new Set((await c.customDomains.list()).map((d) => d.domain));
+  for (const n of names) assert.ok(listed.has(n), `${n} lost`);
+}

@@ -205,6 +205,11 @@ impl TestDns {
         self.shared.queries_for(name)
     }
 
+    /// Queries received for `name` asking for type `kind` (a CNAME-chasing A query counts as A).
+    pub fn queries_for_kind(&self, name: &str, kind: RecordKind) -> u64 {
+        self.shared.queries_for_type(name, kind.as_str())
+    }
+
     /// All counters at once.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats_snapshot()

@@ -80,6 +80,13 @@ impl Shared {
             .unwrap_or(0)
     }
 
+    /// Queries seen for `name` with query type `qtype` (as DNS writes it: `TXT`, `A`, ...).
+    pub(crate) fn queries_for_type(&self, name: &str, qtype: &str) -> u64 {
+        normalize_name(name)
+            .map(|key| self.stats.for_name_type(&key, qtype))
+            .unwrap_or(0)
+    }
+
     pub(crate) fn stats_snapshot(&self) -> StatsSnapshot {
         let records = self.read().len();
         self.stats.snapshot(records)

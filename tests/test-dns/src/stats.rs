@@ -83,6 +83,7 @@ pub struct StatsSnapshot {
 struct Counters {
     snapshot: StatsSnapshot,
     by_name: HashMap<String, u64>,
+    by_name_type: HashMap<(String, String), u64>,
     log: VecDeque<LoggedQuery>,
 }
 
@@ -111,6 +112,9 @@ impl Stats {
         }
         if !entry.name.is_empty() {
             *c.by_name.entry(entry.name.clone()).or_default() += 1;
+            *c.by_name_type
+                .entry((entry.name.clone(), entry.qtype.clone()))
+                .or_default() += 1;
         }
         if c.log.len() == LOG_CAPACITY {
             c.log.pop_front();
@@ -124,6 +128,14 @@ impl Stats {
 
     pub(crate) fn for_name(&self, key: &str) -> u64 {
         self.lock().by_name.get(key).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn for_name_type(&self, key: &str, qtype: &str) -> u64 {
+        self.lock()
+            .by_name_type
+            .get(&(key.to_string(), qtype.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     pub(crate) fn snapshot(&self, records: usize) -> StatsSnapshot {
@@ -173,6 +185,8 @@ mod tests {
         let s = stats.snapshot(7);
         assert_eq!((s.queries, s.answered, s.servfail, s.nxdomain), (3, 1, 1, 1));
         assert_eq!(s.by_name.get("a.test"), Some(&2));
+        assert_eq!(stats.for_name_type("a.test", "TXT"), 2);
+        assert_eq!(stats.for_name_type("a.test", "A"), 0);
         assert_eq!(s.records, 7);
         assert_eq!(stats.log().len(), 3);
         stats.reset();

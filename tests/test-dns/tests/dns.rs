@@ -180,6 +180,8 @@ async fn counters_count_every_query_per_name() {
     let _ = txt(&r, "missing.example.com.").await;
     assert_eq!(dns.queries_for("counted.example.com"), 3);
     assert_eq!(dns.queries_for("missing.example.com"), 1);
+    assert_eq!(dns.queries_for_kind("counted.example.com", RecordKind::Txt), 3);
+    assert_eq!(dns.queries_for_kind("counted.example.com", RecordKind::A), 0);
     assert_eq!(dns.queries(), 4);
     let stats = dns.stats();
     assert_eq!((stats.answered, stats.nxdomain), (3, 1));

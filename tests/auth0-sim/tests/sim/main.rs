@@ -1,0 +1,12 @@
+//! Integration tests of the simulator over real HTTPS and real DNS (contract §9 checklist).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod binary;
+mod common;
+mod domains;
+mod edge;
+mod faults;
+mod listing;
+mod ratelimit;
+mod verify;

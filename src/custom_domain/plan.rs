@@ -1,0 +1,975 @@
+//! Pure decision logic of the `CustomDomain` controller (design §2).
+//!
+//! [`plan`] takes everything the reconciler observed — the resource (spec, annotations, generation,
+//! deletion state, previous status), the tenant, the Auth0 domain of the same name from the tenant's
+//! LIST snapshot, the DNS answer for the record Auth0 asks for, the edge Secret — plus `now`, and
+//! returns the [`Step`]s to execute, the new status, when to look again and the Events to publish.
+//! No async, no clock, no client: every row of design §2 is a table test in `plan/tests.rs`.
+//!
+//! Executing a plan: run the steps in order and stop at the first failure. Observation steps
+//! ([`Step::LookupDns`], [`Step::Refresh`]) are always last: perform the observation and plan again
+//! with its result. After steps that change Auth0, put the responses into the snapshot and plan
+//! again (bounded, a few rounds) so the written status describes the new state. The snapshot must
+//! include this operator's own writes, else a just-created domain would look deleted.
+
+mod drift;
+mod status;
+mod validate;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::auth0::types::{self as wire, CreateDomain, PatchDomain};
+use crate::dns::{DnsAnswer, VerificationRecord};
+use crate::resources::conditions::{ConditionType, Reason, find_condition};
+use crate::resources::custom_domain::{
+    ADOPT_ANNOTATION, CustomDomain, CustomDomainStatus, DeletionPolicy, DomainType, OWNER_METADATA_KEY,
+    RECREATE_ON_KEY_LOSS_ANNOTATION,
+};
+
+pub use drift::{create_body, desired_metadata, drift_patch};
+pub use validate::validate_spec;
+
+use status::StatusBuilder;
+
+/// First DNS re-check delay while the verification record is missing.
+pub const DNS_RECHECK_MIN: Duration = Duration::from_secs(5);
+/// Default cap of the DNS re-check backoff (`--dns-recheck-max`).
+pub const DNS_RECHECK_MAX_DEFAULT: Duration = Duration::from_secs(30);
+/// Longest wait between verify attempts while Auth0 still says pending with the record visible.
+pub const VERIFY_RECHECK_MAX: Duration = Duration::from_secs(60);
+/// How old a domain's remote state may be before a transitional state is re-read with a GET.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(15);
+/// Delay while the tenant is not ready or its domain list is not loaded.
+pub const TENANT_RECHECK: Duration = Duration::from_secs(30);
+/// Delay while the tenant's domain list is being loaded.
+pub const SNAPSHOT_RECHECK: Duration = Duration::from_secs(5);
+/// Safety-net delay after steps that change Auth0 (the executor normally re-plans at once).
+pub const AFTER_WRITE_RECHECK: Duration = Duration::from_secs(2);
+
+/// Health of the referenced `Auth0Tenant`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantHealth {
+    /// Credentials work and the Management API answers.
+    Ready,
+    /// The tenant exists but is not usable; the text says why (no secrets in it).
+    NotReady(String),
+    /// No `Auth0Tenant` of that name.
+    NotFound,
+}
+
+/// What the planner needs to know about the referenced tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantView {
+    /// The tenant's name (`spec.tenantRef.name`).
+    pub name: String,
+    /// Whether it can be used.
+    pub health: TenantHealth,
+    /// Whether the resource's namespace may use it (`spec.allowedNamespaces`).
+    pub allowed: bool,
+    /// This cluster's id, first part of the ownership marker.
+    pub cluster_id: String,
+    /// Whether the tenant has `mtls.enable_endpoint_aliases` on.
+    pub mtls_aliases_enabled: bool,
+    /// The tenant's `resyncInterval`.
+    pub resync_interval: Duration,
+}
+
+/// The Auth0 domain with the resource's `spec.domain`, from the tenant's LIST snapshot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Remote<'a> {
+    /// The tenant's domain list has not been read yet.
+    NotLoaded,
+    /// The snapshot has no domain of that name.
+    Absent,
+    /// The domain, and when this copy was read.
+    Found {
+        /// The domain as Auth0 returned it.
+        domain: &'a wire::CustomDomain,
+        /// When it was read (LIST, GET, or a write's response).
+        fetched_at: Timestamp,
+    },
+}
+
+/// The edge Secret as the reconciler found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretState {
+    /// No Secret of that name.
+    Absent,
+    /// The Secret exists.
+    Present {
+        /// It holds a non-empty `cname-api-key`.
+        has_key: bool,
+        /// Its `origin-domain-name` equals Auth0's `origin_domain_name` (true when Auth0 has none yet).
+        origin_matches: bool,
+    },
+}
+
+/// Counters the reconciler keeps per resource (in memory), reset when the gate passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// DNS checks that did not show the record, in a row.
+    pub dns_checks: u32,
+    /// Verify calls that left the domain pending, in a row.
+    pub verifies: u32,
+}
+
+/// Operator-wide settings (command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Verify only when DNS shows the record (`--dns-preflight`).
+    pub dns_preflight: bool,
+    /// Cap of the DNS re-check backoff (`--dns-recheck-max`).
+    pub dns_recheck_max: Duration,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            dns_preflight: true,
+            dns_recheck_max: DNS_RECHECK_MAX_DEFAULT,
+        }
+    }
+}
+
+/// Everything [`plan`] looks at.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The resource: spec, metadata (annotations, generation, deletion timestamp) and previous status.
+    pub resource: &'a CustomDomain,
+    /// The referenced tenant.
+    pub tenant: &'a TenantView,
+    /// The Auth0 domain of the same name.
+    pub remote: Remote<'a>,
+    /// DNS answer for the record Auth0 asks for; `None` when not looked up in this round.
+    pub dns: Option<&'a DnsAnswer>,
+    /// The edge Secret.
+    pub secret: SecretState,
+    /// A `cname_api_key` from verify is held in memory and not yet written to the Secret.
+    pub pending_key: bool,
+    /// Per-resource counters.
+    pub attempts: Attempts,
+    /// Operator settings.
+    pub options: PlanOptions,
+    /// The current time.
+    pub now: Timestamp,
+}
+
+/// Content of the edge Secret, without the key (the key is written only from a verify response).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretContent {
+    /// Secret name (same namespace as the resource).
+    pub name: String,
+    /// `domain`.
+    pub domain: String,
+    /// `origin-domain-name`, once Auth0 has told it.
+    pub origin_domain_name: Option<String>,
+    /// `mtls-domain` when `spec.mtls.enabled`.
+    pub mtls_domain: Option<String>,
+}
+
+/// One action for the executor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// `POST /custom-domains` (body carries the ownership marker). On 409, re-list and plan again;
+    /// on a plan/entitlement 403, set `Stalled` reason `EntitlementExceeded` with Auth0's message.
+    Create(CreateDomain),
+    /// Take over an existing unmarked domain: `PATCH` adding the marker (and the spec's fields).
+    Adopt {
+        /// Auth0 id.
+        id: String,
+        /// The patch to send.
+        patch: PatchDomain,
+    },
+    /// Repair drift with `PATCH /custom-domains/{id}`.
+    Patch {
+        /// Auth0 id.
+        id: String,
+        /// Only the fields that differ; removed metadata keys are `None` (sent as `null`).
+        patch: PatchDomain,
+    },
+    /// Create or update the edge Secret (owned by the resource). Never removes or replaces an
+    /// existing `cname-api-key`.
+    EnsureSecret(SecretContent),
+    /// Observation: look the record up in DNS, then plan again with the answer.
+    LookupDns(VerificationRecord),
+    /// Observation: `GET /custom-domains/{id}` (a transitional state), then plan again.
+    Refresh {
+        /// Auth0 id.
+        id: String,
+    },
+    /// `POST /custom-domains/{id}/verify`; a returned `cname_api_key` goes into the Secret at once
+    /// (kept in memory and retried if the write fails).
+    Verify {
+        /// Auth0 id.
+        id: String,
+    },
+    /// `DELETE /custom-domains/{id}` (404 counts as done).
+    Delete {
+        /// Auth0 id.
+        id: String,
+    },
+    /// The key is lost and the resource opts in: delete the domain, then create it again.
+    RecreateForKeyLoss {
+        /// Auth0 id of the domain to delete.
+        id: String,
+        /// The create that follows.
+        create: CreateDomain,
+    },
+    /// `deletionPolicy: Orphan`: remove the resource's ownerReference from the Secret so it stays.
+    OrphanSecret {
+        /// Secret name.
+        name: String,
+    },
+    /// Remove the finalizer (when present): the resource may go.
+    ReleaseFinalizer,
+}
+
+impl Step {
+    /// Observation steps end a plan: observe, then plan again.
+    pub fn is_observation(&self) -> bool {
+        matches!(self, Self::LookupDns(_) | Self::Refresh { .. })
+    }
+
+    /// Steps that change state in Auth0.
+    pub fn changes_auth0(&self) -> bool {
+        matches!(
+            self,
+            Self::Create(_)
+                | Self::Adopt { .. }
+                | Self::Patch { .. }
+                | Self::Verify { .. }
+                | Self::Delete { .. }
+                | Self::RecreateForKeyLoss { .. }
+        )
+    }
+
+    /// Bounded label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "create",
+            Self::Adopt { .. } => "adopt",
+            Self::Patch { .. } => "patch",
+            Self::EnsureSecret(_) => "ensure_secret",
+            Self::LookupDns(_) => "lookup_dns",
+            Self::Refresh { .. } => "refresh",
+            Self::Verify { .. } => "verify",
+            Self::Delete { .. } => "delete",
+            Self::RecreateForKeyLoss { .. } => "recreate_for_key_loss",
+            Self::OrphanSecret { .. } => "orphan_secret",
+            Self::ReleaseFinalizer => "release_finalizer",
+        }
+    }
+}
+
+/// Kind of a Kubernetes Event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// `Normal`.
+    Normal,
+    /// `Warning`.
+    Warning,
+}
+
+/// An Event to publish on the resource (only on transitions and actions, never per requeue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventNote {
+    /// Normal or Warning.
+    pub kind: EventKind,
+    /// What happened.
+    pub reason: Reason,
+    /// What the operator did (`Create`, `Adopt`, `Patch`, `Verify`, `Delete`, `Recreate`, `Wait`).
+    pub action: &'static str,
+    /// For a person.
+    pub note: String,
+}
+
+/// The planner's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// What to do, in order.
+    pub steps: Vec<Step>,
+    /// The status to write (server-side apply, only when changed).
+    pub status: CustomDomainStatus,
+    /// When to reconcile again.
+    pub requeue_after: Duration,
+    /// Events to publish.
+    pub events: Vec<EventNote>,
+}
+
+/// The ownership marker value of a resource: `<cluster-id>/<namespace>/<name>`.
+pub fn owner_marker(cluster_id: &str, resource: &CustomDomain) -> String {
+    format!(
+        "{cluster_id}/{}/{}",
+        resource.metadata.namespace.as_deref().unwrap_or_default(),
+        resource.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// DNS re-check delay after `checks` misses: 5 s doubling, capped at `max` (never below 1 s).
+pub fn dns_backoff(checks: u32, max: Duration) -> Duration {
+    backoff(DNS_RECHECK_MIN, checks, max.max(Duration::from_secs(1)))
+}
+
+fn backoff(base: Duration, attempts: u32, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(attempts.min(16)).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
+}
+
+/// Decides what to do. See the module docs for how to execute the result.
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let mut b = StatusBuilder::new(input);
+    if input.resource.metadata.deletion_timestamp.is_some() {
+        plan_delete(input, &mut b);
+        return b.finish();
+    }
+    if let Err(problems) = validate_spec(&input.resource.spec) {
+        let msg = format!(
+            "spec is invalid, nothing was sent to Auth0: {}",
+            problems.join("; ")
+        );
+        b.stalled(Reason::InvalidSpec, msg);
+        b.requeue(input.tenant.resync_interval);
+        return b.finish();
+    }
+    if !tenant_usable(input, &mut b) {
+        return b.finish();
+    }
+    match input.remote {
+        Remote::NotLoaded => {
+            b.awaiting_snapshot();
+            b.requeue(SNAPSHOT_RECHECK);
+        }
+        Remote::Absent => plan_create(input, &mut b),
+        Remote::Found { domain, fetched_at } => plan_existing(input, &mut b, domain, fetched_at),
+    }
+    b.finish()
+}
+
+fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
+    let t = input.tenant;
+    match &t.health {
+        TenantHealth::NotFound => {
+            b.stalled(
+                Reason::TenantNotFound,
+                format!(
+                    "Auth0Tenant {} does not exist: create it, or set spec.tenantRef.name to an existing tenant",
+                    t.name
+                ),
+            );
+            b.requeue(TENANT_RECHECK);
+            false
+        }
+        TenantHealth::NotReady(why) => {
+            b.waiting(
+                Reason::TenantNotReady,
+                format!("Auth0Tenant {} is not ready: {why}", t.name),
+            );
+            b.requeue(TENANT_RECHECK);
+            false
+        }
+        TenantHealth::Ready if !t.allowed => {
+            b.stalled(
+                Reason::TenantNotAllowed,
+                format!(
+                    "namespace {} may not use Auth0Tenant {}: add it to the tenant's spec.allowedNamespaces",
+                    input.resource.metadata.namespace.as_deref().unwrap_or_default(),
+                    t.name
+                ),
+            );
+            b.requeue(t.resync_interval);
+            false
+        }
+        TenantHealth::Ready => true,
+    }
+}
+
+fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
+    let cd = input.resource;
+    let secret_name = cd.secret_name();
+    b.deleting();
+    if cd.spec.deletion_policy == DeletionPolicy::Orphan {
+        if matches!(input.secret, SecretState::Present { .. }) {
+            b.step(Step::OrphanSecret { name: secret_name });
+        }
+        b.event(
+            EventKind::Normal,
+            Reason::Deleting,
+            "Orphan",
+            format!(
+                "deletionPolicy Orphan: the Auth0 domain {} and its Secret are kept",
+                cd.spec.domain
+            ),
+        );
+        b.step(Step::ReleaseFinalizer);
+        return;
+    }
+    match &input.tenant.health {
+        TenantHealth::NotFound => {
+            b.event(
+                EventKind::Warning,
+                Reason::TenantNotFound,
+                "Delete",
+                format!(
+                    "Auth0Tenant {} no longer exists: the Auth0 domain {} was left in place",
+                    input.tenant.name, cd.spec.domain
+                ),
+            );
+            b.step(Step::ReleaseFinalizer);
+            return;
+        }
+        TenantHealth::NotReady(why) => {
+            b.waiting(
+                Reason::TenantNotReady,
+                format!(
+                    "waiting for Auth0Tenant {} to delete the Auth0 domain: {why}",
+                    input.tenant.name
+                ),
+            );
+            b.requeue(TENANT_RECHECK);
+            return;
+        }
+        TenantHealth::Ready => {}
+    }
+    let status_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
+    match input.remote {
+        Remote::Found { domain, .. } => {
+            if domain.domain_metadata.get(OWNER_METADATA_KEY)
+                == Some(&owner_marker(&input.tenant.cluster_id, cd))
+            {
+                b.step(Step::Delete {
+                    id: domain.custom_domain_id.clone(),
+                });
+                b.event(
+                    EventKind::Normal,
+                    Reason::Deleting,
+                    "Delete",
+                    format!(
+                        "deleting Auth0 domain {} ({})",
+                        domain.domain, domain.custom_domain_id
+                    ),
+                );
+            } else {
+                b.event(
+                    EventKind::Normal,
+                    Reason::Deleting,
+                    "Delete",
+                    format!(
+                        "the Auth0 domain {} is not owned by this resource and was left in place",
+                        domain.domain
+                    ),
+                );
+            }
+        }
+        Remote::Absent => {}
+        Remote::NotLoaded => match status_id {
+            // The id in status was ours; a 404 counts as done.
+            Some(id) => b.step(Step::Delete { id }),
+            None => {
+                // A create may have happened just before a crash: look before releasing.
+                b.requeue(SNAPSHOT_RECHECK);
+                return;
+            }
+        },
+    }
+    b.step(Step::ReleaseFinalizer);
+}
+
+fn plan_create(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
+    let cd = input.resource;
+    if let Some(remaining) = entitlement_hold(input) {
+        b.keep_stalled_entitlement();
+        b.requeue(remaining);
+        return;
+    }
+    let previous_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
+    b.clear_remote();
+    let create = create_body(&cd.spec, &owner_marker(&input.tenant.cluster_id, cd));
+    match previous_id {
+        Some(id) => {
+            let msg = format!(
+                "Auth0 domain {} ({id}) was deleted outside the operator; creating it again",
+                cd.spec.domain
+            );
+            b.event(EventKind::Warning, Reason::RemoteDeleted, "Create", msg.clone());
+            b.progress(Reason::RemoteDeleted, msg);
+        }
+        None => {
+            b.event(
+                EventKind::Normal,
+                Reason::Creating,
+                "Create",
+                format!("creating Auth0 domain {}", cd.spec.domain),
+            );
+            b.progress(
+                Reason::Creating,
+                format!("creating Auth0 domain {}", cd.spec.domain),
+            );
+        }
+    }
+    b.step(Step::Create(create));
+    b.requeue(AFTER_WRITE_RECHECK);
+}
+
+/// While a create was refused for the plan (`Stalled EntitlementExceeded` for this generation),
+/// retry only once per resync interval. Returns the time left to wait.
+fn entitlement_hold(input: &PlanInput<'_>) -> Option<Duration> {
+    let status = input.resource.status.as_ref()?;
+    let stalled = find_condition(&status.conditions, ConditionType::Stalled)?;
+    if stalled.status != "True"
+        || stalled.reason != Reason::EntitlementExceeded.as_str()
+        || stalled.observed_generation != input.resource.metadata.generation
+    {
+        return None;
+    }
+    let since = input.now.duration_since(stalled.last_transition_time.0);
+    let since = Duration::try_from(since).unwrap_or_default();
+    input
+        .tenant
+        .resync_interval
+        .checked_sub(since)
+        .filter(|d| !d.is_zero())
+}
+
+fn plan_existing(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    fetched_at: Timestamp,
+) {
+    let cd = input.resource;
+    let ours = owner_marker(&input.tenant.cluster_id, cd);
+    let marker = domain
+        .domain_metadata
+        .get(OWNER_METADATA_KEY)
+        .filter(|m| !m.is_empty());
+    let spec_type = match cd.spec.type_ {
+        DomainType::Auth0ManagedCerts => wire::DomainType::Auth0ManagedCerts,
+        DomainType::SelfManagedCerts => wire::DomainType::SelfManagedCerts,
+    };
+    match marker {
+        Some(m) if *m == ours => {}
+        Some(other) => {
+            b.stalled(
+                Reason::OwnedElsewhere,
+                format!(
+                    "Auth0 domain {} ({}) is owned by {other}; it is left alone: delete this resource or the other owner's",
+                    domain.domain, domain.custom_domain_id
+                ),
+            );
+            b.requeue(input.tenant.resync_interval);
+            return;
+        }
+        None if domain.type_ != spec_type => {
+            b.stalled(
+                Reason::AlreadyExists,
+                format!(
+                    "Auth0 domain {} ({}) already exists with type {}, but spec.type is {:?}: create a CustomDomain with the matching type to adopt it",
+                    domain.domain, domain.custom_domain_id, domain.type_, cd.spec.type_
+                ),
+            );
+            b.requeue(input.tenant.resync_interval);
+            return;
+        }
+        None if cd.annotation_is_true(ADOPT_ANNOTATION) => {
+            let patch = drift_patch(&cd.spec, domain, &ours);
+            b.event(
+                EventKind::Normal,
+                Reason::Adopted,
+                "Adopt",
+                format!(
+                    "adopting existing Auth0 domain {} ({})",
+                    domain.domain, domain.custom_domain_id
+                ),
+            );
+            b.progress(
+                Reason::Adopted,
+                format!("adopting existing Auth0 domain {}", domain.domain),
+            );
+            b.step(Step::Adopt {
+                id: domain.custom_domain_id.clone(),
+                patch,
+            });
+            b.requeue(AFTER_WRITE_RECHECK);
+            return;
+        }
+        None => {
+            b.stalled(
+                Reason::AlreadyExists,
+                format!(
+                    "Auth0 domain {} ({}) already exists and is not managed by this operator: add annotation {ADOPT_ANNOTATION}: \"true\" to adopt it, or delete it in Auth0",
+                    domain.domain, domain.custom_domain_id
+                ),
+            );
+            b.requeue(input.tenant.resync_interval);
+            return;
+        }
+    }
+    if domain.type_ != spec_type {
+        b.stalled(
+            Reason::InvalidSpec,
+            format!(
+                "spec.type is {:?} but the Auth0 domain has type {}; type is immutable: restore spec.type or create a new CustomDomain",
+                cd.spec.type_, domain.type_
+            ),
+        );
+        b.requeue(input.tenant.resync_interval);
+        return;
+    }
+    b.observe_remote(domain, fetched_at);
+    let patch = drift_patch(&cd.spec, domain, &ours);
+    if !patch.is_empty() {
+        b.event(
+            EventKind::Normal,
+            Reason::Updating,
+            "Patch",
+            format!(
+                "Auth0 domain {} differs from the spec: {}",
+                domain.domain,
+                drift::describe(&patch)
+            ),
+        );
+        b.step(Step::Patch {
+            id: domain.custom_domain_id.clone(),
+            patch,
+        });
+    }
+    match cd.spec.type_ {
+        DomainType::SelfManagedCerts => plan_self_managed(input, b, domain, fetched_at),
+        DomainType::Auth0ManagedCerts => plan_auth0_managed(input, b, domain, fetched_at),
+    }
+}
+
+fn secret_content(cd: &CustomDomain, domain: &wire::CustomDomain) -> SecretContent {
+    SecretContent {
+        name: cd.secret_name(),
+        domain: cd.spec.domain.clone(),
+        origin_domain_name: domain.origin_domain_name.clone(),
+        mtls_domain: mtls_alias(cd),
+    }
+}
+
+/// `mtls.<domain>` when the resource asks for mTLS.
+pub fn mtls_alias(cd: &CustomDomain) -> Option<String> {
+    cd.spec
+        .mtls
+        .as_ref()
+        .filter(|m| m.enabled)
+        .map(|_| format!("mtls.{}", cd.spec.domain))
+}
+
+fn plan_self_managed(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    fetched_at: Timestamp,
+) {
+    let cd = input.resource;
+    b.certificate_self_managed();
+    match &domain.status {
+        wire::DomainStatus::Ready => {
+            b.verified();
+            let (has_key, origin_matches) = match input.secret {
+                SecretState::Absent => (false, false),
+                SecretState::Present {
+                    has_key,
+                    origin_matches,
+                } => (has_key, origin_matches),
+            };
+            if input.pending_key {
+                b.secret_pending("the cname-api-key from verify is being written to the Secret");
+                b.not_ready(
+                    Reason::SecretPending,
+                    "writing the cname-api-key to the Secret".to_owned(),
+                );
+                b.requeue(AFTER_WRITE_RECHECK);
+                return;
+            }
+            if !has_key {
+                key_lost(input, b, domain);
+                return;
+            }
+            if !origin_matches {
+                b.step(Step::EnsureSecret(secret_content(cd, domain)));
+                b.secret_pending("updating origin-domain-name in the Secret");
+                b.not_ready(
+                    Reason::SecretPending,
+                    "updating origin-domain-name in the Secret".to_owned(),
+                );
+                b.requeue(AFTER_WRITE_RECHECK);
+                return;
+            }
+            b.secret_stored();
+            b.ready(format!(
+                "{} is verified and its key is in Secret {}",
+                cd.spec.domain,
+                cd.secret_name()
+            ));
+            b.requeue(input.tenant.resync_interval);
+        }
+        wire::DomainStatus::PendingVerification | wire::DomainStatus::Pending => {
+            // The Secret must exist before verify: the key arrives only once.
+            if input.secret == SecretState::Absent {
+                b.step(Step::EnsureSecret(secret_content(cd, domain)));
+            }
+            b.secret_pending("the Secret waits for the cname-api-key of the first successful verify");
+            dns_gate(input, b, domain, fetched_at);
+        }
+        _ => domain_failed(input, b, domain),
+    }
+}
+
+fn plan_auth0_managed(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    fetched_at: Timestamp,
+) {
+    let cd = input.resource;
+    b.secret_not_required();
+    if domain.origin_domain_name.is_some()
+        && !matches!(
+            input.secret,
+            SecretState::Present {
+                origin_matches: true,
+                ..
+            }
+        )
+    {
+        b.step(Step::EnsureSecret(secret_content(cd, domain)));
+    }
+    let cert = domain.certificate.as_ref().and_then(|c| c.status.clone());
+    let cert_error = domain.certificate.as_ref().and_then(|c| c.error_msg.clone());
+    let cert_failed = matches!(
+        cert,
+        Some(wire::CertificateStatus::ProvisioningFailed | wire::CertificateStatus::RenewingFailed)
+    );
+    match &domain.status {
+        wire::DomainStatus::Ready => {
+            b.verified();
+            if cert_failed {
+                b.certificate_failed(cert_error.as_deref());
+                b.ready(format!(
+                    "{} is ready; Auth0 reports a certificate problem (see CertificateReady)",
+                    cd.spec.domain
+                ));
+            } else {
+                b.certificate_ready();
+                b.ready(format!(
+                    "{} is verified and Auth0 serves its certificate",
+                    cd.spec.domain
+                ));
+            }
+            b.requeue(input.tenant.resync_interval);
+        }
+        wire::DomainStatus::PendingVerification | wire::DomainStatus::Pending => {
+            let verified = domain.verification.as_ref().and_then(|v| v.status.as_ref())
+                == Some(&wire::VerificationStatus::Verified);
+            if cert_failed {
+                b.verified_if(verified);
+                b.certificate_failed(cert_error.as_deref());
+                b.stalled(
+                    Reason::CertificateFailed,
+                    format!(
+                        "Auth0 could not issue the certificate for {}: {} — check CAA records and that the CNAME stays in place",
+                        cd.spec.domain,
+                        cert_error.as_deref().unwrap_or("no details")
+                    ),
+                );
+                b.requeue(input.tenant.resync_interval);
+            } else if verified {
+                b.verified();
+                b.certificate_provisioning();
+                b.progress(
+                    Reason::Provisioning,
+                    format!(
+                        "{} is verified; Auth0 is issuing the certificate (usually minutes)",
+                        cd.spec.domain
+                    ),
+                );
+                refresh_or_wait(input, b, domain, fetched_at);
+            } else {
+                b.certificate_provisioning();
+                dns_gate(input, b, domain, fetched_at);
+            }
+        }
+        _ => domain_failed(input, b, domain),
+    }
+}
+
+fn refresh_or_wait(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    fetched_at: Timestamp,
+) {
+    let age = Duration::try_from(input.now.duration_since(fetched_at)).unwrap_or_default();
+    if age >= REFRESH_AFTER {
+        b.step(Step::Refresh {
+            id: domain.custom_domain_id.clone(),
+        });
+        b.requeue(REFRESH_AFTER);
+    } else {
+        b.requeue(REFRESH_AFTER - age);
+    }
+}
+
+/// The DNS gate: verify only once DNS shows the record Auth0 asked for (or with preflight off).
+fn dns_gate(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    fetched_at: Timestamp,
+) {
+    let records = VerificationRecord::from_domain(domain);
+    b.records(&records);
+    let auth0_error = domain.verification.as_ref().and_then(|v| v.error_msg.clone());
+    let id = domain.custom_domain_id.clone();
+    let Some(record) = records.first().cloned() else {
+        b.not_verified(
+            Reason::AwaitingVerification,
+            format!("Auth0 returned no verification record for {} yet", domain.domain),
+        );
+        b.progress(
+            Reason::AwaitingVerification,
+            "waiting for Auth0 to name the verification record".to_owned(),
+        );
+        refresh_or_wait(input, b, domain, fetched_at);
+        return;
+    };
+    let want = format!("Create {}", record.describe());
+    if !input.options.dns_preflight {
+        b.dns_observed(None);
+        b.not_verified(
+            Reason::AwaitingVerification,
+            format!("{want}; asking Auth0 to verify (DNS preflight is off)"),
+        );
+        b.progress(
+            Reason::AwaitingVerification,
+            format!("{want}; verification requested"),
+        );
+        b.step(Step::Verify { id });
+        b.requeue(backoff(
+            DNS_RECHECK_MIN,
+            input.attempts.verifies,
+            VERIFY_RECHECK_MAX,
+        ));
+        return;
+    }
+    match input.dns {
+        None => {
+            b.step(Step::LookupDns(record));
+            b.requeue(dns_backoff(
+                input.attempts.dns_checks,
+                input.options.dns_recheck_max,
+            ));
+        }
+        Some(DnsAnswer::Visible) => {
+            b.dns_observed(Some(true));
+            let mut msg = format!("{} is visible in DNS; verification requested", record.describe());
+            if let Some(e) = &auth0_error {
+                msg.push_str(&format!(" (Auth0's last answer: {e})"));
+            }
+            let reason = if auth0_error.is_some() {
+                Reason::VerificationFailed
+            } else {
+                Reason::AwaitingVerification
+            };
+            b.not_verified(reason, msg.clone());
+            b.progress(Reason::AwaitingVerification, msg);
+            b.step(Step::Verify { id });
+            b.requeue(backoff(
+                DNS_RECHECK_MIN,
+                input.attempts.verifies,
+                VERIFY_RECHECK_MAX,
+            ));
+        }
+        Some(answer) => {
+            b.dns_observed(Some(false));
+            let detail = match answer {
+                DnsAnswer::Missing { seen } if !seen.is_empty() => {
+                    format!(" (found instead: {})", seen.join(", "))
+                }
+                DnsAnswer::Unresolvable(e) => format!(" (DNS did not answer: {e})"),
+                _ => String::new(),
+            };
+            let msg = format!("{want} — not visible in DNS yet{detail}");
+            b.not_verified(Reason::AwaitingDns, msg.clone());
+            b.progress(Reason::AwaitingDns, msg);
+            b.requeue(dns_backoff(
+                input.attempts.dns_checks,
+                input.options.dns_recheck_max,
+            ));
+        }
+    }
+}
+
+fn key_lost(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::CustomDomain) {
+    let cd = input.resource;
+    let secret = cd.secret_name();
+    if cd.annotation_is_true(RECREATE_ON_KEY_LOSS_ANNOTATION) {
+        let msg = format!(
+            "the cname-api-key of {} is lost; deleting and recreating the Auth0 domain to obtain a new one (it must be verified again)",
+            domain.domain
+        );
+        b.secret_lost(msg.clone());
+        b.event(EventKind::Warning, Reason::Recreating, "Recreate", msg.clone());
+        b.progress(Reason::Recreating, msg);
+        b.step(Step::RecreateForKeyLoss {
+            id: domain.custom_domain_id.clone(),
+            create: create_body(&cd.spec, &owner_marker(&input.tenant.cluster_id, cd)),
+        });
+        b.requeue(AFTER_WRITE_RECHECK);
+        return;
+    }
+    let msg = format!(
+        "the one-time cname-api-key of {} is not in Secret {secret} and Auth0 will not return it again: put the key back into the Secret, or set annotation {RECREATE_ON_KEY_LOSS_ANNOTATION}: \"true\" to delete and recreate the domain",
+        domain.domain
+    );
+    b.secret_lost(msg.clone());
+    b.stalled(Reason::CnameApiKeyLost, msg);
+    b.requeue(input.tenant.resync_interval);
+}
+
+fn domain_failed(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::CustomDomain) {
+    let mut details: Vec<String> = Vec::new();
+    if let Some(e) = domain.verification.as_ref().and_then(|v| v.error_msg.as_ref()) {
+        details.push(format!("verification: {e}"));
+    }
+    let cert_error = domain.certificate.as_ref().and_then(|c| c.error_msg.clone());
+    if let Some(e) = &cert_error {
+        details.push(format!("certificate: {e}"));
+    }
+    let detail = if details.is_empty() {
+        "no details from Auth0".to_owned()
+    } else {
+        details.join("; ")
+    };
+    let cert_failed = matches!(
+        domain.certificate.as_ref().and_then(|c| c.status.as_ref()),
+        Some(wire::CertificateStatus::ProvisioningFailed | wire::CertificateStatus::RenewingFailed)
+    );
+    if cert_failed {
+        b.certificate_failed(cert_error.as_deref());
+        b.stalled(
+            Reason::CertificateFailed,
+            format!(
+                "Auth0 reports {} as {}: {detail} — check CAA records and that the DNS record stays in place",
+                domain.domain, domain.status
+            ),
+        );
+    } else {
+        b.stalled(
+            Reason::DomainFailed,
+            format!(
+                "Auth0 reports {} as {}: {detail} — fix the cause in Auth0 or delete and recreate this resource",
+                domain.domain, domain.status
+            ),
+        );
+    }
+    b.requeue(input.tenant.resync_interval);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1411 @@
+//! Table tests: one row per behaviour of design §2.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::json;
+
+use super::*;
+use crate::auth0::types::Field;
+use crate::resources::conditions::{ConditionType, Reason, condition, find_condition};
+use crate::resources::custom_domain::{
+    ClientIpHeader, CustomDomainSpec, CustomDomainStatus, DeletionPolicy, DomainMtls, DomainState,
+};
+
+const MARKER: &str = "c1/team-a/login";
+const RESYNC: Duration = Duration::from_secs(600);
+
+fn now() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+fn spec(type_: &str) -> CustomDomainSpec {
+    serde_json::from_value(json!({"domain": "login.example.com", "type": type_})).unwrap()
+}
+
+fn resource(spec: CustomDomainSpec) -> CustomDomain {
+    let mut cd = CustomDomain::new("login", spec);
+    cd.metadata.namespace = Some("team-a".into());
+    cd.metadata.generation = Some(3);
+    cd
+}
+
+fn self_managed() -> CustomDomain {
+    resource(spec("SelfManagedCerts"))
+}
+
+fn auth0_managed() -> CustomDomain {
+    resource(spec("Auth0ManagedCerts"))
+}
+
+fn annotate(mut cd: CustomDomain, key: &str) -> CustomDomain {
+    cd.metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(key.into(), "true".into());
+    cd
+}
+
+fn with_status_id(mut cd: CustomDomain, id: &str) -> CustomDomain {
+    cd.status = Some(CustomDomainStatus {
+        custom_domain_id: Some(id.into()),
+        ..Default::default()
+    });
+    cd
+}
+
+fn deleting(mut cd: CustomDomain) -> CustomDomain {
+    cd.metadata.deletion_timestamp = Some(Time(now()));
+    cd.metadata.finalizers = Some(vec![crate::custom_domain::FINALIZER.into()]);
+    cd
+}
+
+fn tenant() -> TenantView {
+    TenantView {
+        name: "default".into(),
+        health: TenantHealth::Ready,
+        allowed: true,
+        cluster_id: "c1".into(),
+        mtls_aliases_enabled: false,
+        resync_interval: RESYNC,
+    }
+}
+
+/// An Auth0 domain as the API returns it.
+fn wire_domain(type_: &str, status: &str, marker: Option<&str>) -> wire::CustomDomain {
+    let mut md = serde_json::Map::new();
+    if let Some(m) = marker {
+        md.insert("k8s_owner".into(), json!(m));
+    }
+    let method = if type_ == "self_managed_certs" {
+        json!({"name": "txt", "record": "txt-value-123", "domain": "_cf-custom-hostname.login.example.com"})
+    } else {
+        json!({"name": "cname", "record": "acme-cd-x.edge.tenants.eu.auth0.com"})
+    };
+    serde_json::from_value(json!({
+        "custom_domain_id": "cd_0123456789abcdef",
+        "domain": "login.example.com",
+        "primary": false,
+        "is_default": false,
+        "status": status,
+        "type": type_,
+        "origin_domain_name": "acme-cd-x.edge.tenants.eu.auth0.com",
+        "verification": {"methods": [method]},
+        "tls_policy": "recommended",
+        "domain_metadata": md,
+    }))
+    .unwrap()
+}
+
+fn sm(status: &str) -> wire::CustomDomain {
+    wire_domain("self_managed_certs", status, Some(MARKER))
+}
+
+fn am(status: &str) -> wire::CustomDomain {
+    wire_domain("auth0_managed_certs", status, Some(MARKER))
+}
+
+fn with_cert(mut d: wire::CustomDomain, status: &str, error: Option<&str>) -> wire::CustomDomain {
+    d.certificate = Some(wire::Certificate {
+        status: Some(status.into()),
+        error_msg: error.map(Into::into),
+        ..Default::default()
+    });
+    d
+}
+
+fn with_verification_status(mut d: wire::CustomDomain, status: &str) -> wire::CustomDomain {
+    if let Some(v) = d.verification.as_mut() {
+        v.status = Some(status.into());
+    }
+    d
+}
+
+const KEY_OK: SecretState = SecretState::Present {
+    has_key: true,
+    origin_matches: true,
+};
+const NO_KEY: SecretState = SecretState::Present {
+    has_key: false,
+    origin_matches: true,
+};
+
+/// What the remote snapshot holds in a row.
+enum RemoteRow {
+    NotLoaded,
+    Absent,
+    /// The domain, read `age` seconds before `now`.
+    Found(wire::CustomDomain, i64),
+}
+
+struct Row {
+    name: &'static str,
+    resource: CustomDomain,
+    tenant: TenantView,
+    remote: RemoteRow,
+    dns: Option<DnsAnswer>,
+    secret: SecretState,
+    pending_key: bool,
+    attempts: Attempts,
+    options: PlanOptions,
+    want: Want,
+}
+
+struct Want {
+    steps: &'static [&'static str],
+    /// `(status, reason)` of `Ready`.
+    ready: (bool, Reason),
+    /// `Some(reason)` when `Stalled=True` is expected; `None` when `Stalled` must be absent.
+    stalled: Option<Reason>,
+    reconciling: bool,
+    requeue: Duration,
+    /// Reasons of the Events, in order.
+    events: &'static [Reason],
+    /// Text the Ready message must contain.
+    message: &'static str,
+}
+
+fn row(name: &'static str, resource: CustomDomain, remote: RemoteRow, want: Want) -> Row {
+    Row {
+        name,
+        resource,
+        tenant: tenant(),
+        remote,
+        dns: None,
+        secret: SecretState::Absent,
+        pending_key: false,
+        attempts: Attempts::default(),
+        options: PlanOptions::default(),
+        want,
+    }
+}
+
+fn run(r: &Row) -> Plan {
+    let remote = match &r.remote {
+        RemoteRow::NotLoaded => Remote::NotLoaded,
+        RemoteRow::Absent => Remote::Absent,
+        RemoteRow::Found(d, age) => Remote::Found {
+            domain: d,
+            fetched_at: now().checked_sub(jiff::SignedDuration::from_secs(*age)).unwrap(),
+        },
+    };
+    plan(&PlanInput {
+        resource: &r.resource,
+        tenant: &r.tenant,
+        remote,
+        dns: r.dns.as_ref(),
+        secret: r.secret,
+        pending_key: r.pending_key,
+        attempts: r.attempts,
+        options: r.options,
+        now: now(),
+    })
+}
+
+fn rows() -> Vec<Row> {
+    let visible = Some(DnsAnswer::Visible);
+    let missing = Some(DnsAnswer::Missing { seen: vec![] });
+    vec![
+        row(
+            "create new",
+            self_managed(),
+            RemoteRow::Absent,
+            Want {
+                steps: &["create"],
+                ready: (false, Reason::Creating),
+                stalled: None,
+                reconciling: true,
+                requeue: AFTER_WRITE_RECHECK,
+                events: &[Reason::Creating],
+                message: "creating Auth0 domain login.example.com",
+            },
+        ),
+        Row {
+            secret: NO_KEY,
+            ..row(
+                "resume ours: pending, secret exists, look up DNS",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &["lookup_dns"],
+                    ready: (false, Reason::AwaitingSnapshot),
+                    stalled: None,
+                    reconciling: false,
+                    requeue: DNS_RECHECK_MIN,
+                    events: &[],
+                    message: "",
+                },
+            )
+        },
+        row(
+            "unmarked domain -> Stalled AlreadyExists",
+            self_managed(),
+            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            Want {
+                steps: &[],
+                ready: (false, Reason::AlreadyExists),
+                stalled: Some(Reason::AlreadyExists),
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::AlreadyExists],
+                message: "auth0-domain-operator.dev/adopt: \"true\"",
+            },
+        ),
+        row(
+            "unmarked domain + adopt annotation -> Adopt",
+            annotate(self_managed(), ADOPT_ANNOTATION),
+            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            Want {
+                steps: &["adopt"],
+                ready: (false, Reason::Adopted),
+                stalled: None,
+                reconciling: true,
+                requeue: AFTER_WRITE_RECHECK,
+                events: &[Reason::Adopted],
+                message: "adopting",
+            },
+        ),
+        row(
+            "unmarked domain of another type + adopt -> Stalled AlreadyExists",
+            annotate(auth0_managed(), ADOPT_ANNOTATION),
+            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            Want {
+                steps: &[],
+                ready: (false, Reason::AlreadyExists),
+                stalled: Some(Reason::AlreadyExists),
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::AlreadyExists],
+                message: "type self_managed_certs",
+            },
+        ),
+        row(
+            "owned elsewhere -> Stalled OwnedElsewhere, never touched",
+            annotate(self_managed(), ADOPT_ANNOTATION),
+            RemoteRow::Found(
+                wire_domain("self_managed_certs", "ready", Some("c2/team-b/other")),
+                0,
+            ),
+            Want {
+                steps: &[],
+                ready: (false, Reason::OwnedElsewhere),
+                stalled: Some(Reason::OwnedElsewhere),
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::OwnedElsewhere],
+                message: "owned by c2/team-b/other",
+            },
+        ),
+        Row {
+            secret: NO_KEY,
+            dns: missing.clone(),
+            ..row(
+                "DNS missing -> no verify, names the record, 5 s",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingDns],
+                    message: "Create TXT record _cf-custom-hostname.login.example.com with value \"txt-value-123\" — not visible in DNS yet",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            dns: missing.clone(),
+            attempts: Attempts {
+                dns_checks: 2,
+                verifies: 0,
+            },
+            ..row(
+                "DNS missing, 3rd check -> 20 s",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(20),
+                    events: &[Reason::AwaitingDns],
+                    message: "not visible in DNS yet",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            dns: missing.clone(),
+            attempts: Attempts {
+                dns_checks: 9,
+                verifies: 0,
+            },
+            ..row(
+                "DNS missing, many checks -> capped at 30 s",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(30),
+                    events: &[Reason::AwaitingDns],
+                    message: "not visible in DNS yet",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            dns: missing.clone(),
+            attempts: Attempts {
+                dns_checks: 9,
+                verifies: 0,
+            },
+            options: PlanOptions {
+                dns_preflight: true,
+                dns_recheck_max: Duration::from_secs(12),
+            },
+            ..row(
+                "DNS missing -> capped by --dns-recheck-max",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(12),
+                    events: &[Reason::AwaitingDns],
+                    message: "not visible in DNS yet",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            dns: Some(DnsAnswer::Unresolvable("SERVFAIL".into())),
+            ..row(
+                "DNS unresolvable -> no verify",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingDns],
+                    message: "DNS did not answer: SERVFAIL",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            dns: visible.clone(),
+            ..row(
+                "DNS visible -> verify",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &["verify"],
+                    ready: (false, Reason::AwaitingVerification),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingVerification],
+                    message: "is visible in DNS; verification requested",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            options: PlanOptions {
+                dns_preflight: false,
+                dns_recheck_max: DNS_RECHECK_MAX_DEFAULT,
+            },
+            ..row(
+                "preflight off -> verify without DNS",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &["verify"],
+                    ready: (false, Reason::AwaitingVerification),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingVerification],
+                    message: "verification requested",
+                },
+            )
+        },
+        Row {
+            dns: visible.clone(),
+            ..row(
+                "self-managed without Secret -> EnsureSecret before Verify",
+                self_managed(),
+                RemoteRow::Found(sm("pending_verification"), 0),
+                Want {
+                    steps: &["ensure_secret", "verify"],
+                    ready: (false, Reason::AwaitingVerification),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingVerification],
+                    message: "verification requested",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "ready + key present -> Ready",
+                self_managed(),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (true, Reason::Ready),
+                    stalled: None,
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::Ready],
+                    message: "key is in Secret login-auth0-edge",
+                },
+            )
+        },
+        Row {
+            secret: SecretState::Present {
+                has_key: true,
+                origin_matches: false,
+            },
+            ..row(
+                "ready + key, origin differs -> EnsureSecret",
+                self_managed(),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &["ensure_secret"],
+                    ready: (false, Reason::SecretPending),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: AFTER_WRITE_RECHECK,
+                    events: &[Reason::SecretPending],
+                    message: "origin-domain-name",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            ..row(
+                "ready + no key -> CnameApiKeyLost",
+                self_managed(),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::CnameApiKeyLost),
+                    stalled: Some(Reason::CnameApiKeyLost),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::CnameApiKeyLost],
+                    message: "recreate-on-key-loss",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            pending_key: true,
+            ..row(
+                "ready + key held in memory -> not lost",
+                self_managed(),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::SecretPending),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: AFTER_WRITE_RECHECK,
+                    events: &[Reason::SecretPending],
+                    message: "writing the cname-api-key",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            ..row(
+                "ready + no key + annotation -> Recreate",
+                annotate(self_managed(), RECREATE_ON_KEY_LOSS_ANNOTATION),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &["recreate_for_key_loss"],
+                    ready: (false, Reason::Recreating),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: AFTER_WRITE_RECHECK,
+                    events: &[Reason::Recreating],
+                    message: "deleting and recreating",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "drift -> Patch (and still Ready)",
+                {
+                    let mut cd = self_managed();
+                    cd.spec.custom_client_ip_header = Some(ClientIpHeader::CfConnectingIp);
+                    cd
+                },
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &["patch"],
+                    ready: (true, Reason::Ready),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: RESYNC,
+                    events: &[Reason::Updating, Reason::Ready],
+                    message: "verified",
+                },
+            )
+        },
+        row(
+            "remote deleted (status had an id) -> RemoteDeleted + Create",
+            with_status_id(self_managed(), "cd_gone"),
+            RemoteRow::Absent,
+            Want {
+                steps: &["create"],
+                ready: (false, Reason::RemoteDeleted),
+                stalled: None,
+                reconciling: true,
+                requeue: AFTER_WRITE_RECHECK,
+                events: &[Reason::RemoteDeleted],
+                message: "deleted outside the operator",
+            },
+        ),
+        row(
+            "delete with Delete -> DELETE then release",
+            deleting(with_status_id(self_managed(), "cd_0123456789abcdef")),
+            RemoteRow::Found(sm("ready"), 0),
+            Want {
+                steps: &["delete", "release_finalizer"],
+                ready: (false, Reason::Deleting),
+                stalled: None,
+                reconciling: true,
+                requeue: RESYNC,
+                events: &[Reason::Deleting],
+                message: "being deleted",
+            },
+        ),
+        row(
+            "delete with Delete, domain already gone -> release",
+            deleting(self_managed()),
+            RemoteRow::Absent,
+            Want {
+                steps: &["release_finalizer"],
+                ready: (false, Reason::Deleting),
+                stalled: None,
+                reconciling: true,
+                requeue: RESYNC,
+                events: &[Reason::Deleting],
+                message: "being deleted",
+            },
+        ),
+        row(
+            "delete, domain owned elsewhere -> release only",
+            deleting(self_managed()),
+            RemoteRow::Found(wire_domain("self_managed_certs", "ready", Some("c2/x/y")), 0),
+            Want {
+                steps: &["release_finalizer"],
+                ready: (false, Reason::Deleting),
+                stalled: None,
+                reconciling: true,
+                requeue: RESYNC,
+                events: &[Reason::Deleting],
+                message: "being deleted",
+            },
+        ),
+        row(
+            "delete, snapshot not loaded, id in status -> DELETE by id",
+            deleting(with_status_id(self_managed(), "cd_known")),
+            RemoteRow::NotLoaded,
+            Want {
+                steps: &["delete", "release_finalizer"],
+                ready: (false, Reason::Deleting),
+                stalled: None,
+                reconciling: true,
+                requeue: RESYNC,
+                events: &[Reason::Deleting],
+                message: "being deleted",
+            },
+        ),
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "delete with Orphan -> orphan Secret, release",
+                deleting({
+                    let mut cd = self_managed();
+                    cd.spec.deletion_policy = DeletionPolicy::Orphan;
+                    cd
+                }),
+                RemoteRow::Found(sm("ready"), 0),
+                Want {
+                    steps: &["orphan_secret", "release_finalizer"],
+                    ready: (false, Reason::Deleting),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: RESYNC,
+                    events: &[Reason::Deleting],
+                    message: "being deleted",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                health: TenantHealth::NotFound,
+                ..tenant()
+            },
+            ..row(
+                "delete, tenant gone -> release with warning",
+                deleting(self_managed()),
+                RemoteRow::NotLoaded,
+                Want {
+                    steps: &["release_finalizer"],
+                    ready: (false, Reason::Deleting),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: RESYNC,
+                    events: &[Reason::TenantNotFound, Reason::Deleting],
+                    message: "being deleted",
+                },
+            )
+        },
+        row(
+            "invalid spec -> Stalled InvalidSpec, no Auth0 step",
+            {
+                let mut cd = auth0_managed();
+                cd.spec.domain = "*.example.com".into();
+                cd
+            },
+            RemoteRow::Absent,
+            Want {
+                steps: &[],
+                ready: (false, Reason::InvalidSpec),
+                stalled: Some(Reason::InvalidSpec),
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::InvalidSpec],
+                message: "wildcard domains are not supported",
+            },
+        ),
+        Row {
+            tenant: TenantView {
+                health: TenantHealth::NotReady("credentials rejected (401)".into()),
+                ..tenant()
+            },
+            ..row(
+                "tenant not ready -> no Auth0 step",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::TenantNotReady),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: TENANT_RECHECK,
+                    events: &[Reason::TenantNotReady],
+                    message: "credentials rejected",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                allowed: false,
+                ..tenant()
+            },
+            ..row(
+                "tenant not allowed -> no Auth0 step",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::TenantNotAllowed),
+                    stalled: Some(Reason::TenantNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::TenantNotAllowed],
+                    message: "namespace team-a may not use Auth0Tenant default",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                health: TenantHealth::NotFound,
+                ..tenant()
+            },
+            ..row(
+                "tenant not found -> Stalled",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::TenantNotFound),
+                    stalled: Some(Reason::TenantNotFound),
+                    reconciling: false,
+                    requeue: TENANT_RECHECK,
+                    events: &[Reason::TenantNotFound],
+                    message: "Auth0Tenant default does not exist",
+                },
+            )
+        },
+        row(
+            "snapshot not loaded -> wait, no step",
+            self_managed(),
+            RemoteRow::NotLoaded,
+            Want {
+                steps: &[],
+                ready: (false, Reason::AwaitingSnapshot),
+                stalled: None,
+                reconciling: true,
+                requeue: SNAPSHOT_RECHECK,
+                events: &[Reason::AwaitingSnapshot],
+                message: "reading the custom domains",
+            },
+        ),
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "certificate failed (Auth0 status failed) -> Stalled CertificateFailed",
+                auth0_managed(),
+                RemoteRow::Found(
+                    with_cert(
+                        am("failed"),
+                        "provisioning_failed",
+                        Some("CAA record forbids letsencrypt"),
+                    ),
+                    0,
+                ),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::CertificateFailed),
+                    stalled: Some(Reason::CertificateFailed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::CertificateFailed],
+                    message: "CAA record forbids letsencrypt",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "Auth0-managed verified, certificate provisioning -> not Ready, refresh",
+                auth0_managed(),
+                RemoteRow::Found(
+                    with_cert(
+                        with_verification_status(am("pending_verification"), "verified"),
+                        "provisioning",
+                        None,
+                    ),
+                    20,
+                ),
+                Want {
+                    steps: &["refresh"],
+                    ready: (false, Reason::Provisioning),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: REFRESH_AFTER,
+                    events: &[Reason::Provisioning],
+                    message: "Auth0 is issuing the certificate",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "Auth0-managed provisioning, fresh copy -> wait without a call",
+                auth0_managed(),
+                RemoteRow::Found(
+                    with_cert(
+                        with_verification_status(am("pending_verification"), "verified"),
+                        "provisioning",
+                        None,
+                    ),
+                    5,
+                ),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::Provisioning),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(10),
+                    events: &[Reason::Provisioning],
+                    message: "Auth0 is issuing the certificate",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            dns: missing.clone(),
+            ..row(
+                "Auth0-managed pending, CNAME missing -> names the CNAME",
+                auth0_managed(),
+                RemoteRow::Found(with_cert(am("pending_verification"), "provisioning", None), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AwaitingDns),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: Duration::from_secs(5),
+                    events: &[Reason::AwaitingDns],
+                    message: "Create CNAME record login.example.com pointing to acme-cd-x.edge.tenants.eu.auth0.com — not visible in DNS yet",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "Auth0-managed ready + provisioned -> Ready, no Secret key needed",
+                auth0_managed(),
+                RemoteRow::Found(with_cert(am("ready"), "provisioned", None), 0),
+                Want {
+                    steps: &[],
+                    ready: (true, Reason::Ready),
+                    stalled: None,
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::Ready],
+                    message: "Auth0 serves its certificate",
+                },
+            )
+        },
+        row(
+            "Auth0-managed ready, no Secret yet -> EnsureSecret for origin",
+            auth0_managed(),
+            RemoteRow::Found(with_cert(am("ready"), "provisioned", None), 0),
+            Want {
+                steps: &["ensure_secret"],
+                ready: (true, Reason::Ready),
+                stalled: None,
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::Ready],
+                message: "verified",
+            },
+        ),
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "Auth0 reports the domain disabled -> Stalled DomainFailed",
+                self_managed(),
+                RemoteRow::Found(sm("disabled"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::DomainFailed),
+                    stalled: Some(Reason::DomainFailed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::DomainFailed],
+                    message: "Auth0 reports login.example.com as disabled",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "type changed behind admission -> InvalidSpec",
+                self_managed(),
+                RemoteRow::Found(am("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::InvalidSpec),
+                    stalled: Some(Reason::InvalidSpec),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::InvalidSpec],
+                    message: "type is immutable",
+                },
+            )
+        },
+    ]
+}
+
+#[test]
+fn every_row_of_design_section_2() {
+    let mut failures = Vec::new();
+    for r in rows() {
+        let p = run(&r);
+        let steps: Vec<&str> = p.steps.iter().map(Step::label).collect();
+        let conds = &p.status.conditions;
+        let ready = find_condition(conds, ConditionType::Ready);
+        let stalled = find_condition(conds, ConditionType::Stalled);
+        let reconciling = find_condition(conds, ConditionType::Reconciling);
+        let events: Vec<Reason> = p.events.iter().map(|e| e.reason).collect();
+        let mut bad = Vec::new();
+        if steps != r.want.steps {
+            bad.push(format!("steps {steps:?} != {:?}", r.want.steps));
+        }
+        // A row whose plan ends in an observation has no Ready verdict yet, only when Ready was unset.
+        let want_ready = (
+            if r.want.ready.0 { "True" } else { "False" },
+            r.want.ready.1.as_str(),
+        );
+        let is_observation_only = steps == ["lookup_dns"];
+        if !is_observation_only {
+            match ready {
+                Some(c) if (c.status.as_str(), c.reason.as_str()) == want_ready => {}
+                other => bad.push(format!(
+                    "Ready {:?} != {want_ready:?}",
+                    other.map(|c| (c.status.clone(), c.reason.clone()))
+                )),
+            }
+            if !ready.is_some_and(|c| c.message.contains(r.want.message)) {
+                bad.push(format!(
+                    "Ready message {:?} lacks {:?}",
+                    ready.map(|c| &c.message),
+                    r.want.message
+                ));
+            }
+        }
+        match (r.want.stalled, stalled) {
+            (None, None) => {}
+            (Some(want), Some(c)) if c.status == "True" && c.reason == want.as_str() => {}
+            (want, got) => bad.push(format!("Stalled {got:?} != {want:?}")),
+        }
+        if r.want.reconciling != reconciling.is_some_and(|c| c.status == "True") {
+            bad.push(format!(
+                "Reconciling {reconciling:?}, want {}",
+                r.want.reconciling
+            ));
+        }
+        if p.requeue_after != r.want.requeue {
+            bad.push(format!("requeue {:?} != {:?}", p.requeue_after, r.want.requeue));
+        }
+        if !is_observation_only && events != r.want.events {
+            bad.push(format!("events {events:?} != {:?}", r.want.events));
+        }
+        if p.status.observed_generation != Some(3) {
+            bad.push("observedGeneration not 3".into());
+        }
+        if p.status
+            .conditions
+            .iter()
+            .any(|c| c.observed_generation != Some(3))
+        {
+            bad.push("a condition lacks observedGeneration 3".into());
+        }
+        if !bad.is_empty() {
+            failures.push(format!("{}:\n  {}", r.name, bad.join("\n  ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rows failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn plan_one(
+    resource: &CustomDomain,
+    remote: Remote<'_>,
+    dns: Option<&DnsAnswer>,
+    secret: SecretState,
+) -> Plan {
+    plan(&PlanInput {
+        resource,
+        tenant: &tenant(),
+        remote,
+        dns,
+        secret,
+        pending_key: false,
+        attempts: Attempts::default(),
+        options: PlanOptions::default(),
+        now: now(),
+    })
+}
+
+#[test]
+fn create_carries_the_ownership_marker_and_the_spec() {
+    let mut cd = self_managed();
+    cd.spec.metadata.insert("team".into(), "identity".into());
+    cd.spec.custom_client_ip_header = Some(ClientIpHeader::TrueClientIp);
+    cd.spec.verification_method = Some(crate::resources::custom_domain::VerificationMethod::Txt);
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    let [Step::Create(body)] = p.steps.as_slice() else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(body.domain, "login.example.com");
+    assert_eq!(body.type_, wire::DomainType::SelfManagedCerts);
+    assert_eq!(body.verification_method, Some(wire::VerificationMethodName::Txt));
+    assert_eq!(
+        body.domain_metadata.get("k8s_owner").map(String::as_str),
+        Some(MARKER)
+    );
+    assert_eq!(
+        body.domain_metadata.get("team").map(String::as_str),
+        Some("identity")
+    );
+    assert_eq!(body.custom_client_ip_header.as_deref(), Some("true-client-ip"));
+    assert_eq!(body.tls_policy, Some(wire::TlsPolicy::Recommended));
+}
+
+#[test]
+fn adopt_adds_the_marker_and_keeps_nothing_foreign() {
+    let cd = annotate(self_managed(), ADOPT_ANNOTATION);
+    let mut remote = wire_domain("self_managed_certs", "ready", None);
+    remote.domain_metadata.insert("dashboard".into(), "x".into());
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    let [Step::Adopt { id, patch }] = p.steps.as_slice() else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(id, "cd_0123456789abcdef");
+    let md = patch.domain_metadata.as_ref().unwrap();
+    assert_eq!(md.get("k8s_owner"), Some(&Some(MARKER.to_owned())));
+    assert_eq!(
+        md.get("dashboard"),
+        Some(&None),
+        "keys not in the spec are removed"
+    );
+}
+
+#[test]
+fn drift_patch_sends_only_what_differs_and_nulls_removals() {
+    let mut cd = self_managed();
+    cd.spec.metadata.insert("keep".into(), "1".into());
+    cd.spec.relying_party_identifier = Some("example.com".into());
+    let mut remote = sm("ready");
+    remote.domain_metadata.insert("keep".into(), "1".into());
+    remote.domain_metadata.insert("removed".into(), "old".into());
+    remote.custom_client_ip_header = Some("x-forwarded-for".into());
+    remote.tls_policy = Some(wire::TlsPolicy::Compatible);
+    let patch = drift_patch(&cd.spec, &remote, MARKER);
+    assert_eq!(patch.tls_policy, Some(wire::TlsPolicy::Recommended));
+    assert_eq!(patch.custom_client_ip_header, Field::Null);
+    assert_eq!(patch.relying_party_identifier, Field::Value("example.com".into()));
+    let md = patch.domain_metadata.unwrap();
+    assert_eq!(md.get("removed"), Some(&None));
+    assert_eq!(md.get("keep"), Some(&Some("1".into())));
+    assert_eq!(md.get("k8s_owner"), Some(&Some(MARKER.into())));
+
+    // In line: nothing to send.
+    let remote = sm("ready");
+    assert!(drift_patch(&self_managed().spec, &remote, MARKER).is_empty());
+    // Auth0's default rpId (the domain itself) is not drift when the spec leaves it unset.
+    let mut remote = sm("ready");
+    remote.relying_party_identifier = Some("login.example.com".into());
+    assert!(drift_patch(&self_managed().spec, &remote, MARKER).is_empty());
+    // A removed rpId is PATCHed to null.
+    remote.relying_party_identifier = Some("example.com".into());
+    assert_eq!(
+        drift_patch(&self_managed().spec, &remote, MARKER).relying_party_identifier,
+        Field::Null
+    );
+}
+
+#[test]
+fn ready_domain_costs_no_auth0_call() {
+    let remote = sm("ready");
+    let p = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert!(
+        p.steps.iter().all(|s| !s.changes_auth0() && !s.is_observation()),
+        "{:?}",
+        p.steps
+    );
+    assert_eq!(p.status.state, Some(DomainState::Ready));
+    assert_eq!(p.status.custom_domain_id.as_deref(), Some("cd_0123456789abcdef"));
+    assert_eq!(
+        p.status.origin_domain_name.as_deref(),
+        Some("acme-cd-x.edge.tenants.eu.auth0.com")
+    );
+    assert_eq!(
+        p.status.secret_ref.as_ref().map(|s| s.name.as_str()),
+        Some("login-auth0-edge")
+    );
+    assert_eq!(p.status.last_synced_at, Some(Time(now())));
+    for (t, ok) in [
+        (ConditionType::Ready, "True"),
+        (ConditionType::Verified, "True"),
+        (ConditionType::CertificateReady, "True"),
+        (ConditionType::SecretStored, "True"),
+    ] {
+        assert_eq!(
+            find_condition(&p.status.conditions, t).map(|c| c.status.as_str()),
+            Some(ok),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn status_records_come_from_the_api_answer() {
+    let remote = sm("pending_verification");
+    let dns = DnsAnswer::Missing {
+        seen: vec!["wrong".into()],
+    };
+    let p = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        Some(&dns),
+        NO_KEY,
+    );
+    let v = p.status.verification.unwrap();
+    assert_eq!(v.records.len(), 1);
+    assert_eq!(v.records[0].type_, "TXT");
+    assert_eq!(v.records[0].name, "_cf-custom-hostname.login.example.com");
+    assert_eq!(v.records[0].value, "txt-value-123");
+    assert_eq!(v.dns_observed, Some(false));
+    assert!(v.error_message.unwrap().contains("found instead: wrong"));
+    let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
+    assert_eq!(
+        (verified.status.as_str(), verified.reason.as_str()),
+        ("False", "AwaitingDns")
+    );
+}
+
+#[test]
+fn lookup_dns_is_an_observation_and_comes_last() {
+    let remote = sm("pending_verification");
+    let p = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        SecretState::Absent,
+    );
+    assert_eq!(
+        p.steps.iter().map(Step::label).collect::<Vec<_>>(),
+        ["ensure_secret", "lookup_dns"]
+    );
+    let Step::LookupDns(rec) = &p.steps[1] else {
+        panic!()
+    };
+    assert_eq!(rec.name, "_cf-custom-hostname.login.example.com");
+    assert!(p.steps.last().unwrap().is_observation());
+}
+
+#[test]
+fn events_only_on_transitions() {
+    let remote = sm("ready");
+    let first = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert_eq!(first.events.len(), 1);
+    let mut again = self_managed();
+    again.status = Some(first.status.clone());
+    let second = plan_one(
+        &again,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert!(second.events.is_empty(), "{:?}", second.events);
+    // Conditions unchanged: transition times kept, so the status write can be skipped.
+    assert_eq!(first.status, second.status);
+}
+
+#[test]
+fn entitlement_refusal_is_retried_once_per_resync() {
+    let mut cd = self_managed();
+    let since = now().checked_sub(jiff::SignedDuration::from_secs(60)).unwrap();
+    let mut conds = Vec::new();
+    for t in [ConditionType::Ready, ConditionType::Stalled] {
+        conds.push(condition(
+            t,
+            t == ConditionType::Stalled,
+            Reason::EntitlementExceeded,
+            "plan allows 20",
+            Some(3),
+            since,
+        ));
+    }
+    cd.status = Some(CustomDomainStatus {
+        conditions: conds,
+        ..Default::default()
+    });
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.requeue_after, RESYNC - Duration::from_secs(60));
+    // A new generation (spec edited) retries at once.
+    cd.metadata.generation = Some(4);
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    assert_eq!(p.steps.iter().map(Step::label).collect::<Vec<_>>(), ["create"]);
+}
+
+#[test]
+fn mtls_alias_and_disabled_aliases_condition() {
+    let mut cd = self_managed();
+    cd.spec.mtls = Some(DomainMtls { enabled: true });
+    let remote = sm("ready");
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert_eq!(p.status.mtls_alias.as_deref(), Some("mtls.login.example.com"));
+    let c = find_condition(&p.status.conditions, ConditionType::MtlsAliases).unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "MtlsAliasesDisabled")
+    );
+    assert!(c.message.contains("enableEndpointAliases"));
+    // Still usable without mTLS.
+    assert!(crate::resources::conditions::is_true(
+        &p.status.conditions,
+        ConditionType::Ready
+    ));
+    let Step::EnsureSecret(content) = &plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        SecretState::Present {
+            has_key: true,
+            origin_matches: false,
+        },
+    )
+    .steps[0] else {
+        panic!()
+    };
+    assert_eq!(content.mtls_domain.as_deref(), Some("mtls.login.example.com"));
+}
+
+#[test]
+fn dns_backoff_doubles_from_5s_to_the_cap() {
+    let max = Duration::from_secs(30);
+    let got: Vec<u64> = (0..6).map(|n| dns_backoff(n, max).as_secs()).collect();
+    assert_eq!(got, [5, 10, 20, 30, 30, 30]);
+    assert_eq!(
+        dns_backoff(u32::MAX, Duration::from_secs(300)),
+        Duration::from_secs(300)
+    );
+}
+
+#[test]
+fn validate_spec_mirrors_admission() {
+    assert!(validate_spec(&self_managed().spec).is_ok());
+    let cases: Vec<(&str, Box<dyn Fn(&mut CustomDomainSpec)>)> = vec![
+        ("wildcard", Box::new(|s| s.domain = "*.example.com".into())),
+        (
+            "trailing dot",
+            Box::new(|s| s.domain = "login.example.com.".into()),
+        ),
+        ("lower-case", Box::new(|s| s.domain = "Login.example.com".into())),
+        ("fully qualified", Box::new(|s| s.domain = "localhost".into())),
+        (
+            "label",
+            Box::new(|s| s.domain = format!("{}.example.com", "a".repeat(64))),
+        ),
+        (
+            "253",
+            Box::new(|s| s.domain = format!("{}.com", vec!["a".repeat(60); 5].join("."))),
+        ),
+        (
+            "valid host name",
+            Box::new(|s| s.domain = "-bad.example.com".into()),
+        ),
+        (
+            "more than 9 keys",
+            Box::new(|s| s.metadata = (0..10).map(|i| (format!("k{i}"), "v".into())).collect()),
+        ),
+        (
+            "reserved",
+            Box::new(|s| {
+                s.metadata.insert("k8s_owner".into(), "me".into());
+            }),
+        ),
+        (
+            "255",
+            Box::new(|s| {
+                s.metadata.insert("k".into(), "v".repeat(256));
+            }),
+        ),
+        (
+            "1 to 255",
+            Box::new(|s| {
+                s.metadata.insert("k".repeat(256), "v".into());
+            }),
+        ),
+        (
+            "secretName",
+            Box::new(|s| s.secret_name = Some("Bad_Name".into())),
+        ),
+        (
+            "verificationMethod",
+            Box::new(|s| {
+                s.type_ = DomainType::Auth0ManagedCerts;
+                s.verification_method = Some(crate::resources::custom_domain::VerificationMethod::Txt);
+            }),
+        ),
+        (
+            "mTLS",
+            Box::new(|s| {
+                s.type_ = DomainType::Auth0ManagedCerts;
+                s.mtls = Some(DomainMtls { enabled: true });
+            }),
+        ),
+        (
+            "issuerRef",
+            Box::new(|s| {
+                s.type_ = DomainType::Auth0ManagedCerts;
+                s.certificate = Some(crate::resources::custom_domain::CertificateSpec {
+                    issuer_ref: Some(crate::resources::custom_domain::IssuerRef {
+                        name: "le".into(),
+                        kind: None,
+                        group: None,
+                    }),
+                });
+            }),
+        ),
+    ];
+    for (want, mutate) in cases {
+        let mut s = self_managed().spec;
+        mutate(&mut s);
+        let errs = validate_spec(&s).expect_err(want);
+        assert!(errs.iter().any(|e| e.contains(want)), "{want}: {errs:?}");
+    }
+    // Self-managed may use all of them.
+    let mut s = self_managed().spec;
+    s.verification_method = Some(crate::resources::custom_domain::VerificationMethod::Txt);
+    s.mtls = Some(DomainMtls { enabled: true });
+    s.metadata = (0..9).map(|i| (format!("k{i}"), "v".repeat(255))).collect();
+    assert!(validate_spec(&s).is_ok());
+}

@@ -1,3 +1,5 @@
 //! Logging, Prometheus metrics and the `/metrics`, `/healthz`, `/readyz` endpoints.
 
+pub mod http;
+pub mod logging;
 pub mod metrics;

@@ -703,3 +703,23 @@ async fn secrets_stay_out_of_logs_errors_and_debug() {
         }
     }
 }
+
+#[tokio::test]
+async fn verify_retried_after_a_lost_answer_says_so() {
+    let srv = Server::start().await;
+    let ready = json!({"custom_domain_id": "cd_1", "domain": "a.example.com", "status": "ready", "type": "self_managed_certs"});
+    srv.push(
+        "POST /api/v2/custom-domains/cd_1/verify",
+        [
+            Step::Sleep(Duration::from_secs(2), Box::new(ok(ready.clone()))),
+            ok(ready.clone()),
+            ok(ready),
+        ],
+    );
+    let c = srv.client();
+    let v = c.verify_domain("cd_1").await.unwrap();
+    assert!(v.earlier_attempt_lost && v.cname_api_key.is_none());
+    let v = c.verify_domain("cd_1").await.unwrap();
+    assert!(!v.earlier_attempt_lost);
+    assert_eq!(srv.seen("POST /api/v2/custom-domains/cd_1/verify").len(), 3);
+}

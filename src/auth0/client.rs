@@ -263,6 +263,8 @@ impl fmt::Debug for TenantClient {
 struct Reply {
     status: StatusCode,
     body: Vec<u8>,
+    /// Earlier attempts that got no answer although the request may have been processed.
+    lost_attempts: u32,
 }
 
 /// What to send.
@@ -396,6 +398,11 @@ impl TenantClient {
                 metrics,
             }),
         })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inner_for_tests(&self) -> Arc<impl Sized> {
+        self.inner.clone()
     }
 
     /// The `Auth0Tenant` name this client serves.
@@ -555,7 +562,18 @@ impl TenantClient {
                 vec!["custom-domains", id, "verify"],
             ))
             .await?;
-        parse(Endpoint::VerifyDomain, &reply)
+        let mut response: VerifyResponse = parse(Endpoint::VerifyDomain, &reply)?;
+        if reply.lost_attempts > 0 {
+            response.earlier_attempt_lost = true;
+            if response.cname_api_key.is_none() {
+                warn!(
+                    tenant = %self.inner.name,
+                    custom_domain_id = id,
+                    "an earlier verify attempt got no answer; if it succeeded, its one-time cname_api_key is lost"
+                );
+            }
+        }
+        Ok(response)
     }
 
     /// `POST …/test`: whether Auth0 reaches the domain.
@@ -713,6 +731,7 @@ impl TenantClient {
         let is_create = endpoint == Endpoint::CreateDomain;
         let url = self.url_for(&call);
         let mut attempt: u32 = 0;
+        let mut lost_attempts: u32 = 0;
         let mut refreshed = false;
         loop {
             attempt += 1;
@@ -757,6 +776,9 @@ impl TenantClient {
                             cause: err.to_string(),
                         });
                     }
+                    if kind != TransportKind::Connect {
+                        lost_attempts += 1;
+                    }
                     if attempt >= inner.retry.max_attempts {
                         return Err(err);
                     }
@@ -772,7 +794,11 @@ impl TenantClient {
             let scope = inner.budget.scope_of_429(endpoint.is_verify(), &limits);
             if status.is_success() {
                 inner.budget.observe(scope, &limits);
-                return Ok(Reply { status, body });
+                return Ok(Reply {
+                    status,
+                    body,
+                    lost_attempts,
+                });
             }
             let err = api_error(route, status, &body, limits.reset);
             if status == StatusCode::UNAUTHORIZED && !refreshed {

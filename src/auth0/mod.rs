@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod client;
+pub mod clients;
 pub mod error;
 pub mod redact;
 pub mod token;
@@ -9,5 +10,6 @@ pub mod types;
 
 pub use budget::RateLimit;
 pub use client::{CredentialsCheck, Endpoint, RetryPolicy, TenantClient, TenantConfig};
+pub use clients::Clients;
 pub use error::Error;
 pub use redact::Redacted;

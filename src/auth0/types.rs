@@ -355,6 +355,10 @@ pub struct VerifyResponse {
     pub domain: CustomDomain,
     /// The `cname_api_key`, present only on the first successful verify of a self-managed domain.
     pub cname_api_key: Option<Redacted<String>>,
+    /// An earlier attempt of this verify got no answer (timeout, dropped connection) and was
+    /// retried. If the domain is now ready without a key, the key was in the lost answer: report
+    /// it as lost rather than waiting for it.
+    pub earlier_attempt_lost: bool,
 }
 
 impl From<CustomDomain> for VerifyResponse {
@@ -363,6 +367,7 @@ impl From<CustomDomain> for VerifyResponse {
         Self {
             domain,
             cname_api_key,
+            earlier_attempt_lost: false,
         }
     }
 }

@@ -138,7 +138,11 @@ enum RemoteRow {
     NotLoaded,
     Absent,
     /// The domain, read `age` seconds before `now`.
-    Found(wire::CustomDomain, i64),
+    Found(Box<wire::CustomDomain>, i64),
+}
+
+fn found(d: wire::CustomDomain, age: i64) -> RemoteRow {
+    RemoteRow::Found(Box::new(d), age)
 }
 
 struct Row {
@@ -228,7 +232,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "resume ours: pending, secret exists, look up DNS",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &["lookup_dns"],
                     ready: (false, Reason::AwaitingSnapshot),
@@ -243,7 +247,7 @@ fn rows() -> Vec<Row> {
         row(
             "unmarked domain -> Stalled AlreadyExists",
             self_managed(),
-            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            found(wire_domain("self_managed_certs", "ready", None), 0),
             Want {
                 steps: &[],
                 ready: (false, Reason::AlreadyExists),
@@ -257,7 +261,7 @@ fn rows() -> Vec<Row> {
         row(
             "unmarked domain + adopt annotation -> Adopt",
             annotate(self_managed(), ADOPT_ANNOTATION),
-            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            found(wire_domain("self_managed_certs", "ready", None), 0),
             Want {
                 steps: &["adopt"],
                 ready: (false, Reason::Adopted),
@@ -271,7 +275,7 @@ fn rows() -> Vec<Row> {
         row(
             "unmarked domain of another type + adopt -> Stalled AlreadyExists",
             annotate(auth0_managed(), ADOPT_ANNOTATION),
-            RemoteRow::Found(wire_domain("self_managed_certs", "ready", None), 0),
+            found(wire_domain("self_managed_certs", "ready", None), 0),
             Want {
                 steps: &[],
                 ready: (false, Reason::AlreadyExists),
@@ -285,7 +289,7 @@ fn rows() -> Vec<Row> {
         row(
             "owned elsewhere -> Stalled OwnedElsewhere, never touched",
             annotate(self_managed(), ADOPT_ANNOTATION),
-            RemoteRow::Found(
+            found(
                 wire_domain("self_managed_certs", "ready", Some("c2/team-b/other")),
                 0,
             ),
@@ -305,7 +309,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS missing -> no verify, names the record, 5 s",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -327,7 +331,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS missing, 3rd check -> 20 s",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -349,7 +353,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS missing, many checks -> capped at 30 s",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -375,7 +379,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS missing -> capped by --dns-recheck-max",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -393,7 +397,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS unresolvable -> no verify",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -411,7 +415,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "DNS visible -> verify",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &["verify"],
                     ready: (false, Reason::AwaitingVerification),
@@ -432,7 +436,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "preflight off -> verify without DNS",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &["verify"],
                     ready: (false, Reason::AwaitingVerification),
@@ -449,7 +453,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "self-managed without Secret -> EnsureSecret before Verify",
                 self_managed(),
-                RemoteRow::Found(sm("pending_verification"), 0),
+                found(sm("pending_verification"), 0),
                 Want {
                     steps: &["ensure_secret", "verify"],
                     ready: (false, Reason::AwaitingVerification),
@@ -466,7 +470,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "ready + key present -> Ready",
                 self_managed(),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &[],
                     ready: (true, Reason::Ready),
@@ -486,7 +490,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "ready + key, origin differs -> EnsureSecret",
                 self_managed(),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &["ensure_secret"],
                     ready: (false, Reason::SecretPending),
@@ -503,7 +507,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "ready + no key -> CnameApiKeyLost",
                 self_managed(),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::CnameApiKeyLost),
@@ -521,7 +525,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "ready + key held in memory -> not lost",
                 self_managed(),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::SecretPending),
@@ -538,7 +542,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "ready + no key + annotation -> Recreate",
                 annotate(self_managed(), RECREATE_ON_KEY_LOSS_ANNOTATION),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &["recreate_for_key_loss"],
                     ready: (false, Reason::Recreating),
@@ -559,7 +563,7 @@ fn rows() -> Vec<Row> {
                     cd.spec.custom_client_ip_header = Some(ClientIpHeader::CfConnectingIp);
                     cd
                 },
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &["patch"],
                     ready: (true, Reason::Ready),
@@ -588,7 +592,7 @@ fn rows() -> Vec<Row> {
         row(
             "delete with Delete -> DELETE then release",
             deleting(with_status_id(self_managed(), "cd_0123456789abcdef")),
-            RemoteRow::Found(sm("ready"), 0),
+            found(sm("ready"), 0),
             Want {
                 steps: &["delete", "release_finalizer"],
                 ready: (false, Reason::Deleting),
@@ -616,7 +620,7 @@ fn rows() -> Vec<Row> {
         row(
             "delete, domain owned elsewhere -> release only",
             deleting(self_managed()),
-            RemoteRow::Found(wire_domain("self_managed_certs", "ready", Some("c2/x/y")), 0),
+            found(wire_domain("self_managed_certs", "ready", Some("c2/x/y")), 0),
             Want {
                 steps: &["release_finalizer"],
                 ready: (false, Reason::Deleting),
@@ -650,7 +654,7 @@ fn rows() -> Vec<Row> {
                     cd.spec.deletion_policy = DeletionPolicy::Orphan;
                     cd
                 }),
-                RemoteRow::Found(sm("ready"), 0),
+                found(sm("ready"), 0),
                 Want {
                     steps: &["orphan_secret", "release_finalizer"],
                     ready: (false, Reason::Deleting),
@@ -779,7 +783,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "certificate failed (Auth0 status failed) -> Stalled CertificateFailed",
                 auth0_managed(),
-                RemoteRow::Found(
+                found(
                     with_cert(
                         am("failed"),
                         "provisioning_failed",
@@ -803,7 +807,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "Auth0-managed verified, certificate provisioning -> not Ready, refresh",
                 auth0_managed(),
-                RemoteRow::Found(
+                found(
                     with_cert(
                         with_verification_status(am("pending_verification"), "verified"),
                         "provisioning",
@@ -827,7 +831,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "Auth0-managed provisioning, fresh copy -> wait without a call",
                 auth0_managed(),
-                RemoteRow::Found(
+                found(
                     with_cert(
                         with_verification_status(am("pending_verification"), "verified"),
                         "provisioning",
@@ -852,7 +856,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "Auth0-managed pending, CNAME missing -> names the CNAME",
                 auth0_managed(),
-                RemoteRow::Found(with_cert(am("pending_verification"), "provisioning", None), 0),
+                found(with_cert(am("pending_verification"), "provisioning", None), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::AwaitingDns),
@@ -869,7 +873,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "Auth0-managed ready + provisioned -> Ready, no Secret key needed",
                 auth0_managed(),
-                RemoteRow::Found(with_cert(am("ready"), "provisioned", None), 0),
+                found(with_cert(am("ready"), "provisioned", None), 0),
                 Want {
                     steps: &[],
                     ready: (true, Reason::Ready),
@@ -884,7 +888,7 @@ fn rows() -> Vec<Row> {
         row(
             "Auth0-managed ready, no Secret yet -> EnsureSecret for origin",
             auth0_managed(),
-            RemoteRow::Found(with_cert(am("ready"), "provisioned", None), 0),
+            found(with_cert(am("ready"), "provisioned", None), 0),
             Want {
                 steps: &["ensure_secret"],
                 ready: (true, Reason::Ready),
@@ -900,7 +904,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "Auth0 reports the domain disabled -> Stalled DomainFailed",
                 self_managed(),
-                RemoteRow::Found(sm("disabled"), 0),
+                found(sm("disabled"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::DomainFailed),
@@ -917,7 +921,7 @@ fn rows() -> Vec<Row> {
             ..row(
                 "type changed behind admission -> InvalidSpec",
                 self_managed(),
-                RemoteRow::Found(am("ready"), 0),
+                found(am("ready"), 0),
                 Want {
                     steps: &[],
                     ready: (false, Reason::InvalidSpec),
@@ -1319,10 +1323,12 @@ fn dns_backoff_doubles_from_5s_to_the_cap() {
     );
 }
 
+type Mutation = Box<dyn Fn(&mut CustomDomainSpec)>;
+
 #[test]
 fn validate_spec_mirrors_admission() {
     assert!(validate_spec(&self_managed().spec).is_ok());
-    let cases: Vec<(&str, Box<dyn Fn(&mut CustomDomainSpec)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("wildcard", Box::new(|s| s.domain = "*.example.com".into())),
         (
             "trailing dot",

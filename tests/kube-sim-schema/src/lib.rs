@@ -23,9 +23,46 @@
 //! # let _ = invalid_status("Foo", "x", "a", &errors);
 //! ```
 //!
-//! Not modelled: CEL cost estimation/budgets, CEL static type checking (a typo in a field name is
-//! only found when the rule runs: `no such key`), validation ratcheting, `quantity`/`ip`/`cidr`
-//! CEL libraries, `x-kubernetes-map-type` semantics for equality.
+//! # What is supported
+//!
+//! - OpenAPI: `type` (string/integer/number/boolean/object/array), `nullable`, `enum`, `pattern`
+//!   (Rust `regex`, RE2-like as Go's), `minLength`/`maxLength` (characters), `minimum`/`maximum`
+//!   (+ `exclusive*`), `multipleOf`, `minItems`/`maxItems`, `uniqueItems`, `minProperties`/
+//!   `maxProperties`, `required`, `properties`, `additionalProperties`, `items`, `allOf`/`anyOf`/
+//!   `oneOf`/`not`, `format` (date-time, date, uuid, hostname, ipv4, ipv6, byte, duration; others
+//!   unchecked), `x-kubernetes-int-or-string`, `x-kubernetes-preserve-unknown-fields`,
+//!   `x-kubernetes-embedded-resource` (apiVersion/kind required, metadata kept),
+//!   `x-kubernetes-list-type` `set`/`map` duplicates, `default` (also validated at compile),
+//!   structural-schema checks at compile, validation ratcheting on update.
+//! - CEL (`x-kubernetes-validations`): `rule`, `message`, `messageExpression`, `fieldPath`,
+//!   `reason`, `optionalOldSelf`; transition rules only when an old value correlates (object keys,
+//!   map keys, `set`/`map` list items); rules skipped when a blocking OpenAPI error exists. The
+//!   root exposes `apiVersion`, `kind`, `metadata.name`, `metadata.generateName`. `date-time`
+//!   fields are timestamps, `duration` fields durations, `number` fields doubles.
+//!   Functions: cel-interpreter's standard set (`size`, `has`, `matches`, `startsWith`, `endsWith`,
+//!   `contains`, `all`, `exists`, `exists_one`, `map`, `filter`, `in`, `int`, `uint`, `double`,
+//!   `string`, `bytes`, `timestamp`, `duration` and timestamp getters) plus the Kubernetes
+//!   libraries: `lowerAscii`, `upperAscii`, `trim`, `split`, `join`, `indexOf`, `lastIndexOf`,
+//!   `replace`, `substring`, `charAt`, `reverse`, `find`, `findAll`, list `isSorted`, `sum`,
+//!   `min`, `max`, `indexOf`, `lastIndexOf`, `slice`, `url`/`isURL` with `getScheme`, `getHost`,
+//!   `getHostname`, `getPort`, `getEscapedPath`, `getQuery`, `format.<dns1123Label|
+//!   dns1123Subdomain|dns1035Label|labelValue|uuid|date|datetime|byte>().validate(s)`,
+//!   `sets.contains|equivalent|intersects`, `dyn`, and optionals (`optional.of|none|ofNonZeroValue`,
+//!   `.?field`, `[?key]`, `hasValue`, `value`, `orValue`, `or`, `optMap`, `optFlatMap`).
+//!   `||`/`&&` absorb errors as cel-go does; missing map keys and list indexes are errors.
+//!   A light static check at compile rejects undeclared identifiers and fields the schema does not
+//!   declare (cel-go's `undefined field`/`undeclared reference` errors).
+//!
+//! # Not modelled
+//!
+//! CEL cost estimation and budgets; full cel-go type checking (type mismatches surface at runtime
+//! as `no such overload`); `quantity`, `ip`, `cidr`, `semver`, `base64` CEL libraries (rules
+//! using them fail at runtime with `undeclared reference`); order-insensitive equality of
+//! `set`/`map` lists in CEL; warnings for ratcheted errors; `x-kubernetes-map-type`.
+//!
+//! Message texts follow kube-apiserver 1.32 (apimachinery `field/errors.go`, kube-openapi
+//! `validation/errors/schema.go`, apiextensions `schema/cel/validation.go`,
+//! `registry/customresource/strategy.go`).
 
 mod cel;
 mod defaults;

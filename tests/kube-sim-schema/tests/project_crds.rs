@@ -172,3 +172,24 @@ fn domain_pattern() -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// Throughput of the full admission path on a CustomDomain (prune, default, validate with CEL).
+/// `cargo test -p kube-sim-schema --release --test project_crds -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, not a check"]
+fn admission_throughput() {
+    let s = crd_schema("customdomains.yaml");
+    let spec = json!({"domain": "login.example.com", "type": "SelfManagedCerts", "verificationMethod": "TXT",
+                      "metadata": {"team": "id", "env": "prod"}});
+    let n = 10_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let e = admit(&s, spec.clone(), Some(spec.clone()));
+        assert!(e.is_empty());
+    }
+    let took = start.elapsed();
+    println!(
+        "{n} update admissions in {took:?} ({:.0}/s)",
+        n as f64 / took.as_secs_f64()
+    );
+}

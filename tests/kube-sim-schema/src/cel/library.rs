@@ -3,7 +3,7 @@
 //! regex (`find`, `findAll`), `url`/`isURL`, `format.<name>().validate()`, `sets.*`, optionals.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, ExecutionError, FunctionContext, Value as Cel};
@@ -12,6 +12,36 @@ use regex::Regex;
 use super::optional::{self, namespace, namespace_of};
 
 type Res = Result<Cel, ExecutionError>;
+
+/// Compiled regexes by pattern: rules run on every write, and compiling a pattern costs far more
+/// than matching it. Bounded by clearing when full.
+static REGEXES: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+const REGEX_CACHE_MAX: usize = 512;
+
+/// A compiled regex for `pattern`, from the cache when possible.
+pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    if let Ok(cache) = REGEXES.lock()
+        && let Some(re) = cache.get(pattern)
+    {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(pattern)?;
+    if let Ok(mut cache) = REGEXES.lock() {
+        if cache.len() >= REGEX_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
+}
+
+/// `matches` with a cached regex (cel-interpreter compiles the pattern on every call).
+fn matches(ftx: &FunctionContext) -> Res {
+    let (this, rest) = recv(ftx)?;
+    let s = string_of(&this, ftx)?;
+    let re = regex_of(ftx, rest.first().ok_or_else(|| overload(ftx))?)?;
+    Ok(Cel::Bool(re.is_match(&s)))
+}
 
 /// Resolved arguments.
 fn args(ftx: &FunctionContext) -> Result<Vec<Cel>, ExecutionError> {
@@ -331,7 +361,7 @@ fn slice(ftx: &FunctionContext) -> Res {
 
 fn regex_of(ftx: &FunctionContext, v: &Cel) -> Result<Regex, ExecutionError> {
     let p = string_of(v, ftx)?;
-    Regex::new(&p)
+    cached_regex(&p)
         .map_err(|e| ExecutionError::function_error(ftx.name.as_str(), format!("invalid regex: {e}")))
 }
 
@@ -477,7 +507,7 @@ const FORMAT_KEY: &str = "@format";
 /// Kubernetes validation messages (`k8s.io/apimachinery/pkg/util/validation`).
 fn format_errors(name: &str, s: &str) -> Option<Vec<String>> {
     let label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-    let re = |p: &str| Regex::new(p).ok();
+    let re = |p: &str| cached_regex(p).ok();
     let mut errs = Vec::new();
     match name {
         "dns1123Label" => {
@@ -625,6 +655,7 @@ fn contains(ftx: &FunctionContext) -> Res {
 /// Registers every function of this module on `ctx`.
 pub(crate) fn register(ctx: &mut Context) {
     ctx.add_function("size", size);
+    ctx.add_function("matches", matches);
     ctx.add_function("lowerAscii", lower_ascii);
     ctx.add_function("upperAscii", upper_ascii);
     ctx.add_function("trim", trim);

@@ -1,6 +1,9 @@
-//! `x-kubernetes-validations` rules: compiled with `cel-interpreter` (after a small rewrite for the
-//! optional syntax it does not parse) and evaluated at the schema node they sit on, as
+//! `x-kubernetes-validations` rules, evaluated at the schema node they sit on as
 //! apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go` does.
+//!
+//! A rule is parsed by cel-parser (after [`rewrite_optional_syntax`]), checked against the schema
+//! ([`check`]), lowered to fix cel-interpreter's error semantics ([`strict`]) and evaluated by
+//! cel-interpreter's `Value::resolve` with the functions of [`library`] and [`optional`].
 
 mod check;
 mod convert;

@@ -345,7 +345,8 @@ fn static_check_rejects_unknown_fields_and_names() {
     let compile_err = |rule: &str| -> String {
         let s = json!({"type": "object", "properties": {"spec": {"type": "object",
             "properties": {"a": {"type": "string"}, "m": {"type": "object", "additionalProperties": {"type": "string"}},
-                           "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                           "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                           "objs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}},
             "x-kubernetes-validations": [{"rule": rule}]}}});
         Schema::compile(&s)
             .err()
@@ -364,12 +365,15 @@ fn static_check_rejects_unknown_fields_and_names() {
             .contains("ERROR: <input>:1:1: undeclared reference to 'slef' (in container '')")
     );
     assert!(compile_err("Foo{a: 1} == self").contains("undeclared reference to 'Foo'"));
+    // Comprehension variables over lists of objects are typed by `items`.
+    assert!(compile_err("self.objs.all(o, o.nmae != '')").contains("undefined field 'nmae'"));
     // Map keys, preserve-unknown-fields subtrees and comprehension variables are fine.
     for ok in [
         "self.m.anything == 'x'",
         "self.free.whatever.deep == 1",
         "self.m.all(k, k != 'a')",
         "self.a.size() > 0",
+        "self.objs.all(o, o.name != '') && self.objs.map(o, o.name).size() >= 0",
     ] {
         assert_eq!(compile_err(ok), "", "{ok}");
     }

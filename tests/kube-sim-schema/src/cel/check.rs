@@ -9,7 +9,8 @@ use crate::schema::Node;
 const GLOBALS: [&str; 3] = ["optional", "format", "sets"];
 
 struct Checker<'a> {
-    scopes: Vec<String>,
+    /// Bound variables (macro and comprehension variables), typed when known.
+    scopes: Vec<(String, Option<Typed<'a>>)>,
     self_node: &'a Node,
     is_root: bool,
     /// `oldSelf` is an optional when `optionalOldSelf` is set: its fields are not checked.
@@ -47,8 +48,8 @@ impl<'a> Checker<'a> {
     fn walk(&mut self, e: &IdedExpr) -> Result<Option<Typed<'a>>, String> {
         match &e.expr {
             Expr::Ident(name) => {
-                if self.scopes.iter().any(|s| s == name) {
-                    return Ok(None);
+                if let Some((_, t)) = self.scopes.iter().rev().find(|(s, _)| s == name) {
+                    return Ok(*t);
                 }
                 match name.as_str() {
                     "self" => Ok(Some(Typed {
@@ -87,7 +88,7 @@ impl<'a> Checker<'a> {
                     && let Expr::Ident(var) = &var.expr
                 {
                     // optMap(var, body): var is bound in body.
-                    self.scopes.push(var.clone());
+                    self.scopes.push((var.clone(), None));
                     let r = self.walk(body);
                     self.scopes.pop();
                     r?;
@@ -101,11 +102,16 @@ impl<'a> Checker<'a> {
             Expr::Comprehension(c) => {
                 let range = self.walk(&c.iter_range)?;
                 self.walk(&c.accu_init)?;
+                // Iterating a list binds its items (typed by `items`); a map binds its keys.
+                let item = range.and_then(|t| {
+                    let node = t.node.items.as_deref()?;
+                    (t.node.type_.as_deref() == Some("array")).then_some(Typed { node, is_root: false })
+                });
                 let pushed = 2 + usize::from(c.iter_var2.is_some());
-                self.scopes.push(c.iter_var.clone());
-                self.scopes.push(c.accu_var.clone());
+                self.scopes.push((c.iter_var.clone(), item));
+                self.scopes.push((c.accu_var.clone(), None));
                 if let Some(v2) = &c.iter_var2 {
-                    self.scopes.push(v2.clone());
+                    self.scopes.push((v2.clone(), None));
                 }
                 let r = (|| {
                     self.walk(&c.loop_cond)?;
@@ -116,8 +122,6 @@ impl<'a> Checker<'a> {
                     self.scopes.pop();
                 }
                 r?;
-                // The iteration variable of a list of objects is typed; check bodies with it.
-                let _ = range;
                 Ok(None)
             }
             Expr::List(l) => {

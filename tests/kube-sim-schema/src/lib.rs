@@ -23,6 +23,19 @@
 //! # let _ = invalid_status("Foo", "x", "a", &errors);
 //! ```
 //!
+//! # Wiring into a server
+//!
+//! - CRD create/update: [`Schema::compile_at`] each version's `schema.openAPIV3Schema` with the
+//!   path `spec.versions[<i>].schema.openAPIV3Schema`; errors are the CRD's 422:
+//!   `invalid_status("CustomResourceDefinition", "apiextensions.k8s.io", <crd name>, &errors)`.
+//! - Custom resource create/update/patch/apply (after the patch is merged): [`Schema::prune`]
+//!   (with `fieldValidation=Strict` the server answers 400 `strict decoding error: unknown field
+//!   "<path>"`, joined by `, `; with `Warn` each becomes a `Warning: unknown field "<path>"`),
+//!   then [`Schema::apply_defaults`], then [`Schema::validate`] with the stored object as `old` on
+//!   update; errors become the 422 of [`invalid_status`] (`kubectl` prints
+//!   [`kubectl_invalid_text`]).
+//! - Reads from storage: [`Schema::apply_defaults`] again (defaults added later appear on read).
+//!
 //! # What is supported
 //!
 //! - OpenAPI: `type` (string/integer/number/boolean/object/array), `nullable`, `enum`, `pattern`

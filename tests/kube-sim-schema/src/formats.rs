@@ -41,3 +41,35 @@ pub(crate) fn valid(format: &str, s: &str) -> bool {
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::valid;
+
+    #[test]
+    fn format_table() {
+        let rows = [
+            ("date-time", "2024-01-02T03:04:05Z", true),
+            ("date-time", "2024-01-02T03:04:05.123+02:00", true),
+            ("date-time", "2024-01-02", false),
+            ("date", "2024-01-02", true),
+            ("date", "02/01/2024", false),
+            ("uuid", "123e4567-e89b-12d3-a456-426614174000", true),
+            ("uuid", "not-a-uuid", false),
+            ("hostname", "login.example.com", true),
+            ("hostname", "-bad-.example.com", false),
+            ("ipv4", "10.0.0.1", true),
+            ("ipv4", "10.0.0.256", false),
+            ("ipv6", "::1", true),
+            ("ipv6", "10.0.0.1", false),
+            ("byte", "aGVsbG8=", true),
+            ("byte", "not base64!", false),
+            ("duration", "1h30m", true),
+            ("duration", "soon", false),
+            ("int32", "anything", true),
+        ];
+        for (format, value, want) in rows {
+            assert_eq!(valid(format, value), want, "{format} {value:?}");
+        }
+    }
+}

@@ -102,7 +102,7 @@ pub const DEFAULT_SCHEMA_PATH: &str = "spec.versions[0].schema.openAPIV3Schema";
 pub const RULES_NOT_CHECKED: &str = "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
 
 /// A compiled `openAPIV3Schema` of one CRD version.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Schema {
     root: Node,
     has_rules: bool,

@@ -8,7 +8,7 @@ use crate::cel::Rule;
 use crate::field_error::{self as fe, BadValue};
 
 /// `additionalProperties`: a boolean or a schema.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Additional {
     /// `additionalProperties: true|false`.
     Allows(bool),
@@ -17,7 +17,7 @@ pub(crate) enum Additional {
 }
 
 /// One compiled schema object. Value-validation branches (`allOf`, ...) are full nodes too.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Node {
     /// `type`, when set.
     pub(crate) type_: Option<String>,

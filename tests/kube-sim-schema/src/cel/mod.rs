@@ -43,7 +43,7 @@ const REASONS: [&str; 4] = [
 ];
 
 /// One compiled validation rule.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Rule {
     source: String,
     program: IdedExpr,

@@ -433,3 +433,34 @@ fn planner_status_passes_the_status_schema() {
     let back: CustomDomain = serde_json::from_value(obj).unwrap();
     assert_eq!(back.status, Some(status));
 }
+
+#[test]
+fn examples_are_admitted_and_read_back() {
+    let cd = schema(&CustomDomain::crd());
+    let tenant = schema(&Auth0Tenant::crd());
+    let dir = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let obj = <Value as serde::Deserialize>::deserialize(doc).unwrap();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
+            let errs = match kind.as_str() {
+                "CustomDomain" => {
+                    serde_json::from_value::<CustomDomain>(obj.clone()).unwrap();
+                    admit(&cd, &kind, obj["spec"].clone(), None)
+                }
+                "Auth0Tenant" => {
+                    serde_json::from_value::<Auth0Tenant>(obj.clone()).unwrap();
+                    admit(&tenant, &kind, obj["spec"].clone(), None)
+                }
+                _ => continue,
+            };
+            assert_eq!(errs, Vec::<String>::new(), "{}", path.display());
+            *seen.entry(kind).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.get("Auth0Tenant"), Some(&1));
+    assert_eq!(seen.get("CustomDomain"), Some(&4));
+}

@@ -193,3 +193,73 @@ fn admission_throughput() {
         n as f64 / took.as_secs_f64()
     );
 }
+
+fn tenant_admit(s: &Schema, spec: Value) -> Vec<String> {
+    let mut obj = json!({"apiVersion": "auth0.domain-operator.dev/v1alpha1", "kind": "Auth0Tenant",
+                         "metadata": {"name": "default"}, "spec": spec});
+    s.prune(&mut obj);
+    s.apply_defaults(&mut obj);
+    s.validate(&obj, None).iter().map(FieldError::to_string).collect()
+}
+
+#[test]
+fn auth0_tenant_admission() {
+    let s = crd_schema("auth0tenants.yaml");
+    let minimal =
+        json!({"domain": "acme.eu.auth0.com", "credentialsSecretRef": {"name": "creds", "namespace": "ops"}});
+    assert_eq!(tenant_admit(&s, minimal.clone()), Vec::<String>::new());
+    let mut obj = json!({"spec": minimal.clone()});
+    s.apply_defaults(&mut obj);
+    assert_eq!(obj["spec"]["resyncInterval"], "10m");
+    assert_eq!(obj["spec"]["allowedNamespaces"]["from"], "All");
+    assert_eq!(
+        obj["spec"]["rateLimit"],
+        json!({"burst": 5, "requestsPerSecond": 1})
+    );
+    assert_eq!(obj["spec"]["credentialsSecretRef"]["clientIdKey"], "client_id");
+
+    let with = |extra: Value| {
+        let mut spec = minimal.clone();
+        if let (Some(m), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        spec
+    };
+    let e = tenant_admit(&s, with(json!({"resyncInterval": "10s"})));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with(
+            r#"spec.resyncInterval: Invalid value: "string": resyncInterval must be at least 30s"#
+        ),
+        "{e:?}"
+    );
+    let e = tenant_admit(&s, with(json!({"allowedNamespaces": {"from": "Selector"}})));
+    assert!(
+        e[0].starts_with(
+            r#"spec.allowedNamespaces: Invalid value: "object": allowedNamespaces.from is Selector"#
+        ),
+        "{e:?}"
+    );
+    let e = tenant_admit(
+        &s,
+        with(json!({"managementApiUrl": "https://x.example.com/?q=1"})),
+    );
+    assert!(
+        e[0].starts_with(
+            r#"spec.managementApiUrl: Invalid value: "string": managementApiUrl must be an http(s) URL"#
+        ),
+        "{e:?}"
+    );
+    let e = tenant_admit(&s, with(json!({"entitlement": 0})));
+    assert_eq!(
+        e[0],
+        "spec.entitlement: Invalid value: 0: spec.entitlement in body should be greater than or equal to 1"
+    );
+    assert_eq!(
+        tenant_admit(
+            &s,
+            with(json!({"allowedNamespaces": {"from": "Selector", "selector": {"matchLabels": {"a": "b"}}}}))
+        ),
+        Vec::<String>::new()
+    );
+}

@@ -121,48 +121,68 @@ pub(crate) fn validate(n: &Node, v: &Value, old: Option<&Value>, path: &str, err
     }
 }
 
+/// `allOf`/`anyOf`/`oneOf`/`not` (kube-openapi `schema_props.go`). Their summary errors are plain
+/// (non-`Validation`) errors, which apiextensions reports on the nil root path with an empty value:
+/// `<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). Found none valid`.
 fn schema_props(n: &Node, v: &Value, path: &str, errs: &mut Vec<FieldError>) {
-    let passes = |s: &Node| {
+    let run = |s: &Node| {
         let mut e = Vec::new();
         validate(s, v, None, path, &mut e);
         e
     };
+    let summary = |text: String| fe::invalid("<nil>", BadValue::Str(String::new()), &text);
+    let quoted = fe::go_quote(path);
+    // The branch go-openapi keeps as "best failures": the one closest to passing.
+    let best = |results: &[Vec<FieldError>]| {
+        results
+            .iter()
+            .filter(|r| !r.is_empty())
+            .min_by_key(|r| r.len())
+            .cloned()
+    };
     if !n.all_of.is_empty() {
-        let mut sub = Vec::new();
-        for s in &n.all_of {
-            sub.extend(passes(s));
+        let results: Vec<Vec<FieldError>> = n.all_of.iter().map(run).collect();
+        let valid = results.iter().filter(|r| r.is_empty()).count();
+        for r in &results {
+            errs.extend(r.iter().cloned());
         }
-        if !sub.is_empty() {
-            errs.extend(sub);
-            errs.push(fe::invalid(
-                &field_of(path),
-                BadValue::Str(String::new()),
-                &format!("{path} in body must validate all the schemas (allOf)"),
-            ));
+        if valid != results.len() {
+            let extra = if valid == 0 { ". None validated" } else { "" };
+            errs.push(summary(format!(
+                "{quoted} must validate all the schemas (allOf){extra}"
+            )));
         }
     }
-    if !n.any_of.is_empty() && !n.any_of.iter().any(|s| passes(s).is_empty()) {
-        errs.push(fe::invalid(
-            &field_of(path),
-            BadValue::Str(String::new()),
-            &format!("{path} in body must validate at least one schema (anyOf)"),
-        ));
+    if !n.any_of.is_empty() {
+        let results: Vec<Vec<FieldError>> = n.any_of.iter().map(run).collect();
+        if !results.iter().any(Vec::is_empty) {
+            errs.push(summary(format!(
+                "{quoted} must validate at least one schema (anyOf)"
+            )));
+            errs.extend(best(&results).unwrap_or_default());
+        }
     }
-    if !n.one_of.is_empty() && n.one_of.iter().filter(|s| passes(s).is_empty()).count() != 1 {
-        errs.push(fe::invalid(
-            &field_of(path),
-            BadValue::Str(String::new()),
-            &format!("{path} in body must validate one and only one schema (oneOf)"),
-        ));
+    if !n.one_of.is_empty() {
+        let results: Vec<Vec<FieldError>> = n.one_of.iter().map(run).collect();
+        let valid = results.iter().filter(|r| r.is_empty()).count();
+        if valid != 1 {
+            let extra = if valid == 0 {
+                "Found none valid".to_string()
+            } else {
+                format!("Found {valid} valid alternatives")
+            };
+            errs.push(summary(format!(
+                "{quoted} must validate one and only one schema (oneOf). {extra}"
+            )));
+            if valid == 0 {
+                errs.extend(best(&results).unwrap_or_default());
+            }
+        }
     }
     if let Some(not) = &n.not
-        && passes(not).is_empty()
+        && run(not).is_empty()
     {
-        errs.push(fe::invalid(
-            &field_of(path),
-            BadValue::Str(String::new()),
-            &format!("{path} in body must not validate the schema (not)"),
-        ));
+        errs.push(summary(format!("{quoted} must not validate the schema (not)")));
     }
 }
 

@@ -224,25 +224,39 @@ fn keyword_table() {
             json!(1),
             vec![],
         ),
+        // kube-openapi schema_messages.go texts; these are not `Validation` errors, so
+        // kubeOpenAPIResultToFieldErrors puts them on the nil path with value "".
         (
             "anyOf",
             json!({"type": "string", "anyOf": [{"pattern": "^a"}, {"pattern": "^b"}]}),
             json!("c"),
-            vec![r#"spec.x: Invalid value: "": spec.x in body must validate at least one schema (anyOf)"#],
+            vec![
+                r#"<nil>: Invalid value: "": "spec.x" must validate at least one schema (anyOf)"#,
+                r#"spec.x: Invalid value: "c": spec.x in body should match '^a'"#,
+            ],
         ),
         (
-            "oneOf",
+            "oneOf two valid",
             json!({"type": "string", "oneOf": [{"pattern": "^a"}, {"pattern": "b$"}]}),
             json!("ab"),
             vec![
-                r#"spec.x: Invalid value: "": spec.x in body must validate one and only one schema (oneOf)"#,
+                r#"<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). Found 2 valid alternatives"#,
+            ],
+        ),
+        (
+            "oneOf none valid",
+            json!({"type": "string", "oneOf": [{"pattern": "^a"}, {"pattern": "b$"}]}),
+            json!("c"),
+            vec![
+                r#"<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). Found none valid"#,
+                r#"spec.x: Invalid value: "c": spec.x in body should match '^a'"#,
             ],
         ),
         (
             "not",
             json!({"type": "string", "not": {"pattern": "^a"}}),
             json!("a"),
-            vec![r#"spec.x: Invalid value: "": spec.x in body must not validate the schema (not)"#],
+            vec![r#"<nil>: Invalid value: "": "spec.x" must not validate the schema (not)"#],
         ),
         (
             "allOf",
@@ -250,7 +264,7 @@ fn keyword_table() {
             json!("ab"),
             vec![
                 "spec.x: Too long: may not be more than 1 byte",
-                r#"spec.x: Invalid value: "": spec.x in body must validate all the schemas (allOf)"#,
+                r#"<nil>: Invalid value: "": "spec.x" must validate all the schemas (allOf). None validated"#,
             ],
         ),
         (

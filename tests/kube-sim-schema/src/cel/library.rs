@@ -1,17 +1,18 @@
 //! The Kubernetes CEL library subset rules commonly use, on top of cel-interpreter's standard
 //! functions: strings (`lowerAscii`, `split`, `join`, ...), lists (`isSorted`, `sum`, `min`, ...),
-//! regex (`find`, `findAll`), `url`/`isURL`, `format.<name>().validate()`, `sets.*`, optionals.
+//! regex (`find`, `findAll`), `sets.*`; registers the URL ([`super::url`]), format
+//! ([`super::format`]) and optional ([`super::optional`]) libraries too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use cel_interpreter::objects::{Key, Map};
+use cel_interpreter::objects::Key;
 use cel_interpreter::{Context, ExecutionError, FunctionContext, Value as Cel};
 use regex::Regex;
 
 use super::optional::{self, namespace, namespace_of};
 
-type Res = Result<Cel, ExecutionError>;
+pub(crate) type Res = Result<Cel, ExecutionError>;
 
 /// Compiled regexes by pattern: rules run on every write, and compiling a pattern costs far more
 /// than matching it. Bounded by clearing when full.
@@ -44,12 +45,12 @@ fn matches(ftx: &FunctionContext) -> Res {
 }
 
 /// Resolved arguments.
-fn args(ftx: &FunctionContext) -> Result<Vec<Cel>, ExecutionError> {
+pub(crate) fn args(ftx: &FunctionContext) -> Result<Vec<Cel>, ExecutionError> {
     ftx.args.iter().map(|e| Cel::resolve(e, ftx.ptx)).collect()
 }
 
 /// `(receiver, rest)`: the target of a method call, else the first argument.
-fn recv(ftx: &FunctionContext) -> Result<(Cel, Vec<Cel>), ExecutionError> {
+pub(crate) fn recv(ftx: &FunctionContext) -> Result<(Cel, Vec<Cel>), ExecutionError> {
     let mut a = args(ftx)?;
     match &ftx.this {
         Some(t) => Ok((t.clone(), a)),
@@ -61,11 +62,11 @@ fn recv(ftx: &FunctionContext) -> Result<(Cel, Vec<Cel>), ExecutionError> {
     }
 }
 
-fn overload(ftx: &FunctionContext) -> ExecutionError {
+pub(crate) fn overload(ftx: &FunctionContext) -> ExecutionError {
     ExecutionError::function_error(ftx.name.as_str(), "no such overload")
 }
 
-fn string_of(v: &Cel, ftx: &FunctionContext) -> Result<Arc<String>, ExecutionError> {
+pub(crate) fn string_of(v: &Cel, ftx: &FunctionContext) -> Result<Arc<String>, ExecutionError> {
     match v {
         Cel::String(s) => Ok(s.clone()),
         _ => Err(overload(ftx)),
@@ -80,11 +81,11 @@ fn int_of(v: &Cel, ftx: &FunctionContext) -> Result<i64, ExecutionError> {
     }
 }
 
-fn str_val(s: impl Into<String>) -> Cel {
+pub(crate) fn str_val(s: impl Into<String>) -> Cel {
     Cel::String(Arc::new(s.into()))
 }
 
-fn list_val(items: Vec<Cel>) -> Cel {
+pub(crate) fn list_val(items: Vec<Cel>) -> Cel {
     Cel::List(Arc::new(items))
 }
 
@@ -395,218 +396,6 @@ fn dyn_(ftx: &FunctionContext) -> Res {
     Ok(this)
 }
 
-// ---- url ----
-
-const URL_KEY: &str = "@url";
-
-/// Kubernetes `url()` accepts absolute URIs and absolute paths.
-fn parse_url(s: &str) -> Option<url::Url> {
-    if s.starts_with('/') {
-        return url::Url::parse(&format!("http://placeholder.invalid{s}")).ok();
-    }
-    url::Url::parse(s).ok()
-}
-
-fn url_value(s: &str) -> Cel {
-    let mut m = HashMap::new();
-    m.insert(Key::String(Arc::new(URL_KEY.into())), str_val(s));
-    Cel::Map(Map { map: Arc::new(m) })
-}
-
-fn url_of(v: &Cel) -> Option<String> {
-    let Cel::Map(m) = v else { return None };
-    match m.map.get(&Key::String(Arc::new(URL_KEY.into()))) {
-        Some(Cel::String(s)) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-fn url_fn(ftx: &FunctionContext) -> Res {
-    let (this, _) = recv(ftx)?;
-    let s = string_of(&this, ftx)?;
-    if parse_url(&s).is_none() {
-        return Err(ExecutionError::function_error(
-            "url",
-            format!("URL parse error during conversion from string: {s}"),
-        ));
-    }
-    Ok(url_value(&s))
-}
-
-fn is_url(ftx: &FunctionContext) -> Res {
-    let (this, _) = recv(ftx)?;
-    Ok(Cel::Bool(parse_url(&string_of(&this, ftx)?).is_some()))
-}
-
-fn url_getter(ftx: &FunctionContext, part: fn(&str, &url::Url) -> Cel) -> Res {
-    let this = ftx
-        .this
-        .clone()
-        .ok_or_else(ExecutionError::missing_argument_or_target)?;
-    let s = url_of(&this).ok_or_else(|| overload(ftx))?;
-    let u = parse_url(&s).ok_or_else(|| overload(ftx))?;
-    Ok(part(&s, &u))
-}
-
-fn register_url(ctx: &mut Context) {
-    ctx.add_function("url", url_fn);
-    ctx.add_function("isURL", is_url);
-    ctx.add_function("getScheme", |ftx: &FunctionContext| {
-        url_getter(ftx, |s, u| {
-            str_val(if s.starts_with('/') { "" } else { u.scheme() })
-        })
-    });
-    ctx.add_function("getHost", |ftx: &FunctionContext| {
-        url_getter(ftx, |s, u| {
-            if s.starts_with('/') {
-                return str_val("");
-            }
-            let host = u.host_str().unwrap_or_default();
-            match u.port() {
-                Some(p) => str_val(format!("{host}:{p}")),
-                None => str_val(host),
-            }
-        })
-    });
-    ctx.add_function("getHostname", |ftx: &FunctionContext| {
-        url_getter(ftx, |s, u| {
-            let h = if s.starts_with('/') {
-                ""
-            } else {
-                u.host_str().unwrap_or_default()
-            };
-            str_val(h.trim_start_matches('[').trim_end_matches(']'))
-        })
-    });
-    ctx.add_function("getPort", |ftx: &FunctionContext| {
-        url_getter(ftx, |_, u| {
-            str_val(u.port().map(|p| p.to_string()).unwrap_or_default())
-        })
-    });
-    ctx.add_function("getEscapedPath", |ftx: &FunctionContext| {
-        url_getter(ftx, |_, u| str_val(u.path()))
-    });
-    ctx.add_function("getQuery", |ftx: &FunctionContext| {
-        url_getter(ftx, |_, u| {
-            let mut m: HashMap<Key, Vec<Cel>> = HashMap::new();
-            for (k, v) in u.query_pairs() {
-                m.entry(Key::String(Arc::new(k.to_string())))
-                    .or_default()
-                    .push(str_val(v.to_string()));
-            }
-            let map = m.into_iter().map(|(k, v)| (k, list_val(v))).collect();
-            Cel::Map(Map { map: Arc::new(map) })
-        })
-    });
-}
-
-// ---- format library: format.dns1123Label().validate(s) ----
-
-const FORMAT_KEY: &str = "@format";
-
-/// Kubernetes validation messages (`k8s.io/apimachinery/pkg/util/validation`).
-fn format_errors(name: &str, s: &str) -> Option<Vec<String>> {
-    let label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-    let re = |p: &str| cached_regex(p).ok();
-    let mut errs = Vec::new();
-    match name {
-        "dns1123Label" => {
-            if s.len() > 63 {
-                errs.push("must be no more than 63 characters".to_string());
-            }
-            if !re(&format!("^{label}$")).is_some_and(|r| r.is_match(s)) {
-                errs.push(format!("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '{label}')"));
-            }
-        }
-        "dns1123Subdomain" => {
-            if s.len() > 253 {
-                errs.push("must be no more than 253 characters".to_string());
-            }
-            let sub = format!("{label}(\\.{label})*");
-            if !re(&format!("^{sub}$")).is_some_and(|r| r.is_match(s)) {
-                errs.push(format!("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '{sub}')"));
-            }
-        }
-        "dns1035Label" => {
-            let l = "[a-z]([-a-z0-9]*[a-z0-9])?";
-            if s.len() > 63 {
-                errs.push("must be no more than 63 characters".to_string());
-            }
-            if !re(&format!("^{l}$")).is_some_and(|r| r.is_match(s)) {
-                errs.push(format!("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '{l}')"));
-            }
-        }
-        "labelValue" => {
-            let l = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
-            if s.len() > 63 {
-                errs.push("must be no more than 63 characters".to_string());
-            }
-            if !re(&format!("^{l}$")).is_some_and(|r| r.is_match(s)) {
-                errs.push(format!("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '{l}')"));
-            }
-        }
-        "uuid" => {
-            if !crate::formats::valid("uuid", s) {
-                errs.push("does not match the UUID format".to_string());
-            }
-        }
-        "date" | "datetime" | "byte" | "uri" => {
-            let f = if name == "datetime" { "date-time" } else { name };
-            if !crate::formats::valid(f, s) {
-                errs.push(format!("does not match the {name} format"));
-            }
-        }
-        _ => return None,
-    }
-    Some(errs)
-}
-
-fn register_format(ctx: &mut Context) {
-    ctx.add_variable_from_value("format", namespace("format"));
-    for name in [
-        "dns1123Label",
-        "dns1123Subdomain",
-        "dns1035Label",
-        "labelValue",
-        "uuid",
-        "date",
-        "datetime",
-        "byte",
-    ] {
-        ctx.add_function(name, move |ftx: &FunctionContext| -> Res {
-            let this = ftx
-                .this
-                .clone()
-                .ok_or_else(ExecutionError::missing_argument_or_target)?;
-            if namespace_of(&this).as_deref() != Some("format") {
-                return Err(overload(ftx));
-            }
-            let mut m = HashMap::new();
-            m.insert(Key::String(Arc::new(FORMAT_KEY.into())), str_val(name));
-            Ok(Cel::Map(Map { map: Arc::new(m) }))
-        });
-    }
-    ctx.add_function("validate", |ftx: &FunctionContext| -> Res {
-        let this = ftx
-            .this
-            .clone()
-            .ok_or_else(ExecutionError::missing_argument_or_target)?;
-        let Cel::Map(m) = &this else {
-            return Err(overload(ftx));
-        };
-        let Some(Cel::String(name)) = m.map.get(&Key::String(Arc::new(FORMAT_KEY.into()))) else {
-            return Err(overload(ftx));
-        };
-        let s = string_of(&args(ftx)?.first().cloned().ok_or_else(|| overload(ftx))?, ftx)?;
-        let errs = format_errors(name, &s).ok_or_else(|| overload(ftx))?;
-        Ok(if errs.is_empty() {
-            optional::none()
-        } else {
-            optional::some(list_val(errs.into_iter().map(str_val).collect()))
-        })
-    });
-}
-
 // ---- sets ----
 
 fn two_lists(ftx: &FunctionContext) -> Result<(Vec<Cel>, Vec<Cel>), ExecutionError> {
@@ -676,8 +465,8 @@ pub(crate) fn register(ctx: &mut Context) {
     ctx.add_function("findAll", find_all);
     ctx.add_function("dyn", dyn_);
     ctx.add_function("contains", contains);
-    register_url(ctx);
-    register_format(ctx);
+    super::url::register(ctx);
+    super::format::register(ctx);
     register_sets(ctx);
     optional::register(ctx);
 }

@@ -7,9 +7,11 @@
 
 mod check;
 mod convert;
+mod format;
 mod library;
 mod optional;
 mod strict;
+mod url;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;

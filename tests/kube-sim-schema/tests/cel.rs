@@ -409,7 +409,7 @@ fn indexing_misses_are_errors() {
     assert_eq!(
         passes("self.l[3] == 'a'", &spec),
         Err(vec![
-            r#"spec: Invalid value: "object": index out of bounds: 3 evaluating rule: self.l[3] == 'a'"#
+            r#"spec: Invalid value: "object": index '3' out of range in list size '1' evaluating rule: self.l[3] == 'a'"#
                 .to_string()
         ])
     );

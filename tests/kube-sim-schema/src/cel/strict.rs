@@ -3,8 +3,8 @@
 //!
 //! - `a || b` / `a && b` absorb an error on one side when the other side decides the result
 //!   (`self.x > 0 || !has(self.x)` is true when `x` is absent), as cel-go does;
-//! - `list[i]` out of range and `map[k]` with a missing key are errors (`index out of bounds`,
-//!   `no such key`), not `null`;
+//! - `list[i]` out of range and `map[k]` with a missing key are errors (cel-go's
+//!   `index '3' out of range in list size '1'` and `no such key: k`), not `null`;
 //! - macros taking a variable (`optMap(v, body)`) are not resolved eagerly.
 //!
 //! cel-interpreter resolves the first argument of every one- and two-argument call before looking
@@ -149,10 +149,16 @@ fn index(ftx: &FunctionContext) -> Result<Cel, ExecutionError> {
                 Cel::UInt(u) => i64::try_from(u).unwrap_or(i64::MAX),
                 _ => -1,
             };
+            // cel-go: "index '3' out of range in list size '1'".
             usize::try_from(n)
                 .ok()
                 .and_then(|n| items.get(n).cloned())
-                .ok_or_else(|| ExecutionError::function_error("index", format!("index out of bounds: {n}")))
+                .ok_or_else(|| {
+                    ExecutionError::function_error(
+                        "index",
+                        format!("index '{n}' out of range in list size '{}'", items.len()),
+                    )
+                })
         }
         (Cel::Map(m), k) => {
             let key: Key = k.clone().try_into().map_err(|_| no_overload(ftx))?;

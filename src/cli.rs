@@ -18,6 +18,10 @@ pub struct Cli {
     /// What to do (default: `run`).
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Flags of `run`, accepted without the word `run` too.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Log output format.
@@ -44,16 +48,21 @@ pub enum Command {
 }
 
 impl Cli {
-    /// The chosen command, `run` with its defaults (and environment) when none was given.
+    /// The chosen command: `run` with the top-level flags when no subcommand was given. Run flags
+    /// before another subcommand are an error rather than silently ignored.
     pub fn command_or_run(&self) -> Result<Command, clap::Error> {
-        match &self.command {
-            Some(c) => Ok(c.clone()),
-            // Parse an explicit `run` so flag defaults and env fallbacks apply exactly as for `run`.
-            None => match Cli::try_parse_from(["auth0-domain-operator", "run"])?.command {
-                Some(cmd) => Ok(cmd),
-                None => Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand)),
-            },
+        let Some(command) = &self.command else {
+            return Ok(Command::Run(self.run.clone()));
+        };
+        // The flags as they would be without any on the command line (environment applies equally).
+        let untouched = Cli::try_parse_from(["auth0-domain-operator"])?.run;
+        if self.run != untouched && !matches!(command, Command::Run(_)) {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                "run flags were given before another subcommand: put them after `run`, or drop them\n",
+            ));
         }
+        Ok(command.clone())
     }
 }
 
@@ -71,7 +80,7 @@ pub struct RunArgs {
     pub dns_nameservers: Vec<String>,
 
     /// Verify only once DNS shows the record (`false` for split-horizon DNS).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "AUTH0_DOMAIN_OPERATOR_DNS_PREFLIGHT")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_DNS_PREFLIGHT")]
     pub dns_preflight: bool,
 
     /// Longest wait between DNS re-checks of a missing record (backoff starts at 5s).
@@ -221,6 +230,26 @@ mod tests {
         assert_eq!(run.dns_recheck_max, Duration::from_secs(120));
         assert_eq!(run.namespace.as_deref(), Some("team-a"));
         assert_eq!(run.cluster_id.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn run_flags_work_without_the_subcommand() {
+        let cli = parse(&[
+            "--namespace",
+            "team-a",
+            "--dns-preflight",
+            "false",
+            "--allow-insecure-auth0",
+        ]);
+        let Command::Run(run) = cli.command_or_run().unwrap() else {
+            panic!("expected run")
+        };
+        assert_eq!(run.namespace.as_deref(), Some("team-a"));
+        assert!(!run.dns_preflight);
+        assert!(run.allow_insecure_auth0);
+        // Top-level run flags do not mix with another subcommand.
+        assert!(parse(&["--namespace", "a", "crd"]).command_or_run().is_err());
+        assert!(parse(&["--log-format", "json", "crd"]).command_or_run().is_ok());
     }
 
     #[test]

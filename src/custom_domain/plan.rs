@@ -317,6 +317,45 @@ fn backoff(base: Duration, attempts: u32, max: Duration) -> Duration {
     base.saturating_mul(factor).min(max)
 }
 
+/// For the executor: a step failed in a way a person must fix (e.g. Auth0 refused the create for
+/// the plan: `Reason::EntitlementExceeded` with Auth0's message). Sets `Ready=False` and
+/// `Stalled=True`, removes `Reconciling`.
+pub fn mark_stalled(
+    status: &mut CustomDomainStatus,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    use crate::resources::conditions::{condition, remove_condition, set_condition};
+    set_condition(
+        &mut status.conditions,
+        condition(ConditionType::Ready, false, reason, message, generation, now),
+    );
+    set_condition(
+        &mut status.conditions,
+        condition(ConditionType::Stalled, true, reason, message, generation, now),
+    );
+    remove_condition(&mut status.conditions, ConditionType::Reconciling);
+}
+
+/// For the executor: a step failed transiently (`Reason::Auth0Error`, `Reason::RateLimited`) and
+/// will be retried. Sets `Reconciling=True` with the reason and leaves `Ready` as it was, so a
+/// Ready domain does not flap on a passing Auth0 error.
+pub fn mark_retrying(
+    status: &mut CustomDomainStatus,
+    reason: Reason,
+    message: &str,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    use crate::resources::conditions::{condition, set_condition};
+    set_condition(
+        &mut status.conditions,
+        condition(ConditionType::Reconciling, true, reason, message, generation, now),
+    );
+}
+
 /// Decides what to do. See the module docs for how to execute the result.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut b = StatusBuilder::new(input);
@@ -716,7 +755,8 @@ fn plan_self_managed(
             b.secret_pending("the Secret waits for the cname-api-key of the first successful verify");
             dns_gate(input, b, domain, fetched_at);
         }
-        _ => domain_failed(input, b, domain),
+        wire::DomainStatus::Failed | wire::DomainStatus::Disabled => domain_failed(input, b, domain),
+        wire::DomainStatus::Other(other) => unknown_status(input, b, domain, other),
     }
 }
 
@@ -794,7 +834,8 @@ fn plan_auth0_managed(
                 dns_gate(input, b, domain, fetched_at);
             }
         }
-        _ => domain_failed(input, b, domain),
+        wire::DomainStatus::Failed | wire::DomainStatus::Disabled => domain_failed(input, b, domain),
+        wire::DomainStatus::Other(other) => unknown_status(input, b, domain, other),
     }
 }
 
@@ -923,12 +964,32 @@ fn key_lost(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::Cus
         b.requeue(AFTER_WRITE_RECHECK);
         return;
     }
+    if input.secret == SecretState::Absent {
+        // Recreate the Secret without the key, so there is a place to put a saved key back.
+        b.step(Step::EnsureSecret(secret_content(cd, domain)));
+    }
     let msg = format!(
         "the one-time cname-api-key of {} is not in Secret {secret} and Auth0 will not return it again: put the key back into the Secret, or set annotation {RECREATE_ON_KEY_LOSS_ANNOTATION}: \"true\" to delete and recreate the domain",
         domain.domain
     );
     b.secret_lost(msg.clone());
     b.stalled(Reason::CnameApiKeyLost, msg);
+    b.requeue(input.tenant.resync_interval);
+}
+
+fn unknown_status(
+    input: &PlanInput<'_>,
+    b: &mut StatusBuilder<'_>,
+    domain: &wire::CustomDomain,
+    other: &str,
+) {
+    b.waiting(
+        Reason::Auth0Error,
+        format!(
+            "Auth0 reports status {other:?} for {}, which this operator version does not know; looking again at the next resync",
+            domain.domain
+        ),
+    );
     b.requeue(input.tenant.resync_interval);
 }
 

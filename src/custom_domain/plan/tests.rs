@@ -933,6 +933,40 @@ fn rows() -> Vec<Row> {
                 },
             )
         },
+        Row {
+            secret: SecretState::Absent,
+            ..row(
+                "ready, Secret deleted -> CnameApiKeyLost, Secret recreated for the key",
+                self_managed(),
+                found(sm("ready"), 0),
+                Want {
+                    steps: &["ensure_secret"],
+                    ready: (false, Reason::CnameApiKeyLost),
+                    stalled: Some(Reason::CnameApiKeyLost),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::CnameApiKeyLost],
+                    message: "put the key back into the Secret",
+                },
+            )
+        },
+        Row {
+            secret: KEY_OK,
+            ..row(
+                "unknown Auth0 status -> wait, not Stalled",
+                self_managed(),
+                found(sm("suspended_for_review"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::Auth0Error),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: RESYNC,
+                    events: &[Reason::Auth0Error],
+                    message: "\"suspended_for_review\"",
+                },
+            )
+        },
     ]
 }
 
@@ -1414,4 +1448,54 @@ fn validate_spec_mirrors_admission() {
     s.mtls = Some(DomainMtls { enabled: true });
     s.metadata = (0..9).map(|i| (format!("k{i}"), "v".repeat(255))).collect();
     assert!(validate_spec(&s).is_ok());
+}
+
+#[test]
+fn executor_marks_entitlement_refusal_then_planner_holds() {
+    let mut cd = self_managed();
+    let mut status = CustomDomainStatus::default();
+    mark_stalled(
+        &mut status,
+        Reason::EntitlementExceeded,
+        "Auth0: plan allows 20 custom domains",
+        Some(3),
+        now(),
+    );
+    cd.status = Some(status);
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "EntitlementExceeded")
+    );
+    assert!(p.events.is_empty(), "no new transition: {:?}", p.events);
+}
+
+#[test]
+fn executor_retrying_keeps_ready() {
+    let remote = sm("ready");
+    let mut status = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    )
+    .status;
+    mark_retrying(
+        &mut status,
+        Reason::RateLimited,
+        "Auth0 rate limit reached; retrying at reset",
+        Some(3),
+        now(),
+    );
+    assert!(crate::resources::conditions::is_true(
+        &status.conditions,
+        ConditionType::Ready
+    ));
+    let r = find_condition(&status.conditions, ConditionType::Reconciling).unwrap();
+    assert_eq!((r.status.as_str(), r.reason.as_str()), ("True", "RateLimited"));
 }

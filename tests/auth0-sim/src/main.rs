@@ -18,7 +18,8 @@ struct Cli {
     /// Management API listener (port 0 = any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Directory for ca.pem, ca-key.pem, server.pem (an existing CA is reused). Default: a temp dir.
+    /// Directory for ca.pem and ca-key.pem (an existing CA is reused; several instances may share it).
+    /// Default: a temp dir.
     #[arg(long, conflicts_with = "plain_http")]
     tls_dir: Option<PathBuf>,
     /// Serve plain HTTP instead of TLS (API and edge).

@@ -52,8 +52,55 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
     })
 }
 
+fn load_ca(ca_file: &Path, key_file: &Path) -> Option<(String, KeyPair)> {
+    let pem = std::fs::read_to_string(ca_file).ok()?;
+    let key = KeyPair::from_pem(&std::fs::read_to_string(key_file).ok()?).ok()?;
+    Some((pem, key))
+}
+
+/// Loads the CA of `dir`, or creates it. Several simulators may start at once on one directory
+/// (the conformance suites do): the key is claimed with an exclusive hard link, so exactly one
+/// process creates the CA and the others wait for its `ca.pem`.
+fn ca(dir: &Path) -> Result<(String, KeyPair), Error> {
+    let ca_file = dir.join("ca.pem");
+    let key_file = dir.join("ca-key.pem");
+    if let Some(found) = load_ca(&ca_file, &key_file) {
+        return Ok(found);
+    }
+    let key = KeyPair::generate().map_err(tls_err)?;
+    let pem = ca_params()?.self_signed(&key).map_err(tls_err)?.pem();
+    let tag = format!("{}-{}", std::process::id(), rand::random::<u64>());
+    let key_tmp = dir.join(format!(".ca-key.pem.{tag}"));
+    let ca_tmp = dir.join(format!(".ca.pem.{tag}"));
+    write(&key_tmp, &key.serialize_pem())?;
+    write(&ca_tmp, &pem)?;
+    let claimed = std::fs::hard_link(&key_tmp, &key_file).is_ok();
+    let _ = std::fs::remove_file(&key_tmp);
+    if claimed {
+        std::fs::rename(&ca_tmp, &ca_file).map_err(|source| Error::Io {
+            action: "rename",
+            path: ca_file.clone(),
+            source,
+        })?;
+        return Ok((pem, key));
+    }
+    let _ = std::fs::remove_file(&ca_tmp);
+    // Another process owns the key; its ca.pem follows right after.
+    for _ in 0..500 {
+        if let Some(found) = load_ca(&ca_file, &key_file) {
+            return Ok(found);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(Error::Tls(format!(
+        "{} exists but {} never appeared",
+        key_file.display(),
+        ca_file.display()
+    )))
+}
+
 /// Loads the CA from `dir` (or creates it) and issues a server certificate for `names`
-/// (DNS names and IP addresses; wildcards allowed).
+/// (DNS names and IP addresses; wildcards allowed). Only `ca.pem` and `ca-key.pem` are written.
 pub fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "create",
@@ -61,21 +108,7 @@ pub fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Error> {
         source,
     })?;
     let ca_file = dir.join("ca.pem");
-    let ca_key_file = dir.join("ca-key.pem");
-    let (ca_pem, ca_key) = match (
-        std::fs::read_to_string(&ca_file),
-        std::fs::read_to_string(&ca_key_file),
-    ) {
-        (Ok(pem), Ok(key)) => (pem, KeyPair::from_pem(&key).map_err(tls_err)?),
-        _ => {
-            let key = KeyPair::generate().map_err(tls_err)?;
-            let cert = ca_params()?.self_signed(&key).map_err(tls_err)?;
-            let pem = cert.pem();
-            write(&ca_key_file, &key.serialize_pem())?;
-            write(&ca_file, &pem)?;
-            (pem, key)
-        }
-    };
+    let (ca_pem, ca_key) = ca(dir)?;
     let issuer = Issuer::new(ca_params()?, ca_key);
 
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
@@ -95,8 +128,6 @@ pub fn prepare(dir: &Path, names: &[String]) -> Result<TlsMaterial, Error> {
     params.not_after = rcgen::date_time_ymd(2039, 1, 1);
     let key = KeyPair::generate().map_err(tls_err)?;
     let cert = params.signed_by(&key, &issuer).map_err(tls_err)?;
-    write(&dir.join("server.pem"), &cert.pem())?;
-    write(&dir.join("server-key.pem"), &key.serialize_pem())?;
 
     let chain = vec![CertificateDer::from(cert.der().to_vec())];
     let key_der = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der()));

@@ -109,3 +109,23 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[test]
+fn simulators_sharing_a_tls_dir_agree_on_one_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (d, n) = (dir.path().to_path_buf(), names.clone());
+            std::thread::spawn(move || auth0_sim::tls::prepare(&d, &n).unwrap().ca_pem)
+        })
+        .collect();
+    let pems: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let on_disk = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
+    assert!(pems.iter().all(|p| *p == on_disk));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|f| f.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only ca.pem and ca-key.pem remain: {left:?}");
+}

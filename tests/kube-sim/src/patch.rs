@@ -125,7 +125,9 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), ApiError> {
             }
             "test" => {
                 let have = doc.pointer(path);
-                if have != value.as_ref() {
+                // Like evanphx/json-patch: testing a missing path against null succeeds.
+                let missing_is_null = have.is_none() && value.as_ref().is_none_or(Value::is_null);
+                if !missing_is_null && have != value.as_ref() {
                     return Err(ApiError::new(
                         422,
                         "Invalid",

@@ -398,7 +398,14 @@ fn content_equal(a: &Value, b: &Value) -> bool {
         let mut v = v.clone();
         if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
             m.remove("resourceVersion");
-            m.remove("managedFields");
+            // Ownership changes count as changes; timestamps alone do not.
+            if let Some(Value::Array(entries)) = m.get_mut("managedFields") {
+                for e in entries.iter_mut() {
+                    if let Some(em) = e.as_object_mut() {
+                        em.remove("time");
+                    }
+                }
+            }
         }
         v
     };
@@ -697,6 +704,10 @@ pub fn patch(
             ));
         }
         check_type(rt, &parsed)?;
+        let mut parsed = parsed;
+        if str_at(&parsed, "/metadata/name").is_empty() {
+            meta_mut(&mut parsed).insert("name".into(), json!(name));
+        }
         let body_name = str_at(&parsed, "/metadata/name");
         if body_name != name {
             return Err(ApiError::bad_request(format!(

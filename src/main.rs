@@ -4,22 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use auth0_domain_operator::{
-    cli::{Cli, Command, CrdArgs, LogFormat},
-    resources,
+    cli::{Cli, Command, CrdArgs},
+    resources, telemetry,
 };
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
-
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.compact().init(),
-    }
-}
 
 fn write_crds(args: &CrdArgs) -> anyhow::Result<()> {
     if !args.write {
@@ -56,7 +44,10 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    if let Err(e) = telemetry::logging::init(cli.log_format) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let command = match cli.command_or_run() {
         Ok(c) => c,
         Err(e) => e.exit(),

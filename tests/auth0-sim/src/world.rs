@@ -129,7 +129,7 @@ impl World {
 
     /// Writes the state atomically (temp file in the same directory, then rename).
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let text = serde_json::to_vec_pretty(self).map_err(|source| Error::State {
+        let text = serde_json::to_vec(self).map_err(|source| Error::State {
             path: path.to_path_buf(),
             source,
         })?;

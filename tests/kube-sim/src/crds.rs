@@ -20,9 +20,11 @@ pub fn prepare(obj: &mut Value) -> Result<ResourceType, ApiError> {
         let causes: Vec<(String, String, String)> = errs
             .iter()
             .map(|e| match e {
-                crate::resources::CrdError::Invalid { field, message } => {
-                    (field.clone(), "FieldValueInvalid".to_string(), message.clone())
-                }
+                crate::resources::CrdError::Invalid {
+                    field,
+                    reason,
+                    message,
+                } => (field.clone(), reason.clone(), message.clone()),
             })
             .collect();
         ApiError::from_status_body(crate::validation::invalid_status(

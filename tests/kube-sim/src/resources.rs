@@ -410,14 +410,22 @@ pub enum CrdError {
     Invalid {
         /// Field path.
         field: String,
+        /// `FieldValueInvalid`, `FieldValueRequired`, ...
+        reason: String,
         /// What is wrong.
         message: String,
     },
 }
 
 fn invalid(field: &str, message: &str) -> CrdError {
+    let reason = if message.starts_with("Required value") {
+        "FieldValueRequired"
+    } else {
+        "FieldValueInvalid"
+    };
     CrdError::Invalid {
         field: field.into(),
+        reason: reason.into(),
         message: message.into(),
     }
 }
@@ -466,14 +474,16 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, Vec<CrdError>> {
         .unwrap_or_default();
     let chosen = versions
         .iter()
-        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .enumerate()
+        .find(|(_, v)| v.get("storage").and_then(Value::as_bool) == Some(true))
         .or_else(|| {
             versions
                 .iter()
-                .find(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+                .enumerate()
+                .find(|(_, v)| v.get("served").and_then(Value::as_bool) == Some(true))
         })
-        .cloned();
-    let Some(version) = chosen else {
+        .map(|(i, v)| (i, v.clone()));
+    let Some((index, version)) = chosen else {
         errs.push(invalid(
             "spec.versions",
             "Invalid value: must have exactly one version marked as storage version",
@@ -482,11 +492,16 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, Vec<CrdError>> {
     };
     let raw_schema = version.pointer("/schema/openAPIV3Schema").cloned();
     let schema = match &raw_schema {
-        Some(raw) => match CrdSchema::compile(raw) {
+        Some(raw) => match CrdSchema::compile(raw, &format!("spec.versions[{index}].schema.openAPIV3Schema"))
+        {
             Ok(s) => Some(Arc::new(s)),
             Err(e) => {
-                for m in e {
-                    errs.push(invalid("spec.validation.openAPIV3Schema", &m));
+                for (field, reason, message) in e {
+                    errs.push(CrdError::Invalid {
+                        field,
+                        reason,
+                        message,
+                    });
                 }
                 None
             }

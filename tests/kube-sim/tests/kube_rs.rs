@@ -356,7 +356,7 @@ async fn custom_resource_status_subresource_and_generation() -> TestResult {
         .patch(
             "login",
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"tlsPolicy": "recommended"}, "status": {"state": "Hacked"}})),
+            &Patch::Merge(json!({"spec": {"tenantRef": {"name": "other"}}, "status": {"state": "Hacked"}})),
         )
         .await?;
     assert_eq!(p.metadata.generation, Some(2));

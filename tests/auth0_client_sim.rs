@@ -414,3 +414,37 @@ async fn a_429_storm_is_waited_out() {
     w.sim.shutdown().await;
     w.dns.shutdown().await;
 }
+
+/// Measurement, not a check: `cargo test --test auth0_client_sim -- --ignored --nocapture measure`.
+#[tokio::test]
+#[ignore]
+async fn measure_list_of_1000_domains() {
+    let w = world(|c| c.rate_limit(5000.0, 5000)).await;
+    let mut cfg = config(&w.sim, "sim-secret");
+    cfg.rate_limit = RateLimit {
+        requests_per_second: 5000.0,
+        burst: 5000,
+    };
+    let c = TenantClient::new(cfg, None).unwrap();
+    let start = std::time::Instant::now();
+    for i in 0..1000 {
+        c.create_domain(&create(
+            &format!("m{i:04}.example.com"),
+            DomainType::SelfManagedCerts,
+        ))
+        .await
+        .unwrap();
+    }
+    let create_time = start.elapsed();
+    let start = std::time::Instant::now();
+    let all = c.list_domains().await.unwrap();
+    let list_time = start.elapsed();
+    assert_eq!(all.len(), 1000);
+    println!(
+        "1000 sequential creates: {create_time:?} ({:?}/create); paged list of 1000: {list_time:?}; requests: {:?}",
+        create_time / 1000,
+        c.request_counts()
+    );
+    w.sim.shutdown().await;
+    w.dns.shutdown().await;
+}

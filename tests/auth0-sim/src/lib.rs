@@ -78,10 +78,16 @@ pub async fn start(cfg: SimConfig) -> Result<Sim, Error> {
         })?,
         None => SocketAddr::from(([0, 0, 0, 0], 0)),
     };
+    // A wildcard listener is reached through loopback; a specific address is used as is.
+    let host = match api_addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
     let tenant_domain = cfg
         .tenant_domain
         .clone()
-        .unwrap_or_else(|| format!("127.0.0.1:{}", api_addr.port()));
+        .unwrap_or_else(|| format!("{host}:{}", api_addr.port()));
 
     let mut tmp = None;
     let tls = if cfg.plain_http {

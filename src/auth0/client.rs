@@ -13,19 +13,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::StatusCode;
-use rand::Rng as _;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tracing::{debug, info, warn};
 use url::Url;
 
 use super::budget::{Budget, RateLimit, RateLimitHeaders};
-use super::error::{CREATE_ROUTE, Error, ErrorBody, TransportKind};
+use super::config::origin_url;
+pub use super::config::{RetryPolicy, TenantConfig};
+pub use super::endpoint::Endpoint;
+use super::error::{Error, ErrorBody, TransportKind};
 use super::redact::Redacted;
+use super::request::{Call, Reply, api_error, parse, parse_list, to_json, transport_detail, transport_kind};
 use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
 use super::types::{
-    CreateDomain, CustomDomain, DefaultDomain, DomainPage, PatchDomain, SetDefaultDomain, TenantSettings,
-    TestResponse, VerifyResponse,
+    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings, TestResponse,
+    VerifyResponse,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -45,162 +46,6 @@ pub const PAGE_SIZE: u32 = 100;
 
 /// Upper bound of pages read in one list (100,000 domains), against a server that loops.
 const MAX_PAGES: usize = 1000;
-
-/// The Management API calls, each with its route template (the `endpoint` metric label).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Endpoint {
-    /// `POST /oauth/token`
-    Token,
-    /// `GET /custom-domains` (plain or paged)
-    ListDomains,
-    /// `POST /custom-domains`
-    CreateDomain,
-    /// `GET /custom-domains/{id}`
-    GetDomain,
-    /// `PATCH /custom-domains/{id}`
-    PatchDomain,
-    /// `DELETE /custom-domains/{id}`
-    DeleteDomain,
-    /// `POST /custom-domains/{id}/verify`
-    VerifyDomain,
-    /// `POST /custom-domains/{id}/test`
-    TestDomain,
-    /// `GET /custom-domains/default`
-    GetDefaultDomain,
-    /// `PATCH /custom-domains/default`
-    SetDefaultDomain,
-    /// `GET /tenants/settings`
-    GetTenantSettings,
-    /// `PATCH /tenants/settings`
-    PatchTenantSettings,
-}
-
-impl Endpoint {
-    /// Route template, e.g. `POST /custom-domains/{id}/verify`.
-    pub fn route(self) -> &'static str {
-        match self {
-            Self::Token => "POST /oauth/token",
-            Self::ListDomains => "GET /custom-domains",
-            Self::CreateDomain => CREATE_ROUTE,
-            Self::GetDomain => "GET /custom-domains/{id}",
-            Self::PatchDomain => "PATCH /custom-domains/{id}",
-            Self::DeleteDomain => "DELETE /custom-domains/{id}",
-            Self::VerifyDomain => "POST /custom-domains/{id}/verify",
-            Self::TestDomain => "POST /custom-domains/{id}/test",
-            Self::GetDefaultDomain => "GET /custom-domains/default",
-            Self::SetDefaultDomain => "PATCH /custom-domains/default",
-            Self::GetTenantSettings => "GET /tenants/settings",
-            Self::PatchTenantSettings => "PATCH /tenants/settings",
-        }
-    }
-
-    fn method(self) -> reqwest::Method {
-        match self {
-            Self::ListDomains | Self::GetDomain | Self::GetDefaultDomain | Self::GetTenantSettings => {
-                reqwest::Method::GET
-            }
-            Self::Token | Self::CreateDomain | Self::VerifyDomain | Self::TestDomain => reqwest::Method::POST,
-            Self::PatchDomain | Self::SetDefaultDomain | Self::PatchTenantSettings => reqwest::Method::PATCH,
-            Self::DeleteDomain => reqwest::Method::DELETE,
-        }
-    }
-
-    fn is_verify(self) -> bool {
-        self == Self::VerifyDomain
-    }
-}
-
-/// Retry schedule for transient failures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts per call, the first included (≥ 1).
-    pub max_attempts: u32,
-    /// Backoff before the second attempt (doubles each time).
-    pub base_delay: Duration,
-    /// Backoff cap.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Jittered backoff after failed attempt `attempt` (1-based): uniformly in [d/2, d] with
-    /// d = base · 2^(attempt-1), capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let d = exp.min(self.max_delay);
-        let half = d / 2;
-        let jitter = rand::rng().random_range(0..=half.as_millis().try_into().unwrap_or(u64::MAX));
-        half + Duration::from_millis(jitter)
-    }
-}
-
-/// How to reach and use one Auth0 tenant.
-#[derive(Clone, Debug)]
-pub struct TenantConfig {
-    /// Name of the `Auth0Tenant` (metric label and log field).
-    pub name: String,
-    /// The tenant's Auth0 domain (`acme.eu.auth0.com`).
-    pub domain: String,
-    /// Overrides `https://{domain}` (simulators, private cloud).
-    pub management_api_url: Option<String>,
-    /// Token audience; default `https://{domain}/api/v2/`.
-    pub audience: Option<String>,
-    /// M2M application id.
-    pub client_id: String,
-    /// M2M application secret.
-    pub client_secret: Redacted<String>,
-    /// Allow `http://` URLs (`--allow-insecure-auth0`, tests only).
-    pub allow_insecure: bool,
-    /// Extra trusted CA certificates (PEM bundle), added to the system roots.
-    pub extra_root_ca_pem: Option<String>,
-    /// Tenant-wide budget (`spec.rateLimit`).
-    pub rate_limit: RateLimit,
-    /// `verify`'s own budget.
-    pub verify_limit: RateLimit,
-    /// Longest pause a 429 or low `x-ratelimit-remaining` may impose.
-    pub max_pause: Duration,
-    /// Timeout of one HTTP request (connect + answer).
-    pub request_timeout: Duration,
-    /// Retry schedule.
-    pub retry: RetryPolicy,
-}
-
-impl TenantConfig {
-    /// A config with default budgets, timeouts and retries.
-    pub fn new(
-        name: impl Into<String>,
-        domain: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: Redacted<String>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            domain: domain.into(),
-            management_api_url: None,
-            audience: None,
-            client_id: client_id.into(),
-            client_secret,
-            allow_insecure: false,
-            extra_root_ca_pem: None,
-            rate_limit: RateLimit::DEFAULT_TENANT,
-            verify_limit: RateLimit::DEFAULT_VERIFY,
-            max_pause: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-        }
-    }
-}
 
 /// What the credentials can do, from the token's granted scopes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,97 +101,6 @@ impl fmt::Debug for TenantClient {
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &self.inner.client_secret)
             .finish_non_exhaustive()
-    }
-}
-
-/// A 2xx answer.
-struct Reply {
-    status: StatusCode,
-    body: Vec<u8>,
-    /// Earlier attempts that got no answer although the request may have been processed.
-    lost_attempts: u32,
-}
-
-/// What to send.
-struct Call<'a> {
-    endpoint: Endpoint,
-    /// Path segments after `/api/v2/`.
-    segments: Vec<&'a str>,
-    query: Vec<(&'static str, String)>,
-    body: Option<serde_json::Value>,
-    /// The domain being created (for [`Error::CreateOutcomeUnknown`]).
-    creating: Option<&'a str>,
-}
-
-impl<'a> Call<'a> {
-    fn new(endpoint: Endpoint, segments: Vec<&'a str>) -> Self {
-        Self {
-            endpoint,
-            segments,
-            query: Vec::new(),
-            body: None,
-            creating: None,
-        }
-    }
-}
-
-/// Normalizes the configured URL to the tenant's origin and checks the scheme.
-fn origin_url(cfg: &TenantConfig) -> Result<Url, Error> {
-    let raw = cfg
-        .management_api_url
-        .clone()
-        .unwrap_or_else(|| format!("https://{}", cfg.domain));
-    let invalid = |reason: &str| Error::InvalidUrl {
-        url: raw.clone(),
-        reason: reason.to_string(),
-    };
-    let mut url = Url::parse(&raw).map_err(|e| invalid(&e.to_string()))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if cfg.allow_insecure => {}
-        "http" => return Err(Error::InsecureUrl { url: raw }),
-        _ => return Err(invalid("scheme must be https")),
-    }
-    if url.host().is_none() {
-        return Err(invalid("no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "credentials in the URL are not allowed; use credentialsSecretRef",
-        ));
-    }
-    // Accept `https://host/api/v2` as well as `https://host`.
-    let path = url
-        .path()
-        .trim_end_matches('/')
-        .trim_end_matches("/api/v2")
-        .to_string();
-    url.set_path(&format!("{path}/"));
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
-/// Error text of a reqwest failure with its causes, without URL.
-fn transport_detail(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-fn transport_kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else {
-        TransportKind::Other
     }
 }
 
@@ -845,53 +599,6 @@ impl TenantClient {
     }
 }
 
-fn to_json<T: Serialize>(endpoint: Endpoint, body: &T) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(body).map_err(|e| Error::Decode {
-        endpoint: endpoint.route(),
-        status: 0,
-        detail: format!("encoding the request: {e}"),
-    })
-}
-
-fn parse<T: DeserializeOwned>(endpoint: Endpoint, reply: &Reply) -> Result<T, Error> {
-    serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
-        endpoint: endpoint.route(),
-        status: reply.status.as_u16(),
-        detail: e.to_string(),
-    })
-}
-
-/// A list answer: a plain array, or a `{custom_domains, next}` page.
-fn parse_list(endpoint: Endpoint, reply: &Reply) -> Result<(Vec<CustomDomain>, Option<String>), Error> {
-    let value: serde_json::Value = parse(endpoint, reply)?;
-    let decode = |e: serde_json::Error| Error::Decode {
-        endpoint: endpoint.route(),
-        status: reply.status.as_u16(),
-        detail: e.to_string(),
-    };
-    if value.is_array() {
-        return Ok((serde_json::from_value(value).map_err(decode)?, None));
-    }
-    let page: DomainPage = serde_json::from_value(value).map_err(decode)?;
-    Ok((page.custom_domains, page.next.filter(|n| !n.is_empty())))
-}
-
-fn api_error(route: &'static str, status: StatusCode, body: &[u8], reset: Option<u64>) -> Error {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let message = parsed
-        .message
-        .or(parsed.error_description)
-        .or(parsed.error)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    Error::Api {
-        endpoint: route,
-        status: status.as_u16(),
-        error_code: parsed.error_code,
-        message,
-        ratelimit_reset: reset,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -909,35 +616,6 @@ mod tests {
     }
 
     #[test]
-    fn urls() {
-        assert_eq!(
-            origin_url(&cfg(None)).unwrap().as_str(),
-            "https://acme.eu.auth0.com/"
-        );
-        assert_eq!(
-            origin_url(&cfg(Some("https://127.0.0.1:8443/api/v2/")))
-                .unwrap()
-                .as_str(),
-            "https://127.0.0.1:8443/"
-        );
-        assert!(matches!(
-            origin_url(&cfg(Some("http://127.0.0.1:1"))),
-            Err(Error::InsecureUrl { .. })
-        ));
-        let mut insecure = cfg(Some("http://127.0.0.1:1"));
-        insecure.allow_insecure = true;
-        assert!(origin_url(&insecure).is_ok());
-        assert!(matches!(
-            origin_url(&cfg(Some("ftp://x"))),
-            Err(Error::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            origin_url(&cfg(Some("https://u:p@x"))),
-            Err(Error::InvalidUrl { .. })
-        ));
-    }
-
-    #[test]
     fn paths_and_debug() {
         let client = TenantClient::new(cfg(None), None).unwrap();
         let mut call = Call::new(Endpoint::VerifyDomain, vec!["custom-domains", "cd_1", "verify"]);
@@ -952,19 +630,5 @@ mod tests {
             !debug.contains("very-secret") && debug.contains("[redacted]"),
             "{debug}"
         );
-    }
-
-    #[test]
-    fn backoff_is_bounded_and_jittered() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        for attempt in 1..10 {
-            let d = p.backoff(attempt);
-            let cap = (Duration::from_millis(100) * (1 << (attempt - 1))).min(Duration::from_secs(1));
-            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?}");
-        }
     }
 }

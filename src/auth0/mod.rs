@@ -3,8 +3,11 @@
 pub mod budget;
 pub mod client;
 pub mod clients;
+pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod redact;
+mod request;
 pub mod token;
 pub mod types;
 

@@ -2,6 +2,8 @@
 //! beside it, the I/O that executes a plan.
 
 pub mod plan;
+pub mod reconcile;
+pub mod secret;
 
 /// Finalizer that holds a `CustomDomain` until its Auth0 domain is cleaned up.
 pub const FINALIZER: &str = "auth0-domain-operator.dev/cleanup";

@@ -12,6 +12,7 @@
 //! again (bounded, a few rounds) so the written status describes the new state. The snapshot must
 //! include this operator's own writes, else a just-created domain would look deleted.
 
+mod children;
 mod drift;
 mod status;
 mod validate;
@@ -28,6 +29,10 @@ use crate::resources::custom_domain::{
     RECREATE_ON_KEY_LOSS_ANNOTATION,
 };
 
+pub use children::{
+    CERTIFICATE_API_VERSION, DNS_ENDPOINT_API_VERSION, certificate_name, certificate_object,
+    dns_endpoint_name, dns_endpoint_object,
+};
 pub use drift::{create_body, desired_metadata, drift_patch};
 pub use validate::validate_spec;
 

@@ -118,6 +118,18 @@ reasons! {
     RemoteDeleted,
     /// Auth0 answered with an error.
     Auth0Error,
+    /// The tenant's credentials Secret (or a key in it) is missing.
+    CredentialsNotFound,
+    /// Auth0 refused the tenant's credentials.
+    CredentialsRejected,
+    /// The credentials lack scopes the operator needs.
+    MissingScopes,
+    /// The Management API could not be reached or answered with a server error.
+    Auth0Unreachable,
+    /// The tenant's spec cannot be used (e.g. a plain-http URL without `--allow-insecure-auth0`).
+    InvalidTenant,
+    /// The tenant's credentials work and its API answers.
+    TenantReady,
     /// Auth0 rate limit reached; waiting.
     RateLimited,
     /// The resource is being deleted.

@@ -1,1 +1,6 @@
-//! (being built)
+//! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
+
+pub mod namespaces;
+pub mod runtime;
+pub mod snapshot;
+pub mod reconcile;

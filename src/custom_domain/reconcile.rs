@@ -1,0 +1,724 @@
+//! I/O of the `CustomDomain` controller: observe (tenant snapshot, Secret, DNS), ask the pure
+//! [`plan`](super::plan::plan) what to do, execute, write status.
+//!
+//! One reconcile runs a few plan/execute rounds: after an observation (DNS, GET) or a write to
+//! Auth0 the planner is asked again, so the status written at the end describes the new state.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder},
+        reflector::{ObjectRef, Store},
+    },
+};
+use serde_json::json;
+use tracing::{debug, info, instrument, warn};
+
+use super::plan::{
+    self, Attempts, EventKind, Plan, PlanInput, PlanOptions, Remote, SecretContent, Step, TenantHealth,
+    TenantView, mark_retrying, mark_stalled,
+};
+use super::{FINALIZER, MANAGER, secret};
+use crate::auth0::{self, Redacted};
+use crate::dns::{DnsAnswer, DnsChecker};
+use crate::resources::conditions::Reason;
+use crate::resources::custom_domain::{CustomDomain, CustomDomainStatus};
+use crate::resources::tenant::Auth0Tenant;
+use crate::telemetry::metrics::Metrics;
+use crate::tenant::namespaces::namespace_allowed;
+use crate::tenant::runtime::{Health, TenantRuntime, Tenants};
+
+/// Plan/execute rounds per reconcile (create → DNS → verify → key is four).
+const MAX_ROUNDS: usize = 8;
+/// Attempts at writing a freshly received `cname_api_key` before giving the reconcile back.
+const KEY_WRITE_ATTEMPTS: u32 = 5;
+
+/// Errors of the `CustomDomain` controller.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("{action} {obj}: {source}")]
+    Kube {
+        /// What was being done.
+        action: &'static str,
+        /// The object.
+        obj: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The resource has no namespace (it is namespaced by definition).
+    #[error("CustomDomain without a namespace")]
+    NotNamespaced,
+}
+
+impl Error {
+    /// Bounded metric label.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Kube { .. } => "kubernetes",
+            Self::NotNamespaced => "invalid",
+        }
+    }
+}
+
+/// What the controller remembers per resource between reconciles (in memory only).
+#[derive(Default)]
+struct Memory {
+    attempts: Attempts,
+    /// A key from verify that is not yet in the Secret, with the Secret content to write.
+    pending_key: Option<(Redacted<String>, SecretContent)>,
+    /// Transient-failure count for backoff.
+    failures: u32,
+}
+
+/// Shared state of the `CustomDomain` controller.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Tenant runtimes (filled by the tenant controller).
+    pub tenants: Arc<Tenants>,
+    /// `Auth0Tenant` objects as watched (to tell "not found" from "not checked yet").
+    pub tenant_store: Store<Auth0Tenant>,
+    /// Namespaces as watched (for `allowedNamespaces` selectors).
+    pub namespace_store: Store<Namespace>,
+    /// The DNS gate.
+    pub dns: DnsChecker,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// Operator flags the planner reads.
+    pub options: PlanOptions,
+    /// First part of the ownership marker.
+    pub cluster_id: String,
+    memory: Mutex<HashMap<(String, String), Memory>>,
+}
+
+impl Context {
+    /// A context with empty per-resource memory.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: kube::Client,
+        tenants: Arc<Tenants>,
+        tenant_store: Store<Auth0Tenant>,
+        namespace_store: Store<Namespace>,
+        dns: DnsChecker,
+        metrics: Arc<Metrics>,
+        recorder: Recorder,
+        options: PlanOptions,
+        cluster_id: String,
+    ) -> Self {
+        Self {
+            client,
+            tenants,
+            tenant_store,
+            namespace_store,
+            dns,
+            metrics,
+            recorder,
+            options,
+            cluster_id,
+            memory: Mutex::default(),
+        }
+    }
+
+    fn with_memory<T>(&self, key: &(String, String), f: impl FnOnce(&mut Memory) -> T) -> T {
+        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        f(m.entry(key.clone()).or_default())
+    }
+
+    fn forget(&self, key: &(String, String)) {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+fn kube_err<'a>(action: &'static str, cd: &'a CustomDomain) -> impl FnOnce(kube::Error) -> Error + 'a {
+    move |source| Error::Kube {
+        action,
+        obj: format!(
+            "CustomDomain {}/{}",
+            cd.namespace().unwrap_or_default(),
+            cd.name_any()
+        ),
+        source,
+    }
+}
+
+/// Builds the planner's view of the referenced tenant.
+fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Option<Arc<TenantRuntime>>) {
+    let name = cd.spec.tenant_ref.name.clone();
+    let runtime = ctx.tenants.get(&name);
+    let mut view = TenantView {
+        name: name.clone(),
+        health: TenantHealth::NotFound,
+        allowed: true,
+        cluster_id: ctx.cluster_id.clone(),
+        mtls_aliases_enabled: false,
+        resync_interval: Duration::from_secs(600),
+    };
+    // A deleted Auth0Tenant leaves its runtime behind until the process restarts: the store decides.
+    let exists = ctx.tenant_store.get(&ObjectRef::new(&name)).is_some();
+    match runtime.as_ref().filter(|_| exists) {
+        Some(rt) => {
+            view.health = match rt.health() {
+                Health::Ready => TenantHealth::Ready,
+                Health::NotReady(why) => TenantHealth::NotReady(why),
+            };
+            let labels = ctx
+                .namespace_store
+                .get(&ObjectRef::new(ns))
+                .map(|n| n.labels().clone())
+                .unwrap_or_default();
+            view.allowed = namespace_allowed(&rt.allowed_namespaces, &labels);
+            view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
+            view.resync_interval = rt.resync_interval;
+        }
+        None => {
+            if let Some(why) = ctx.tenants.broken_reason(&name) {
+                view.health = TenantHealth::NotReady(why);
+            } else if exists {
+                view.health = TenantHealth::NotReady("the tenant is being checked".to_owned());
+            }
+        }
+    }
+    (view, runtime)
+}
+
+/// Reconciles one `CustomDomain`.
+#[instrument(skip_all, fields(ns = %cd.namespace().unwrap_or_default(), name = %cd.name_any(), generation = ?cd.metadata.generation))]
+pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.reconcile_timer("custom_domain");
+    let ns = cd.namespace().ok_or(Error::NotNamespaced)?;
+    let key = (ns.clone(), cd.name_any());
+    let api: Api<CustomDomain> = Api::namespaced(ctx.client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let deleting = cd.metadata.deletion_timestamp.is_some();
+    let has_finalizer = cd.finalizers().iter().any(|f| f == FINALIZER);
+    if deleting && !has_finalizer {
+        ctx.forget(&key);
+        return Ok(Action::await_change());
+    }
+    if !deleting && !has_finalizer {
+        add_finalizer(&api, &cd).await?;
+    }
+
+    // A key received earlier whose Secret write failed goes first: it exists nowhere else.
+    flush_pending_key(&ctx, &key, &secrets, &cd).await?;
+
+    let mut exec = Executor {
+        ctx: &ctx,
+        cd: &cd,
+        key: &key,
+        secrets: &secrets,
+        dns: None,
+        verified: false,
+        refreshed: false,
+    };
+    let (view, runtime) = tenant_view(&ctx, &cd, &ns);
+    let mut last: Option<Plan> = None;
+    let mut published: Vec<(Reason, String)> = Vec::new();
+    let mut failure: Option<Duration> = None;
+
+    for _round in 0..MAX_ROUNDS {
+        let mut plan = exec.observe_and_plan(&view, runtime.as_deref()).await?;
+        let mut replan = false;
+        let mut release = false;
+        let mut acted = false;
+        for step in plan.steps.clone() {
+            debug!(step = step.label(), "executing");
+            match exec.run(&step, runtime.as_deref(), &mut plan).await? {
+                Outcome::Done => acted |= !step.is_observation(),
+                Outcome::Replan => {
+                    acted |= !step.is_observation();
+                    replan = true;
+                    break;
+                }
+                Outcome::Release => release = true,
+                Outcome::Failed(after) => {
+                    failure = Some(after);
+                    break;
+                }
+            }
+        }
+        if acted || failure.is_some() {
+            for ev in &plan.events {
+                publish(&ctx, &cd, ev, &mut published).await;
+            }
+        }
+        if release {
+            remove_finalizer(&api, &cd).await?;
+            ctx.forget(&key);
+            return Ok(Action::await_change());
+        }
+        let stop = !replan || failure.is_some();
+        last = Some(plan);
+        if stop {
+            break;
+        }
+    }
+    let Some(plan) = last else {
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    };
+
+    let changed = cd.status.as_ref() != Some(&plan.status);
+    if changed {
+        // Events of the final plan describe transitions: publish them when the status moved.
+        for ev in &plan.events {
+            publish(&ctx, &cd, ev, &mut published).await;
+        }
+        write_status(&api, &cd, &plan.status).await?;
+    }
+    let requeue = match failure {
+        Some(after) => after,
+        None => {
+            ctx.with_memory(&key, |m| m.failures = 0);
+            plan.requeue_after
+        }
+    };
+    Ok(Action::requeue(requeue.max(Duration::from_millis(200))))
+}
+
+/// How a step ended.
+enum Outcome {
+    Done,
+    /// The world changed or was observed: plan again.
+    Replan,
+    /// The finalizer may be removed.
+    Release,
+    /// A failure already written into the plan's status; requeue after this long.
+    Failed(Duration),
+}
+
+struct Executor<'a> {
+    ctx: &'a Context,
+    cd: &'a CustomDomain,
+    key: &'a (String, String),
+    secrets: &'a Api<Secret>,
+    dns: Option<DnsAnswer>,
+    /// One verify per reconcile: Auth0's verify budget is 5 per minute.
+    verified: bool,
+    /// One GET per reconcile.
+    refreshed: bool,
+}
+
+impl Executor<'_> {
+    async fn observe_and_plan(
+        &mut self,
+        view: &TenantView,
+        rt: Option<&TenantRuntime>,
+    ) -> Result<Plan, Error> {
+        let cd = self.cd;
+        let mut list_error = None;
+        let seen = match rt {
+            Some(rt) if view.health == TenantHealth::Ready && view.allowed => {
+                match rt.snapshot.refresh_if_older(&rt.client, rt.resync_interval).await {
+                    Ok(_) => {}
+                    Err(e) => list_error = Some(e),
+                }
+                if rt.snapshot.is_loaded() {
+                    Some(rt.snapshot.get(&cd.spec.domain))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let remote = match &seen {
+            None => Remote::NotLoaded,
+            Some(None) => Remote::Absent,
+            Some(Some(s)) => Remote::Found {
+                domain: &s.domain,
+                fetched_at: s.at,
+            },
+        };
+        let origin = seen
+            .as_ref()
+            .and_then(|s| s.as_ref())
+            .and_then(|s| s.domain.origin_domain_name.as_deref());
+        let secret = self
+            .secrets
+            .get_opt(&cd.secret_name())
+            .await
+            .map_err(kube_err("read the Secret of", cd))?;
+        let (attempts, pending_key) = self
+            .ctx
+            .with_memory(self.key, |m| (m.attempts, m.pending_key.is_some()));
+        let input = PlanInput {
+            resource: cd,
+            tenant: view,
+            remote,
+            dns: self.dns.as_ref(),
+            secret: secret::state_of(secret.as_ref(), origin),
+            pending_key,
+            attempts,
+            options: self.ctx.options,
+            now: Timestamp::now(),
+        };
+        let mut plan = plan::plan(&input);
+        if let Some(e) = list_error {
+            let after = self.transient(&mut plan, &e);
+            plan.requeue_after = plan.requeue_after.min(after);
+        }
+        Ok(plan)
+    }
+
+    /// Records a transient Auth0 failure in the plan's status; returns the retry delay.
+    fn transient(&self, plan: &mut Plan, e: &auth0::Error) -> Duration {
+        let failures = self.ctx.with_memory(self.key, |m| {
+            m.failures += 1;
+            m.failures
+        });
+        let (reason, after) = if e.is_rate_limited() {
+            (
+                Reason::RateLimited,
+                e.retry_after(Duration::from_secs(60))
+                    .unwrap_or(Duration::from_secs(5)),
+            )
+        } else {
+            (Reason::Auth0Error, failure_backoff(failures))
+        };
+        let msg = format!("{e}; retrying in {}s", after.as_secs().max(1));
+        mark_retrying(
+            &mut plan.status,
+            reason,
+            &msg,
+            self.cd.metadata.generation,
+            Timestamp::now(),
+        );
+        after
+    }
+
+    fn permanent(&self, plan: &mut Plan, reason: Reason, e: &auth0::Error) -> Duration {
+        let msg = format!("Auth0 refused the request: {e}");
+        mark_stalled(
+            &mut plan.status,
+            reason,
+            &msg,
+            self.cd.metadata.generation,
+            Timestamp::now(),
+        );
+        plan.requeue_after
+    }
+
+    /// Failure of an Auth0 call: transient ones retry, permanent ones stall.
+    fn failed(&self, plan: &mut Plan, e: &auth0::Error) -> Outcome {
+        warn!(error = %e, "Auth0 call failed");
+        if e.is_transient() || e.is_auth() {
+            Outcome::Failed(self.transient(plan, e))
+        } else {
+            Outcome::Failed(self.permanent(plan, Reason::Auth0Error, e))
+        }
+    }
+
+    async fn run(
+        &mut self,
+        step: &Step,
+        rt: Option<&TenantRuntime>,
+        plan: &mut Plan,
+    ) -> Result<Outcome, Error> {
+        let cd = self.cd;
+        // Every Auth0 step needs the tenant; the planner only emits them when it is usable.
+        let need_rt = || rt.ok_or(());
+        match step {
+            Step::Create(body) => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                match rt.client.create_domain(body).await {
+                    Ok(d) => {
+                        info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain");
+                        rt.snapshot.upsert(d);
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) if e.is_conflict() => {
+                        // Someone (maybe we, before a crash) created it: look, then decide.
+                        rt.snapshot.invalidate();
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) if e.is_plan_refusal() => Ok(Outcome::Failed(self.permanent(
+                        plan,
+                        Reason::EntitlementExceeded,
+                        &e,
+                    ))),
+                    Err(e) if e.is_create_ambiguous() => {
+                        // It may have happened: never retry blindly, re-list first.
+                        rt.snapshot.invalidate();
+                        Ok(self.failed(plan, &e))
+                    }
+                    Err(e) => Ok(self.failed(plan, &e)),
+                }
+            }
+            Step::Adopt { id, patch } | Step::Patch { id, patch } => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                match rt.client.patch_domain(id, patch).await {
+                    Ok(d) => {
+                        rt.snapshot.upsert(d);
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) if e.is_not_found() => {
+                        rt.snapshot.remove(&cd.spec.domain);
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) => Ok(self.failed(plan, &e)),
+                }
+            }
+            Step::EnsureSecret(content) => {
+                secret::ensure(self.secrets, cd, content)
+                    .await
+                    .map_err(kube_err("write the Secret of", cd))?;
+                Ok(Outcome::Done)
+            }
+            Step::LookupDns(record) => {
+                if self.dns.is_some() {
+                    // Already looked in this reconcile: the plan's requeue covers the next look.
+                    return Ok(Outcome::Done);
+                }
+                let answer = self.ctx.dns.lookup(record).await;
+                self.ctx.with_memory(self.key, |m| {
+                    if answer.is_visible() {
+                        m.attempts.dns_checks = 0;
+                    } else {
+                        m.attempts.dns_checks = m.attempts.dns_checks.saturating_add(1);
+                    }
+                });
+                self.dns = Some(answer);
+                Ok(Outcome::Replan)
+            }
+            Step::Refresh { id } => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                if self.refreshed {
+                    return Ok(Outcome::Done);
+                }
+                self.refreshed = true;
+                match rt.client.get_domain(id).await {
+                    Ok(Some(d)) => rt.snapshot.upsert(d),
+                    Ok(None) => rt.snapshot.remove(&cd.spec.domain),
+                    Err(e) => return Ok(self.failed(plan, &e)),
+                }
+                Ok(Outcome::Replan)
+            }
+            Step::Verify { id } => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                if self.verified {
+                    return Ok(Outcome::Done);
+                }
+                self.verified = true;
+                match rt.client.verify_domain(id).await {
+                    Ok(resp) => {
+                        let still_pending = !matches!(resp.domain.status, auth0::types::DomainStatus::Ready);
+                        let content = SecretContent {
+                            name: cd.secret_name(),
+                            domain: cd.spec.domain.clone(),
+                            origin_domain_name: resp.domain.origin_domain_name.clone(),
+                            mtls_domain: plan::mtls_alias(cd),
+                        };
+                        rt.snapshot.upsert(resp.domain);
+                        self.ctx.with_memory(self.key, |m| {
+                            if still_pending {
+                                m.attempts.verifies = m.attempts.verifies.saturating_add(1);
+                            } else {
+                                m.attempts.verifies = 0;
+                            }
+                        });
+                        if let Some(key) = resp.cname_api_key {
+                            info!("received the one-time cname_api_key; writing it to the Secret");
+                            self.ctx
+                                .with_memory(self.key, |m| m.pending_key = Some((key, content)));
+                            flush_pending_key(self.ctx, self.key, self.secrets, cd).await?;
+                        }
+                        Ok(Outcome::Replan)
+                    }
+                    // Some tenants answer a verify that found no record with 400 (contract §2).
+                    Err(e) if e.status() == Some(400) => {
+                        self.ctx.with_memory(self.key, |m| {
+                            m.attempts.verifies = m.attempts.verifies.saturating_add(1)
+                        });
+                        rt.snapshot.invalidate();
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) if e.is_not_found() => {
+                        rt.snapshot.remove(&cd.spec.domain);
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) => Ok(self.failed(plan, &e)),
+                }
+            }
+            Step::Delete { id } => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                match rt.client.delete_domain(id).await {
+                    Ok(()) => {
+                        info!(%id, "deleted Auth0 domain");
+                        rt.snapshot.remove(&cd.spec.domain);
+                        Ok(Outcome::Done)
+                    }
+                    Err(e) => Ok(self.failed(plan, &e)),
+                }
+            }
+            Step::RecreateForKeyLoss { id, create } => {
+                let Ok(rt) = need_rt() else {
+                    return Ok(Outcome::Done);
+                };
+                if let Err(e) = rt.client.delete_domain(id).await {
+                    return Ok(self.failed(plan, &e));
+                }
+                rt.snapshot.remove(&cd.spec.domain);
+                match rt.client.create_domain(create).await {
+                    Ok(d) => {
+                        rt.snapshot.upsert(d);
+                        Ok(Outcome::Replan)
+                    }
+                    Err(e) => {
+                        rt.snapshot.invalidate();
+                        Ok(self.failed(plan, &e))
+                    }
+                }
+            }
+            Step::OrphanSecret { name } => {
+                secret::orphan(self.secrets, cd, name)
+                    .await
+                    .map_err(kube_err("orphan the Secret of", cd))?;
+                Ok(Outcome::Done)
+            }
+            Step::ReleaseFinalizer => Ok(Outcome::Release),
+        }
+    }
+}
+
+fn failure_backoff(failures: u32) -> Duration {
+    let secs = 2u64.saturating_pow(failures.min(8)).min(300);
+    let jitter = rand::random_range(0..=secs * 250);
+    Duration::from_secs(secs) + Duration::from_millis(jitter)
+}
+
+/// Writes a key held in memory into the Secret; keeps it in memory until a write succeeds.
+async fn flush_pending_key(
+    ctx: &Context,
+    key: &(String, String),
+    secrets: &Api<Secret>,
+    cd: &CustomDomain,
+) -> Result<(), Error> {
+    let Some((cname_key, content)) = ctx.with_memory(key, |m| {
+        m.pending_key.as_ref().map(|(k, c)| (k.clone(), c.clone()))
+    }) else {
+        return Ok(());
+    };
+    let mut last = None;
+    for attempt in 0..KEY_WRITE_ATTEMPTS {
+        match secret::store_key(secrets, cd, &content, &cname_key).await {
+            Ok(()) => {
+                ctx.with_memory(key, |m| m.pending_key = None);
+                info!(secret = %content.name, "cname-api-key stored");
+                return Ok(());
+            }
+            Err(e) => {
+                warn!(error = %e, attempt, "writing the cname-api-key failed; retrying from memory");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+            }
+        }
+    }
+    match last {
+        Some(source) => Err(kube_err("store the cname-api-key of", cd)(source)),
+        None => Ok(()),
+    }
+}
+
+async fn add_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<(), Error> {
+    let mut finalizers = cd.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_owned());
+    let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": cd.resource_version() } });
+    api.patch(&cd.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(kube_err("add the finalizer to", cd))?;
+    Ok(())
+}
+
+async fn remove_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<(), Error> {
+    let finalizers: Vec<String> = cd
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": cd.resource_version() } });
+    match api
+        .patch(&cd.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(kube_err("remove the finalizer from", cd)(source)),
+    }
+}
+
+async fn write_status(
+    api: &Api<CustomDomain>,
+    cd: &CustomDomain,
+    status: &CustomDomainStatus,
+) -> Result<(), Error> {
+    let patch = Patch::Apply(json!({
+        "apiVersion": "auth0.domain-operator.dev/v1alpha1",
+        "kind": "CustomDomain",
+        "status": status,
+    }));
+    match api
+        .patch_status(&cd.name_any(), &PatchParams::apply(MANAGER).force(), &patch)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Deleted meanwhile: nothing to report on.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(kube_err("write the status of", cd)(source)),
+    }
+}
+
+async fn publish(ctx: &Context, cd: &CustomDomain, ev: &plan::EventNote, done: &mut Vec<(Reason, String)>) {
+    if done.iter().any(|(r, n)| *r == ev.reason && *n == ev.note) {
+        return;
+    }
+    done.push((ev.reason, ev.note.clone()));
+    let event = Event {
+        type_: match ev.kind {
+            EventKind::Normal => EventType::Normal,
+            EventKind::Warning => EventType::Warning,
+        },
+        reason: ev.reason.as_str().to_owned(),
+        note: Some(ev.note.clone()),
+        action: ev.action.to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &cd.object_ref(&())).await {
+        warn!(error = %e, "publishing an Event failed");
+    }
+}
+
+/// Error policy of the controller: back off with jitter; the status already says what is wrong.
+pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_error("custom_domain", err.category());
+    warn!(error = %err, name = %cd.name_any(), "reconcile failed");
+    let key = (cd.namespace().unwrap_or_default(), cd.name_any());
+    let failures = ctx.with_memory(&key, |m| {
+        m.failures += 1;
+        m.failures
+    });
+    Action::requeue(failure_backoff(failures))
+}

@@ -1,0 +1,88 @@
+//! `spec.allowedNamespaces`: which namespaces may use a tenant.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::resources::tenant::{AllowedNamespaces, NamespacesFrom};
+
+/// Whether a namespace with these labels may use the tenant.
+pub fn namespace_allowed(allowed: &AllowedNamespaces, labels: &BTreeMap<String, String>) -> bool {
+    match allowed.from {
+        NamespacesFrom::All => true,
+        // `Selector` without a selector is refused at admission; treat it as matching nothing.
+        NamespacesFrom::Selector => allowed.selector.as_ref().is_some_and(|s| selector_matches(s, labels)),
+    }
+}
+
+/// Kubernetes label-selector semantics: every `matchLabels` pair and every expression must hold.
+pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let pairs_hold = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let exprs_hold = selector.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.as_deref().unwrap_or_default();
+        let got = labels.get(&e.key);
+        match e.operator.as_str() {
+            "In" => got.is_some_and(|v| values.contains(v)),
+            "NotIn" => got.is_none_or(|v| !values.contains(v)),
+            "Exists" => got.is_some(),
+            "DoesNotExist" => got.is_none(),
+            // Unknown operators match nothing, as the API server would refuse them.
+            _ => false,
+        }
+    });
+    pairs_hold && exprs_hold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
+        LabelSelectorRequirement {
+            key: key.into(),
+            operator: op.into(),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn selector_rows() {
+        let team_a = labels(&[("team", "a"), ("env", "prod")]);
+        let none = labels(&[]);
+        let by_labels = LabelSelector {
+            match_labels: Some(labels(&[("team", "a")])),
+            ..Default::default()
+        };
+        let rows: Vec<(&str, LabelSelector, &BTreeMap<String, String>, bool)> = vec![
+            ("matchLabels hit", by_labels.clone(), &team_a, true),
+            ("matchLabels miss", by_labels, &none, false),
+            ("In hit", LabelSelector { match_expressions: Some(vec![expr("env", "In", &["prod", "stg"])]), ..Default::default() }, &team_a, true),
+            ("In miss on absent key", LabelSelector { match_expressions: Some(vec![expr("env", "In", &["prod"])]), ..Default::default() }, &none, false),
+            ("NotIn on absent key", LabelSelector { match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]), ..Default::default() }, &none, true),
+            ("NotIn hit", LabelSelector { match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]), ..Default::default() }, &team_a, false),
+            ("Exists", LabelSelector { match_expressions: Some(vec![expr("team", "Exists", &[])]), ..Default::default() }, &team_a, true),
+            ("DoesNotExist", LabelSelector { match_expressions: Some(vec![expr("team", "DoesNotExist", &[])]), ..Default::default() }, &team_a, false),
+            ("empty selector matches all", LabelSelector::default(), &none, true),
+        ];
+        for (name, sel, l, want) in rows {
+            assert_eq!(selector_matches(&sel, l), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn from_all_and_selector_without_selector() {
+        let all = AllowedNamespaces::default();
+        assert!(namespace_allowed(&all, &BTreeMap::new()));
+        let broken = AllowedNamespaces { from: NamespacesFrom::Selector, selector: None };
+        assert!(!namespace_allowed(&broken, &BTreeMap::new()));
+    }
+}

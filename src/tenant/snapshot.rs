@@ -1,0 +1,218 @@
+//! The tenant's shared view of its Auth0 domains: one paginated LIST per resync interval feeds every
+//! `CustomDomain` of the tenant, so a Ready, unchanged domain costs no per-domain call.
+//!
+//! Writes the operator makes (create, patch, verify, delete) are folded in at once, and survive a
+//! LIST that was already in flight when they happened: the list result never overwrites an entry
+//! touched after that list started.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use jiff::Timestamp;
+
+use crate::auth0::{Error, TenantClient, types::CustomDomain};
+
+/// A domain and when this copy of it was read.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The domain as Auth0 returned it (never with its `cname_api_key`).
+    pub domain: CustomDomain,
+    /// When it was read: the LIST's start, or the time of the write/GET that returned it.
+    pub at: Timestamp,
+}
+
+#[derive(Default)]
+struct State {
+    by_domain: HashMap<String, Seen>,
+    fetched_at: Option<Instant>,
+    /// When each domain was last written locally (upsert or remove).
+    touched: HashMap<String, Instant>,
+}
+
+/// Cached list of one tenant's custom domains, keyed by host name.
+#[derive(Default)]
+pub struct Snapshot {
+    state: Mutex<State>,
+    /// Serialises refreshes so a thousand reconciles waiting on a cold cache cause one LIST.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.lock();
+        f.debug_struct("Snapshot")
+            .field("domains", &s.by_domain.len())
+            .field("age", &s.fetched_at.map(|t| t.elapsed()))
+            .finish()
+    }
+}
+
+impl Snapshot {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves plain data behind; keep serving it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True once a LIST has succeeded.
+    pub fn is_loaded(&self) -> bool {
+        self.lock().fetched_at.is_some()
+    }
+
+    /// Time since the last successful LIST.
+    pub fn age(&self) -> Option<Duration> {
+        self.lock().fetched_at.map(|t| t.elapsed())
+    }
+
+    /// The domain with this host name, as last seen.
+    pub fn get(&self, domain: &str) -> Option<Seen> {
+        self.lock().by_domain.get(domain).cloned()
+    }
+
+    /// Every domain, in no particular order.
+    pub fn all(&self) -> Vec<CustomDomain> {
+        self.lock().by_domain.values().map(|s| s.domain.clone()).collect()
+    }
+
+    /// Forces the next [`Snapshot::refresh_if_older`] to list (after an ambiguous create or a 409).
+    pub fn invalidate(&self) {
+        self.lock().fetched_at = None;
+    }
+
+    /// Number of domains known.
+    pub fn len(&self) -> usize {
+        self.lock().by_domain.len()
+    }
+
+    /// True when no domain is known.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records a domain the operator just wrote or read.
+    pub fn upsert(&self, mut domain: CustomDomain) {
+        // The one-time key never lives in the cache.
+        domain.cname_api_key = None;
+        let mut s = self.lock();
+        s.touched.insert(domain.domain.clone(), Instant::now());
+        let seen = Seen {
+            domain,
+            at: Timestamp::now(),
+        };
+        s.by_domain.insert(seen.domain.domain.clone(), seen);
+    }
+
+    /// Forgets a domain the operator deleted (or found gone).
+    pub fn remove(&self, domain: &str) {
+        let mut s = self.lock();
+        s.touched.insert(domain.to_owned(), Instant::now());
+        s.by_domain.remove(domain);
+    }
+
+    /// Re-lists when the cache is older than `max_age` (or empty). Concurrent callers share one LIST.
+    /// Returns whether this call listed.
+    pub async fn refresh_if_older(&self, client: &TenantClient, max_age: Duration) -> Result<bool, Error> {
+        if self.age().is_some_and(|a| a < max_age) {
+            return Ok(false);
+        }
+        let _guard = self.refresh.lock().await;
+        // Someone else may have refreshed while we waited.
+        if self.age().is_some_and(|a| a < max_age) {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        let at = Timestamp::now();
+        let listed = client.list_domains().await?;
+        self.replace(listed, started, at);
+        Ok(true)
+    }
+
+    /// Installs a LIST result that was requested at `started` (`at` on the wall clock).
+    fn replace(&self, listed: Vec<CustomDomain>, started: Instant, at: Timestamp) {
+        let mut s = self.lock();
+        let mut next: HashMap<String, Seen> = listed
+            .into_iter()
+            .map(|mut domain| {
+                domain.cname_api_key = None;
+                (domain.domain.clone(), Seen { domain, at })
+            })
+            .collect();
+        // Local writes newer than the LIST request win over what the LIST saw.
+        let fresh: Vec<String> = s
+            .touched
+            .iter()
+            .filter(|(_, at)| **at >= started)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in fresh {
+            match s.by_domain.get(&name) {
+                Some(local) => {
+                    next.insert(name, local.clone());
+                }
+                None => {
+                    next.remove(&name);
+                }
+            }
+        }
+        s.touched.retain(|_, at| *at >= started);
+        s.by_domain = next;
+        s.fetched_at = Some(started);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn domain(name: &str, status: &str) -> CustomDomain {
+        serde_json::from_value(serde_json::json!({
+            "custom_domain_id": format!("cd_{name}"),
+            "domain": name,
+            "status": status,
+            "type": "self_managed_certs",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn list_result_replaces_untouched_entries() {
+        let s = Snapshot::default();
+        s.replace(
+            vec![domain("a.example.com", "ready"), domain("b.example.com", "ready")],
+            Instant::now(),
+            Timestamp::now(),
+        );
+        let later = Instant::now();
+        s.replace(vec![domain("a.example.com", "pending_verification")], later, Timestamp::now());
+        assert!(s.get("b.example.com").is_none(), "b vanished from Auth0");
+        assert_eq!(s.get("a.example.com").unwrap().domain.status.to_string(), "pending_verification");
+        assert_eq!(s.len(), 1);
+        assert!(s.is_loaded());
+    }
+
+    #[test]
+    fn writes_during_an_inflight_list_survive_it() {
+        let s = Snapshot::default();
+        s.replace(vec![domain("gone.example.com", "ready")], Instant::now(), Timestamp::now());
+        let started = Instant::now();
+        // While the LIST is in flight the operator creates one domain and deletes another.
+        s.upsert(domain("new.example.com", "pending_verification"));
+        s.remove("gone.example.com");
+        // The LIST (started before both writes) still shows the old world.
+        s.replace(vec![domain("gone.example.com", "ready")], started, Timestamp::now());
+        assert!(s.get("new.example.com").is_some(), "a create must not be hidden by an older LIST");
+        assert!(s.get("gone.example.com").is_none(), "a delete must not be undone by an older LIST");
+    }
+
+    #[test]
+    fn the_key_is_never_cached() {
+        let s = Snapshot::default();
+        let mut d = domain("k.example.com", "ready");
+        d.cname_api_key = Some("secret-value".to_owned().into());
+        s.upsert(d);
+        assert!(s.get("k.example.com").unwrap().domain.cname_api_key.is_none());
+    }
+}

@@ -226,6 +226,7 @@ pub fn builtins() -> Vec<ResourceType> {
                 c("Reason", "string", ".reason", 0),
                 c("Object", "string", "@object", 0),
                 c("Message", "string", ".message", 0),
+                c("Name", "string", ".metadata.name", 1),
             ],
         ),
         builtin(

@@ -467,6 +467,23 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
                 .map(|d| respond(200, &d, &[]))
                 .unwrap_or_else(|| error(&ApiError::no_resource()));
         }
+        ["openapi", "v2"] => {
+            // An empty document: kubectl only needs it to exist (for kinds no server knows, it
+            // then reports "no matches for kind"); CRD schemas are served through v3.
+            if accept.contains("protobuf") {
+                let mut r = Response::new(Body::from(Bytes::new()));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+                );
+                return r;
+            }
+            return respond(
+                200,
+                &json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": {}, "definitions": {}}),
+                &[],
+            );
+        }
         ["openapi", "v3"] => return respond(200, &openapi::root(&types), &[]),
         ["openapi", "v3", rest @ ..] => {
             return openapi::group_version(&types, &rest.join("/"))
@@ -498,6 +515,20 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
         (&Method::DELETE, false) => "deletecollection",
         _ => "unknown",
     };
+    if content_type.starts_with("application/vnd.kubernetes.protobuf")
+        || content_type.starts_with("application/cbor")
+    {
+        // Only JSON and YAML bodies are understood; client-go falls back to JSON on 415.
+        let e = ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"
+            ),
+        );
+        record(&server, verb, &target, &ua, 415);
+        return error(&e);
+    }
     let body = if matches!(
         method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE

@@ -127,11 +127,20 @@ fn cell(col: &Column, obj: &Value) -> Value {
     }
 }
 
-/// The column definitions (NAME first).
+/// Whether the type places NAME itself (core Events show it only with `-o wide`).
+fn has_name_column(rt: &ResourceType) -> bool {
+    rt.columns.iter().any(|c| c.json_path == ".metadata.name")
+}
+
+/// The column definitions (NAME first unless the type places it).
 pub fn column_definitions(rt: &ResourceType) -> Vec<Value> {
-    let mut cols = vec![
-        json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names", "priority": 0}),
-    ];
+    let mut cols = if has_name_column(rt) {
+        Vec::new()
+    } else {
+        vec![
+            json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names", "priority": 0}),
+        ]
+    };
     for c in &rt.columns {
         let ty = if c.type_ == "date" {
             "string"
@@ -150,7 +159,11 @@ pub fn column_definitions(rt: &ResourceType) -> Vec<Value> {
 
 /// One Table row.
 pub fn row(rt: &ResourceType, obj: &Value, include: Include) -> Value {
-    let mut cells = vec![obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
+    let mut cells = if has_name_column(rt) {
+        Vec::new()
+    } else {
+        vec![obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null)]
+    };
     cells.extend(rt.columns.iter().map(|c| cell(c, obj)));
     let mut r = json!({"cells": cells});
     match include {

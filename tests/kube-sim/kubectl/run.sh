@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# kubectl conformance for kube-sim: runs the real kubectl against a kube-sim it starts itself
+# (ephemeral port, TLS, bearer token) and asserts on kubectl's own output and exit codes.
+# Usage: tests/kube-sim/kubectl/run.sh   (builds kube-sim with cargo; KUBECTL overrides kubectl)
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+FIX="$HERE/fixtures"
+KUBECTL="${KUBECTL:-kubectl}"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+cargo build --quiet -p kube-sim --bin kube-sim --manifest-path "$ROOT/Cargo.toml" || { echo "FAIL: cargo build kube-sim"; exit 1; }
+BIN="$TARGET/debug/kube-sim"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kube-sim-kubectl.XXXXXX")"
+export KUBECONFIG="$WORK/kubeconfig"
+export KUBE_EDITOR="$FIX/editor.sh"
+"$BIN" --listen 127.0.0.1:0 --kubeconfig "$KUBECONFIG" --ready-file "$WORK/ready" --bookmark-interval 1 >"$WORK/kube-sim.log" 2>&1 &
+SIM_PID=$!
+BG_PIDS=()
+cleanup() {
+    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    kill "$SIM_PID" 2>/dev/null
+    wait "$SIM_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
+[[ -s "$WORK/ready" ]] || { echo "FAIL: kube-sim did not become ready"; cat "$WORK/kube-sim.log"; exit 1; }
+
+PASS=0
+FAIL=0
+OUT=""
+RC=0
+k() { OUT="$("$KUBECTL" --request-timeout=20s "$@" 2>&1)"; RC=$?; }
+ok() { echo "ok   $1"; PASS=$((PASS + 1)); }
+bad() { echo "FAIL $1"; echo "     rc=$RC output:"; printf '%s\n' "$OUT" | sed 's/^/     | /'; FAIL=$((FAIL + 1)); }
+# expect_ok DESC ARGS... : kubectl exits 0
+expect_ok() { local d="$1"; shift; k "$@"; if [[ $RC -eq 0 ]]; then ok "$d"; else bad "$d"; fi; }
+# expect_fail DESC ARGS... : kubectl exits non-zero
+expect_fail() { local d="$1"; shift; k "$@"; if [[ $RC -ne 0 ]]; then ok "$d"; else bad "$d"; fi; }
+# has TEXT DESC : last output contains TEXT (fixed string)
+has() { if grep -qF -- "$1" <<<"$OUT"; then ok "$2"; else bad "$2 (missing: $1)"; fi; }
+# is TEXT DESC : last output equals TEXT
+is() { if [[ "$OUT" == "$1" ]]; then ok "$2"; else bad "$2 (want: $1)"; fi; }
+# line_re REGEX DESC : some output line matches the extended regex
+line_re() { if grep -qE -- "$1" <<<"$OUT"; then ok "$2"; else bad "$2 (no line matching: $1)"; fi; }
+
+echo "# discovery"
+expect_ok "kubectl version" version
+line_re '^Server Version: v1\.32' "server version printed"
+expect_ok "api-versions" api-versions
+has "coordination.k8s.io/v1" "api-versions lists coordination.k8s.io/v1"
+
+echo "# CRDs"
+expect_ok "apply test CRD" apply -f "$FIX/crd-customdomain.yaml"
+is "customresourcedefinition.apiextensions.k8s.io/customdomains.auth0.domain-operator.dev created" "apply prints created"
+expect_ok "wait CRD Established" wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=10s
+expect_ok "api-resources" api-resources
+line_re '^customdomains +acd +auth0.domain-operator.dev/v1alpha1 +true +CustomDomain$' "api-resources shows customdomains with short name"
+expect_ok "api-resources --categories" api-resources --categories=auth0 -o name
+is "customdomains.auth0.domain-operator.dev" "category auth0"
+for crd in "$ROOT"/crds/*.yaml; do
+    [[ -e "$crd" ]] || continue
+    # The project's CRDs may define the same CustomDomain type: replace the fixture's CRD.
+    expect_ok "apply project CRD $(basename "$crd")" apply --server-side --force-conflicts -f "$crd"
+done
+if compgen -G "$ROOT/crds/*.yaml" >/dev/null; then
+    expect_ok "delete project CRDs" delete -f "$ROOT/crds/" --wait=true
+    expect_ok "re-apply test CRD" apply -f "$FIX/crd-customdomain.yaml"
+    expect_ok "wait CRD Established again" wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=10s
+fi
+expect_ok "explain" explain customdomain.spec.domain
+has "Lower-case FQDN served by Auth0. Immutable." "explain shows field description"
+expect_ok "explain recursive" explain acd.spec --recursive
+has "verificationMethod" "explain --recursive lists fields"
+
+echo "# create, get, Table"
+expect_ok "apply CustomDomain" apply -f "$FIX/customdomain.yaml"
+is "customdomain.auth0.domain-operator.dev/login created" "apply created"
+expect_ok "apply again" apply -f "$FIX/customdomain.yaml"
+is "customdomain.auth0.domain-operator.dev/login unchanged" "apply unchanged"
+expect_fail "create existing" create -f "$FIX/customdomain.yaml"
+is "Error from server (AlreadyExists): error when creating \"$FIX/customdomain.yaml\": customdomains.auth0.domain-operator.dev \"login\" already exists" "AlreadyExists text"
+expect_ok "get acd" get acd
+line_re '^NAME +DOMAIN +TYPE +STATE +READY +AGE$' "printer columns header"
+line_re '^login +login.example.com +Auth0ManagedCerts +[0-9]+s$' "printer columns row"
+expect_ok "get -o wide" get customdomains -o wide
+line_re '^NAME +DOMAIN +TYPE +STATE +VERIFIED +READY +AGE$' "wide adds priority columns"
+expect_ok "get by category" get auth0 -o name
+has "customdomain.auth0.domain-operator.dev/login" "get auth0 category"
+expect_ok "get -o jsonpath" get acd login -o jsonpath='{.spec.domain}/{.spec.tlsPolicy}/{.metadata.generation}'
+is "login.example.com/recommended/1" "jsonpath shows defaulted tlsPolicy and generation"
+expect_ok "get -o yaml" get acd login -o yaml
+line_re '^  uid: [0-9a-f-]{36}$' "yaml has a uid"
+expect_fail "get missing" get acd nope
+is 'Error from server (NotFound): customdomains.auth0.domain-operator.dev "nope" not found' "NotFound text"
+expect_ok "describe" describe acd login
+line_re '^Name: +login$' "describe name"
+line_re '^  Domain: +login.example.com$' "describe spec"
+
+echo "# validation (schema, CEL, strict)"
+expect_fail "immutable domain" patch acd login --type=merge -p '{"spec":{"domain":"other.example.com"}}'
+is 'The CustomDomain "login" is invalid: spec.domain: Invalid value: "string": domain is immutable' "immutable-field error text"
+expect_fail "CEL rule" patch acd login --type=merge -p '{"spec":{"verificationMethod":"TXT"}}'
+is 'The CustomDomain "login" is invalid: spec: Invalid value: "object": verificationMethod is only valid for SelfManagedCerts' "CEL rejection text"
+expect_fail "enum" patch acd login --type=merge -p '{"spec":{"tlsPolicy":"legacy"}}'
+has 'spec.tlsPolicy: Unsupported value: "legacy": supported values: "recommended"' "enum error text"
+expect_fail "pattern" apply -f - <<<'{"apiVersion":"auth0.domain-operator.dev/v1alpha1","kind":"CustomDomain","metadata":{"name":"wild"},"spec":{"domain":"*.example.com","type":"Auth0ManagedCerts"}}'
+has 'The CustomDomain "wild" is invalid: spec.domain: Invalid value: "*.example.com": spec.domain in body should match' "pattern error text"
+expect_fail "strict unknown field" apply -f - <<<'{"apiVersion":"auth0.domain-operator.dev/v1alpha1","kind":"CustomDomain","metadata":{"name":"extra"},"spec":{"domain":"x.example.com","type":"Auth0ManagedCerts","bogus":1}}'
+has 'strict decoding error: unknown field "spec.bogus"' "strict field validation text"
+expect_ok "warn unknown field" apply --validate=warn -f - <<<'{"apiVersion":"auth0.domain-operator.dev/v1alpha1","kind":"CustomDomain","metadata":{"name":"extra"},"spec":{"domain":"x.example.com","type":"Auth0ManagedCerts","bogus":1}}'
+has 'Warning: unknown field "spec.bogus"' "warning header printed"
+expect_ok "pruned" get acd extra -o jsonpath='{.spec}'
+is '{"domain":"x.example.com","tlsPolicy":"recommended","type":"Auth0ManagedCerts"}' "unknown field pruned, defaults applied"
+expect_fail "required field" apply -f - <<<'{"apiVersion":"auth0.domain-operator.dev/v1alpha1","kind":"CustomDomain","metadata":{"name":"noreq"},"spec":{"domain":"y.example.com"}}'
+has 'spec.type: Required value' "required error text"
+expect_fail "bad name" apply -f - <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Bad_Name"}}'
+has 'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain' "metadata.name error text"
+
+echo "# label, annotate, selectors"
+expect_ok "label" label acd login tier=gold
+is "customdomain.auth0.domain-operator.dev/login labeled" "label output"
+expect_ok "annotate" annotate acd login note=hello
+is "customdomain.auth0.domain-operator.dev/login annotated" "annotate output"
+expect_ok "get -l" get acd -l 'tier in (gold,silver),app=shop' -o name
+is "customdomain.auth0.domain-operator.dev/login" "label selector"
+expect_ok "get -l notin" get acd -l 'tier notin (gold)' -o name
+is "customdomain.auth0.domain-operator.dev/extra" "notin selector"
+expect_ok "field selector" get acd --field-selector metadata.name=extra -o name
+is "customdomain.auth0.domain-operator.dev/extra" "field selector"
+expect_ok "generation unchanged by metadata" get acd login -o jsonpath='{.metadata.generation}'
+is "1" "labels do not bump generation"
+expect_ok "get --chunk-size" get acd --chunk-size=1 -o name
+has "customdomain.auth0.domain-operator.dev/extra" "paged list (limit/continue)"
+has "customdomain.auth0.domain-operator.dev/login" "paged list second page"
+
+echo "# patch flavours"
+expect_ok "apply configmap" apply -f "$FIX/configmap.yaml"
+expect_ok "strategic patch" patch cm settings -p '{"data":{"b":"2"}}'
+expect_ok "json patch" patch cm settings --type=json -p '[{"op":"add","path":"/data/c","value":"3"},{"op":"remove","path":"/data/b"}]'
+expect_ok "merge patch" patch acd login --type=merge -p '{"spec":{"tenantRef":{"name":"eu"}}}'
+expect_ok "generation bumped" get acd login -o jsonpath='{.metadata.generation}'
+is "2" "spec change bumps generation"
+expect_fail "strategic on CR" patch acd login -p '{"spec":{"tenantRef":{"name":"us"}}}'
+has "application/strategic-merge-patch+json is not supported" "strategic merge refused for CRs"
+expect_ok "configmap data" get cm settings -o jsonpath='{.data}'
+is '{"a":"1","c":"3"}' "patches applied"
+expect_ok "edit" edit cm settings
+is "configmap/settings edited" "edit output"
+expect_ok "edited value" get cm settings -o jsonpath='{.data.a}'
+is "9" "edit changed data.a"
+
+echo "# server-side apply"
+expect_fail "SSA conflict with kubectl-edit" apply --server-side -f "$FIX/configmap.yaml"
+has 'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .data.a' "SSA conflict text"
+expect_ok "SSA --force-conflicts" apply --server-side --force-conflicts -f "$FIX/configmap.yaml"
+is "configmap/settings serverside-applied" "SSA output"
+expect_ok "SSA value" get cm settings -o jsonpath='{.data.a}'
+is "1" "forced apply took data.a"
+expect_ok "managedFields" get cm settings -o jsonpath='{range .metadata.managedFields[*]}{.manager}:{.operation} {end}'
+has "kubectl:Apply" "managedFields has the apply manager"
+expect_ok "SSA CR" apply --server-side -f "$FIX/customdomain.yaml" --field-manager=gitops --force-conflicts
+has "serverside-applied" "SSA on a custom resource"
+
+echo "# dry run"
+expect_ok "create --dry-run=server" create --dry-run=server -o name -f - <<<'{"apiVersion":"auth0.domain-operator.dev/v1alpha1","kind":"CustomDomain","metadata":{"name":"dry"},"spec":{"domain":"dry.example.com","type":"Auth0ManagedCerts"}}'
+is "customdomain.auth0.domain-operator.dev/dry" "dry-run create answered"
+expect_fail "dry-run stored nothing" get acd dry
+has "NotFound" "dry-run object absent"
+
+echo "# status subresource and wait"
+expect_ok "status patch" patch acd login --subresource=status --type=merge -p '{"status":{"state":"Ready","conditions":[{"type":"Verified","status":"True","reason":"DnsFound","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"},{"type":"Ready","status":"True","reason":"Ready","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
+expect_ok "wait --for=condition=Ready" wait --for=condition=Ready acd/login --timeout=10s
+is "customdomain.auth0.domain-operator.dev/login condition met" "wait output"
+expect_ok "get after status" get acd login -o wide
+line_re '^login +login.example.com +Auth0ManagedCerts +Ready +True +True +[0-9]+s$' "columns from status incl. filter expressions"
+expect_ok "status ignored on main resource" patch acd login --type=merge -p '{"status":{"state":"Hacked"}}'
+expect_ok "state kept" get acd login -o jsonpath='{.status.state}'
+is "Ready" "main-resource write does not change status"
+expect_fail "status validated" patch acd login --subresource=status --type=merge -p '{"status":{"observedGeneration":"x"}}'
+has 'status.observedGeneration: Invalid value: "string": status.observedGeneration in body must be of type integer: "string"' "status writes validated"
+
+echo "# watch"
+"$KUBECTL" get acd --watch --output-watch-events >"$WORK/watch.out" 2>&1 &
+BG_PIDS+=($!)
+sleep 1
+expect_ok "label during watch" label acd login watched=yes
+for _ in $(seq 1 50); do grep -q MODIFIED "$WORK/watch.out" && break; sleep 0.1; done
+OUT="$(cat "$WORK/watch.out")"
+line_re '^EVENT +NAME +DOMAIN +TYPE +STATE +READY +AGE$' "get -w header"
+line_re '^ADDED +login ' "get -w initial event"
+line_re '^MODIFIED +login ' "get -w modification"
+
+echo "# finalizers and deletion"
+expect_ok "add finalizer" patch acd extra --type=merge -p '{"metadata":{"finalizers":["example.dev/hold"]}}'
+expect_ok "delete --wait=false" delete acd extra --wait=false
+is 'customdomain.auth0.domain-operator.dev "extra" deleted' "delete output"
+expect_ok "deletionTimestamp set" get acd extra -o jsonpath='{.metadata.deletionTimestamp}'
+line_re '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "object marked, not gone"
+"$KUBECTL" wait --for=delete acd/extra --timeout=15s >"$WORK/wait.out" 2>&1 &
+WAIT_PID=$!
+sleep 0.5
+expect_ok "remove finalizer" patch acd extra --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'
+wait "$WAIT_PID"; RC=$?; OUT="$(cat "$WORK/wait.out")"
+if [[ $RC -eq 0 ]]; then ok "wait --for=delete returns"; else bad "wait --for=delete returns"; fi
+expect_ok "delete --wait" delete -f "$FIX/customdomain.yaml" --wait=true
+is 'customdomain.auth0.domain-operator.dev "login" deleted' "delete --wait output"
+expect_ok "empty" get acd
+is "No resources found in default namespace." "no resources left"
+
+echo "# built-in types"
+expect_ok "apply built-ins" apply -f "$FIX/builtins.yaml"
+has "lease.coordination.k8s.io/leader created" "lease created"
+has "event.events.k8s.io/login.2 created" "events.k8s.io event created"
+expect_ok "secret stringData" get secret creds -n team -o jsonpath='{.data.client_id}'
+is "YWJj" "stringData encoded into data"
+expect_ok "get secrets" get secrets -n team
+line_re '^NAME +TYPE +DATA +AGE$' "secret columns"
+line_re '^creds +Opaque +1 +[0-9]+s$' "secret row"
+expect_ok "get leases" get leases -n team
+line_re '^leader +pod-a +[0-9]+s$' "lease row"
+expect_ok "get events" get events
+line_re '^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE$' "event columns"
+expect_ok "get sa" get sa -n team -o name
+is "serviceaccount/operator" "service account"
+expect_ok "namespace uid" get ns team -o jsonpath='{.metadata.uid}'
+line_re '^[0-9a-f-]{36}$' "namespace has a UID"
+
+echo "# garbage collection"
+expect_ok "owner" apply -f - <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"owner"},"data":{"x":"y"}}'
+OWNER_UID="$("$KUBECTL" get cm owner -o jsonpath='{.metadata.uid}')"
+expect_ok "dependent" apply -f - <<<"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dependent\",\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"owner\",\"uid\":\"$OWNER_UID\",\"blockOwnerDeletion\":true}]}}"
+expect_ok "delete owner --cascade=foreground" delete cm owner --cascade=foreground
+expect_fail "dependent collected" get cm dependent
+has 'configmaps "dependent" not found' "dependent gone"
+expect_ok "delete namespace" delete ns team --wait=true
+expect_ok "namespace contents gone" get secrets -n team
+is "No resources found in team namespace." "namespace deletion cascades"
+
+echo "# errors"
+expect_fail "bad token" --token=wrong get ns
+is "error: You must be logged in to the server (Unauthorized)" "401 text"
+expect_fail "unknown kind" apply -f - <<<'{"apiVersion":"nope.dev/v1","kind":"Thing","metadata":{"name":"x"}}'
+has 'no matches for kind "Thing" in version "nope.dev/v1"' "unknown kind text"
+
+echo "# kustomize install (when deploy/ has one)"
+if [[ -f "$ROOT/deploy/kustomization.yaml" ]]; then
+    expect_ok "apply -k deploy" apply -k "$ROOT/deploy"
+else
+    echo "skip deploy/kustomization.yaml not present yet"
+fi
+
+echo
+echo "kubectl conformance: $PASS passed, $FAIL failed"
+[[ $FAIL -eq 0 ]]

@@ -254,6 +254,38 @@ async fn watcher_bookmarks_and_410_relist() -> TestResult {
 }
 
 #[tokio::test]
+async fn watcher_streaming_list_uses_send_initial_events() -> TestResult {
+    let (sim, client) = sim().await?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    for n in ["s1", "s2", "s3"] {
+        api.create(&PostParams::default(), &cm(n, &[])).await?;
+    }
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let stream = reflector(
+        writer,
+        watcher(api.clone(), watcher::Config::default().streaming_lists()),
+    )
+    .applied_objects();
+    let task = tokio::spawn(async move {
+        let mut s = std::pin::pin!(stream);
+        while s.next().await.is_some() {}
+    });
+    tokio::time::timeout(Duration::from_secs(5), reader.wait_until_ready()).await??;
+    assert_eq!(reader.state().len(), 3);
+    let log = sim.control().requests();
+    assert!(
+        log.iter()
+            .any(|r| r.verb == "watch" && r.resource == "configmaps")
+    );
+    assert!(!log.iter().any(|r| r.verb == "list" && r.resource == "configmaps"));
+    api.create(&PostParams::default(), &cm("s4", &[])).await?;
+    eventually("streamed store sees s4", || async { reader.state().len() == 4 }).await?;
+    task.abort();
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn raw_watch_sends_bookmarks_and_gone_for_expired_versions() -> TestResult {
     let (sim, client) = sim().await?;
     let api: Api<ConfigMap> = Api::default_namespaced(client.clone());

@@ -229,8 +229,17 @@ is "serviceaccount/operator" "service account"
 expect_ok "namespace uid" get ns team -o jsonpath='{.metadata.uid}'
 line_re '^[0-9a-f-]{36}$' "namespace has a UID"
 
+expect_ok "create secret (protobuf body)" create secret generic s1 --from-literal=k=v
+is "secret/s1 created" "kubectl create secret"
+expect_ok "secret data" get secret s1 -o jsonpath='{.data.k}'
+is "dg==" "created secret data"
+expect_ok "create namespace" create namespace scratch
+is "namespace/scratch created" "kubectl create namespace"
+expect_ok "create serviceaccount" create serviceaccount robot -n scratch
+is "serviceaccount/robot created" "kubectl create serviceaccount"
+
 echo "# garbage collection"
-expect_ok "owner" apply -f - <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"owner"},"data":{"x":"y"}}'
+expect_ok "owner" create configmap owner --from-literal=x=y
 OWNER_UID="$("$KUBECTL" get cm owner -o jsonpath='{.metadata.uid}')"
 expect_ok "dependent" apply -f - <<<"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dependent\",\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"owner\",\"uid\":\"$OWNER_UID\",\"blockOwnerDeletion\":true}]}}"
 expect_ok "delete owner --cascade=foreground" delete cm owner --cascade=foreground

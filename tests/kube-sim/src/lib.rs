@@ -15,6 +15,7 @@ pub mod managed_fields;
 pub mod openapi;
 pub mod patch;
 pub mod persist;
+pub mod protobuf;
 pub mod resources;
 pub mod selectors;
 pub mod server;

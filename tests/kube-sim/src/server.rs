@@ -515,10 +515,10 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
         (&Method::DELETE, false) => "deletecollection",
         _ => "unknown",
     };
-    if content_type.starts_with("application/vnd.kubernetes.protobuf")
-        || content_type.starts_with("application/cbor")
+    if content_type.starts_with("application/cbor")
+        || (content_type.starts_with(crate::protobuf::CONTENT_TYPE) && verb != "create")
     {
-        // Only JSON and YAML bodies are understood; client-go falls back to JSON on 415.
+        // Protobuf is understood only for the creates kubectl's typed sub-commands send.
         let e = ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -586,6 +586,13 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiErr
         }
         Err(e) => Err(ApiError::bad_request(format!("reading request body: {e}"))),
     }
+}
+
+fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    if content_type.starts_with(crate::protobuf::CONTENT_TYPE) {
+        return crate::protobuf::decode(body);
+    }
+    parse_json_or_yaml(body)
 }
 
 fn parse_json_or_yaml(body: &[u8]) -> Result<Value, ApiError> {
@@ -772,7 +779,7 @@ async fn dispatch(
         }
         "watch" => watch_response(server, rt, ns, query, table),
         "create" => {
-            let obj = match parse_json_or_yaml(body) {
+            let obj = match parse_body(body, content_type) {
                 Ok(v) => v,
                 Err(e) => return error(&e),
             };

@@ -1,0 +1,183 @@
+//! Harness self-tests and admission checks: no operator needed.
+
+use e2e::error::{Result, ensure};
+use e2e::{World, resources};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn world_starts_and_kubectl_sees_the_tenant() -> Result<()> {
+    let w = World::builder().without_operator().start().await?;
+    let out = w.kubectl.ok(&["get", "auth0tenants", "-o", "name"], None).await?;
+    ensure(
+        out.stdout
+            .contains(&format!("auth0tenant.auth0.domain-operator.dev/{}", w.tenant)),
+        || format!("tenant not listed: {}", out.stdout),
+    )?;
+    // Defaults applied by admission are visible.
+    let rl = w
+        .kubectl
+        .ok(
+            &[
+                "get",
+                "a0t",
+                &w.tenant,
+                "-o",
+                "jsonpath={.spec.allowedNamespaces.from}",
+            ],
+            None,
+        )
+        .await?;
+    ensure(rl.stdout == "All", || {
+        format!("allowedNamespaces default: {:?}", rl.stdout)
+    })?;
+
+    // A CustomDomain is accepted and shows in the table with the design's columns.
+    let cd = w.custom_domain("login", &w.domain("login"), "SelfManagedCerts", json!({}));
+    w.apply_json(&cd).await?;
+    let table = w.kubectl(&["get", "customdomains"]).await?;
+    ensure(table.success(), || {
+        format!("kubectl get failed: {}", table.stderr)
+    })?;
+    let header = table.stdout.lines().next().unwrap_or_default().to_string();
+    for col in ["NAME", "DOMAIN", "TYPE", "STATE", "READY", "AGE"] {
+        ensure(header.contains(col), || {
+            format!("column {col} missing in {header:?}")
+        })?;
+    }
+    ensure(table.stdout.contains(&w.domain("login")), || {
+        format!("row missing: {}", table.stdout)
+    })?;
+    let obj = w.get_cd("login").await?;
+    ensure(
+        obj.is_some_and(|o| resources::str_at(&o, "/spec/tlsPolicy") == Some("recommended")),
+        || "tlsPolicy default not applied".into(),
+    )?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_and_sim_are_wired() -> Result<()> {
+    let w = World::builder().without_operator().start().await?;
+    w.dns().add_txt("_probe.example.com", "v");
+    ensure(w.counters().calls.is_empty(), || {
+        "sim counted calls before any client".into()
+    })?;
+    // The sim's edge refuses an unknown host: the edge helper reaches it over TLS.
+    let status = w.edge_request(&w.domain("nothing"), "wrong-key").await?;
+    ensure(status == 404, || {
+        format!("edge answered {status} for an unknown host")
+    })?;
+    ensure(
+        w.known_secrets().iter().any(|(l, _)| l == "client secret"),
+        || "no client secret".into(),
+    )?;
+    Ok(())
+}
+
+/// One rejected manifest: its spec change and the text kubectl must print.
+struct Bad {
+    what: &'static str,
+    name: &'static str,
+    manifest: serde_json::Value,
+    expect: &'static [&'static str],
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_manifests_are_rejected_with_the_message() -> Result<()> {
+    let w = World::builder().without_operator().start().await?;
+    // A good one first, so the immutable-field change has something to change.
+    let good = w.custom_domain("keep", &w.domain("keep"), "Auth0ManagedCerts", json!({}));
+    w.apply_json(&good).await?;
+    let ten: serde_json::Map<String, serde_json::Value> =
+        (0..10).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let cases = [
+        Bad {
+            what: "wildcard domain",
+            name: "wild",
+            manifest: w.custom_domain(
+                "wild",
+                &format!("*.{}", w.domain("wild")),
+                "Auth0ManagedCerts",
+                json!({}),
+            ),
+            expect: &[
+                "The CustomDomain \"wild\" is invalid",
+                "spec.domain: Invalid value: \"string\": wildcard domains are not supported by Auth0: create one CustomDomain per host name",
+            ],
+        },
+        Bad {
+            what: "upper-case domain",
+            name: "upper",
+            manifest: w.custom_domain("upper", &w.domain("UPPER"), "Auth0ManagedCerts", json!({})),
+            expect: &[
+                "The CustomDomain \"upper\" is invalid",
+                "spec.domain: Invalid value: \"string\": domain must be lower-case: write it in lower-case letters",
+            ],
+        },
+        Bad {
+            what: "changed domain",
+            name: "keep",
+            manifest: w.custom_domain("keep", &w.domain("other"), "Auth0ManagedCerts", json!({})),
+            expect: &[
+                "The CustomDomain \"keep\" is invalid",
+                "spec.domain: Invalid value: \"string\": domain is immutable: create a new CustomDomain to use a different domain",
+            ],
+        },
+        Bad {
+            what: "10 metadata keys",
+            name: "meta",
+            manifest: w.custom_domain(
+                "meta",
+                &w.domain("meta"),
+                "Auth0ManagedCerts",
+                json!({"metadata": ten}),
+            ),
+            expect: &[
+                "The CustomDomain \"meta\" is invalid",
+                "spec.metadata: Too many: 10: must have at most 9 items",
+            ],
+        },
+        Bad {
+            what: "verificationMethod on Auth0-managed",
+            name: "vm",
+            manifest: w.custom_domain(
+                "vm",
+                &w.domain("vm"),
+                "Auth0ManagedCerts",
+                json!({"verificationMethod": "TXT"}),
+            ),
+            expect: &[
+                "The CustomDomain \"vm\" is invalid",
+                "spec: Invalid value: \"object\": verificationMethod is only valid for SelfManagedCerts",
+            ],
+        },
+    ];
+    let mut failures = Vec::new();
+    for c in &cases {
+        let out = w.try_apply_yaml(&c.manifest.to_string()).await?;
+        println!("{}: exit {:?}, stderr: {}", c.what, out.code, out.stderr.trim());
+        if out.success() {
+            failures.push(format!("{}: accepted (stdout {:?})", c.what, out.stdout));
+            continue;
+        }
+        for e in c.expect {
+            if !out.stderr.contains(e) {
+                failures.push(format!("{}: stderr lacks {e:?}: {}", c.what, out.stderr.trim()));
+            }
+        }
+        if c.name != "keep" && w.get_cd(c.name).await?.is_some() {
+            failures.push(format!("{}: object was stored anyway", c.what));
+        }
+    }
+    // The rejected update left the stored domain unchanged.
+    let kept = w.get_cd("keep").await?;
+    let kept_domain = kept
+        .as_ref()
+        .and_then(|o| resources::str_at(o, "/spec/domain"))
+        .map(str::to_string);
+    if kept_domain.as_deref() != Some(w.domain("keep").as_str()) {
+        failures.push(format!("immutable domain changed to {kept_domain:?}"));
+    }
+    ensure(failures.is_empty(), || failures.join("\n"))?;
+    Ok(())
+}

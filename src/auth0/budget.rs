@@ -277,23 +277,22 @@ impl Budget {
         d
     }
 
-    /// Slows down before Auth0 says 429: with nothing left, pause until the reset; with under a
-    /// tenth left, spread the remainder over the time to the reset. Returns the pause applied.
+    /// Slows down before Auth0 says 429: with under a tenth of the bucket left, wait for one
+    /// token to refill before the next call. `x-ratelimit-reset` is when the bucket is *full*
+    /// again, so one token takes `(reset - now) / (limit - remaining)` (never shorter than the real
+    /// refill, as Auth0 rounds the reset up). Returns the pause applied.
     pub fn observe(&self, scope: Scope, headers: &RateLimitHeaders) -> Duration {
         let (Some(remaining), Some(limit)) = (headers.remaining, headers.limit) else {
             return Duration::ZERO;
         };
+        let low_water = (limit / 10).max(1);
+        if remaining >= low_water || remaining >= limit {
+            return Duration::ZERO;
+        }
         let Some(to_reset) = headers.until_reset(self.max_pause) else {
             return Duration::ZERO;
         };
-        let low_water = (limit / 10).max(1);
-        let d = if remaining == 0 {
-            to_reset
-        } else if remaining < low_water {
-            to_reset / u32::try_from(remaining + 1).unwrap_or(u32::MAX)
-        } else {
-            return Duration::ZERO;
-        };
+        let d = to_reset / u32::try_from(limit - remaining).unwrap_or(u32::MAX);
         match scope {
             Scope::Tenant => self.tenant_pause.extend(d),
             Scope::Verify => self.verify_pause.extend(d),
@@ -414,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn low_remaining_slows_down() {
+    fn low_remaining_paces_at_the_refill_rate() {
         let budget = Budget::new(
             RateLimit::DEFAULT_TENANT,
             RateLimit::DEFAULT_VERIFY,
@@ -426,13 +425,31 @@ mod tests {
             reset: Some(unix_now() + 10),
         };
         assert_eq!(budget.observe(Scope::Tenant, &plenty), Duration::ZERO);
+        assert_eq!(budget.tenant_paused_for(), Duration::ZERO);
+        // Empty verify bucket of 5, full in ~60 s: one token in ~12 s.
+        let empty = RateLimitHeaders {
+            limit: Some(5),
+            remaining: Some(0),
+            reset: Some(unix_now() + 60),
+        };
+        let d = budget.observe(Scope::Verify, &empty);
+        assert!(
+            d > Duration::from_secs(10) && d <= Duration::from_secs(12),
+            "{d:?}"
+        );
+        assert!(budget.verify_paused_for() > Duration::from_secs(10));
+        assert_eq!(budget.tenant_paused_for(), Duration::ZERO);
+        // Nearly empty tenant bucket of 100, full in ~10 s: about 0.1 s.
         let low = RateLimitHeaders {
             limit: Some(100),
             remaining: Some(1),
             reset: Some(unix_now() + 10),
         };
-        assert!(budget.observe(Scope::Tenant, &low) > Duration::from_secs(3));
-        assert!(budget.tenant_paused_for() > Duration::from_secs(3));
+        let d = budget.observe(Scope::Tenant, &low);
+        assert!(
+            d > Duration::from_millis(80) && d <= Duration::from_millis(102),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -546,8 +546,10 @@ impl TenantClient {
             debug!(tenant = %inner.name, endpoint = route, status = status.as_u16(), attempt, "Auth0 call");
             let limits = RateLimitHeaders::from_headers(&headers);
             let scope = inner.budget.scope_of_429(endpoint.is_verify(), &limits);
-            if status.is_success() {
+            if status != StatusCode::TOO_MANY_REQUESTS {
                 inner.budget.observe(scope, &limits);
+            }
+            if status.is_success() {
                 return Ok(Reply {
                     status,
                     body,

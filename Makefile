@@ -1,23 +1,24 @@
 # auth0-domain-operator — one entry point for people and CI.
-#   make sandbox   run the operator against local simulators (README quick start)
-#   make test      everything: unit, simulators, SDK/kubectl conformance, end to end
+#   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start)
+#   make test      everything: lint, unit, simulators, SDK and kubectl conformance, end to end, sandbox smoke
 #   make bench     benchmarks (never part of `make test`)
+#   make crds      regenerate crds/ from the Rust types
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-DEPS_DIR := $(CURDIR)/.deps
 
-.PHONY: help deps build test test-rust lint fmt sandbox bench crds
+.PHONY: help deps build lint fmt test test-rust test-conformance test-kubectl test-sandbox sandbox crds
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
-## Installs what the tests need (idempotent; see .ci/deps.sh).
+## Installs what the tests need (idempotent): kubectl if missing, the pinned Auth0 SDKs.
 deps:
 	@bash .ci/deps.sh
+	@bash .ci/deps-sdk.sh
 
 build:
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace --bins
 
 fmt:
 	$(CARGO) fmt --all
@@ -26,11 +27,23 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-rust:
+test-rust: build
 	$(CARGO) test --workspace
 
-test: deps lint test-rust
+test-conformance: build
+	bash tests/auth0-sim/conformance/run.sh
+
+test-kubectl: build
+	bash tests/kube-sim/kubectl/run.sh
+
+test-sandbox: build
+	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
+
+test: deps lint test-rust test-conformance test-kubectl test-sandbox
 	@echo "make test: all suites passed"
+
+sandbox: deps
+	bash tests/sandbox/sandbox.sh
 
 crds:
 	$(CARGO) run --quiet -- crd --write

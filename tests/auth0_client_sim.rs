@@ -448,3 +448,44 @@ async fn measure_list_of_1000_domains() {
     w.sim.shutdown().await;
     w.dns.shutdown().await;
 }
+
+#[tokio::test]
+async fn check_reports_scopes_domains_and_default() {
+    let w = world(|c| {
+        c.client(ClientSpec::new("sim-client", "sim-secret").with_scopes(&[
+            "read:custom_domains",
+            "create:custom_domains",
+            "update:custom_domains",
+            "delete:custom_domains",
+        ]))
+    })
+    .await;
+    let c = client(&w.sim);
+    c.create_domain(&create("b.example.com", DomainType::SelfManagedCerts))
+        .await
+        .unwrap();
+    let mut unmarked = create("a.example.com", DomainType::Auth0ManagedCerts);
+    unmarked.domain_metadata.clear();
+    c.create_domain(&unmarked).await.unwrap();
+    let report = auth0_domain_operator::auth0::check::inspect(&c).await.unwrap();
+    assert!(report.is_usable());
+    assert_eq!(
+        report.missing_settings_scopes,
+        vec!["read:tenant_settings", "update:tenant_settings"]
+    );
+    assert_eq!(report.by_status().get("pending_verification"), Some(&2));
+    assert_eq!(report.default_domain.as_deref().unwrap(), w.sim.tenant_domain());
+    let text = report.to_string();
+    assert!(
+        text.contains("custom domains: 2 (2 pending_verification; checkpoint pagination)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a.example.com") && text.contains("unmarked"),
+        "{text}"
+    );
+    assert!(text.contains("owner=cluster/ns/b.example.com"), "{text}");
+    assert!(!text.contains("sim-secret"));
+    w.sim.shutdown().await;
+    w.dns.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! Auth0 Management API client: wire types, secret redaction, tokens, rate-limit budget, errors.
 
 pub mod budget;
+pub mod check;
 pub mod client;
 pub mod clients;
 pub mod config;

@@ -224,6 +224,8 @@ expect_ok "get leases" get leases -n team
 line_re '^leader +pod-a +[0-9]+s$' "lease row"
 expect_ok "get events" get events
 line_re '^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE$' "event columns"
+expect_ok "events.k8s.io event in core view" get events --field-selector involvedObject.name=login,reason=Verified -o jsonpath='{.items[*].message}'
+is "DNS record found" "events.k8s.io/v1 events are visible as core events"
 expect_ok "get sa" get sa -n team -o name
 is "serviceaccount/operator" "service account"
 expect_ok "namespace uid" get ns team -o jsonpath='{.metadata.uid}'

@@ -9,6 +9,7 @@
 pub mod control;
 pub mod crds;
 pub mod discovery;
+pub mod events;
 pub mod jsonpath;
 pub mod lifecycle;
 pub mod managed_fields;

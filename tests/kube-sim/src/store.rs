@@ -142,6 +142,16 @@ impl World {
             .or_default()
             .insert(key, obj.clone());
         self.emit(res, kind, obj.clone());
+        if crate::events::is_new_events(res) {
+            let core_res = crate::events::core_events();
+            let core = crate::events::to_core(&obj);
+            let kind = if self.get(&core_res, &obj_key(&core)).is_some() {
+                "MODIFIED"
+            } else {
+                "ADDED"
+            };
+            self.store(&core_res, core, kind);
+        }
         obj
     }
 
@@ -152,6 +162,9 @@ impl World {
         set_rv(&mut obj, self.rv);
         self.emit(res, "DELETED", obj.clone());
         self.gc_dirty = true;
+        if crate::events::is_new_events(res) {
+            self.remove(&crate::events::core_events(), key);
+        }
         Some(obj)
     }
 

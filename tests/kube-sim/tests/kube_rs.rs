@@ -286,6 +286,44 @@ async fn watcher_streaming_list_uses_send_initial_events() -> TestResult {
 }
 
 #[tokio::test]
+async fn recorder_events_show_up_as_core_events() -> TestResult {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let (sim, client) = sim().await?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let obj = api.create(&PostParams::default(), &cm("subject", &[])).await?;
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "test-operator".into(),
+            instance: Some("pod-a".into()),
+        },
+    );
+    let ev = Event {
+        type_: EventType::Normal,
+        reason: "Verified".into(),
+        note: Some("DNS record found".into()),
+        action: "Verify".into(),
+        secondary: None,
+    };
+    recorder.publish(&ev, &obj.object_ref(&())).await?;
+    recorder.publish(&ev, &obj.object_ref(&())).await?;
+    let core: Api<CoreEvent> = Api::default_namespaced(client.clone());
+    let found = core
+        .list(&ListParams::default().fields("involvedObject.name=subject,involvedObject.kind=ConfigMap"))
+        .await?;
+    assert_eq!(found.items.len(), 1);
+    let e = &found.items[0];
+    assert_eq!(
+        (e.reason.as_deref(), e.message.as_deref(), e.count),
+        (Some("Verified"), Some("DNS record found"), Some(2))
+    );
+    assert!(e.last_timestamp.is_some());
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn raw_watch_sends_bookmarks_and_gone_for_expired_versions() -> TestResult {
     let (sim, client) = sim().await?;
     let api: Api<ConfigMap> = Api::default_namespaced(client.clone());

@@ -464,3 +464,61 @@ fn examples_are_admitted_and_read_back() {
     assert_eq!(seen.get("Auth0Tenant"), Some(&1));
     assert_eq!(seen.get("CustomDomain"), Some(&4));
 }
+
+/// `plan::validate_spec` (the operator's re-check for clusters without CRD validation) and the
+/// CRD's admission agree on every spec the operator can read.
+#[test]
+fn validate_spec_agrees_with_admission() {
+    let s = schema(&CustomDomain::crd());
+    let long_label = "a".repeat(64);
+    let specs = [
+        json!({"domain": "login.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "a.b", "type": "SelfManagedCerts"}),
+        json!({"domain": "x-1.example.co.uk", "type": "SelfManagedCerts", "verificationMethod": "TXT"}),
+        json!({"domain": "*.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "login.example.com.", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "LOGIN.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "localhost", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "-a.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "a-.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "a..example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": "a_b.example.com", "type": "Auth0ManagedCerts"}),
+        json!({"domain": format!("{long_label}.example.com"), "type": "Auth0ManagedCerts"}),
+        json!({"domain": format!("{}.com", vec!["a".repeat(63); 4].join(".")), "type": "Auth0ManagedCerts"}),
+        json!({"domain": format!("{}.com", vec!["a".repeat(61); 4].join(".")), "type": "Auth0ManagedCerts"}),
+        json!({"domain": "login.example.com", "type": "Auth0ManagedCerts", "verificationMethod": "TXT"}),
+        json!({"domain": "login.example.com", "type": "Auth0ManagedCerts", "mtls": {"enabled": true}}),
+        json!({"domain": "login.example.com", "type": "Auth0ManagedCerts", "mtls": {"enabled": false}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "mtls": {"enabled": true}}),
+        json!({"domain": "login.example.com", "type": "Auth0ManagedCerts", "certificate": {"issuerRef": {"name": "x"}}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "certificate": {"issuerRef": {"name": "x"}}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"k8s_owner": "x"}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"": "x"}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"k": "v".repeat(255)}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"k": "v".repeat(256)}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"k".repeat(255): "v"}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "metadata": {"k".repeat(256): "v"}}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts",
+               "metadata": (0..9).map(|i| (format!("k{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts",
+               "metadata": (0..10).map(|i| (format!("k{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "secretName": "edge.login-1"}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "secretName": "Edge"}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "secretName": "edge-"}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "relyingPartyIdentifier": ""}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "relyingPartyIdentifier": "example.com"}),
+        json!({"domain": "login.example.com", "type": "SelfManagedCerts", "tenantRef": {"name": ""}}),
+    ];
+    let mut disagreements = Vec::new();
+    for spec in specs {
+        let admitted = admit(&s, "CustomDomain", spec.clone(), None);
+        let parsed: CustomDomainSpec = serde_json::from_value(spec.clone()).unwrap();
+        let checked = crate::custom_domain::plan::validate_spec(&parsed);
+        if admitted.is_empty() != checked.is_ok() {
+            disagreements.push(format!(
+                "{spec}\n  admission: {admitted:?}\n  validate_spec: {checked:?}"
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

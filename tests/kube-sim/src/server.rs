@@ -654,6 +654,11 @@ fn list_opts(query: &HashMap<String, String>) -> Result<ListOpts, ApiError> {
     })
 }
 
+/// `PartialObjectMetadata` form of an object (`Accept: ...;as=PartialObjectMetadata...`).
+pub(crate) fn partial_metadata(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+}
+
 fn table_include(accept: &str, query: &HashMap<String, String>) -> Option<Include> {
     accept
         .contains("as=Table")
@@ -737,12 +742,14 @@ async fn dispatch(
     let name = t.name.clone().unwrap_or_default();
     let sub = t.sub.clone().unwrap_or_default();
     let table = table_include(accept, query);
+    let meta_only = accept.contains("as=PartialObjectMetadata");
     match verb {
         "get" => {
             let Ok(w) = server.world.lock() else {
                 return error(&ApiError::internal("store poisoned"));
             };
             match verbs::get(&w, &rt, nsr, &name) {
+                Ok(o) if meta_only => respond(200, &partial_metadata(&o), &[]),
                 Ok(o) => match table {
                     Some(inc) => respond(
                         200,
@@ -763,6 +770,14 @@ async fn dispatch(
                 return error(&ApiError::internal("store poisoned"));
             };
             match verbs::list(&w, &rt, ns.as_deref(), &lo) {
+                Ok((items, meta)) if meta_only => {
+                    let items: Vec<Value> = items.iter().map(partial_metadata).collect();
+                    respond(
+                        200,
+                        &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items}),
+                        &[],
+                    )
+                }
                 Ok((items, meta)) => match table {
                     Some(inc) => {
                         let refs: Vec<&Value> = items.iter().collect();
@@ -777,7 +792,7 @@ async fn dispatch(
                 Err(e) => error(&e),
             }
         }
-        "watch" => watch_response(server, rt, ns, query, table),
+        "watch" => watch_response(server, rt, ns, query, table, meta_only),
         "create" => {
             let obj = match parse_body(body, content_type) {
                 Ok(v) => v,
@@ -910,6 +925,7 @@ fn watch_response(
     ns: Option<String>,
     query: &HashMap<String, String>,
     table: Option<Include>,
+    meta_only: bool,
 ) -> Response<Body> {
     let lo = match list_opts(query) {
         Ok(l) => l,
@@ -932,6 +948,7 @@ fn watch_response(
             .and_then(|s| s.parse().ok())
             .map(Duration::from_secs),
         table,
+        meta_only,
         name: None,
     };
     let (tx, rx) = futures::channel::mpsc::channel::<Bytes>(256);

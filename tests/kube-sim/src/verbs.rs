@@ -382,7 +382,13 @@ pub fn create(
             warnings,
         });
     }
+    let owned = obj.pointer("/metadata/ownerReferences").is_some();
     let stored = w.store(&rt.key(), obj, "ADDED");
+    if owned {
+        // A dependent whose owners are all gone is collected right away, as the GC would.
+        w.gc_dirty = true;
+        lifecycle::settle(w);
+    }
     if let Some(ct) = crd_type {
         crds::register(w, ct);
     }

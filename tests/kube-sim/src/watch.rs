@@ -33,6 +33,8 @@ pub struct WatchParams {
     pub timeout: Option<Duration>,
     /// Table rows instead of objects.
     pub table: Option<Include>,
+    /// `PartialObjectMetadata` instead of objects.
+    pub meta_only: bool,
     /// Single object watch (`fieldSelector=metadata.name=` is the usual form; this is for `/watch/.../name`).
     pub name: Option<String>,
 }
@@ -63,6 +65,9 @@ fn matches(rt: &ResourceType, p: &WatchParams, obj: &Value) -> bool {
 }
 
 fn render(rt: &ResourceType, p: &WatchParams, obj: &Value) -> Value {
+    if p.meta_only {
+        return crate::server::partial_metadata(obj);
+    }
     match p.table {
         Some(inc) => table::table(
             rt,

@@ -324,6 +324,39 @@ async fn recorder_events_show_up_as_core_events() -> TestResult {
 }
 
 #[tokio::test]
+async fn metadata_watcher_and_dangling_owner() -> TestResult {
+    let (sim, client) = sim().await?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    api.create(&PostParams::default(), &cm("m1", &[("secret", "value")]))
+        .await?;
+    let meta = api.get_metadata("m1").await?;
+    assert_eq!(meta.metadata.name.as_deref(), Some("m1"));
+    let listed = api.list_metadata(&ListParams::default()).await?;
+    assert_eq!(listed.items.len(), 1);
+    let meta_api: Api<kube::core::PartialObjectMeta<ConfigMap>> = Api::default_namespaced(client.clone());
+    let mut s = std::pin::pin!(watcher(meta_api, watcher::Config::default()).applied_objects());
+    let first = tokio::time::timeout(Duration::from_secs(5), s.try_next()).await??;
+    assert_eq!(first.map(|m| m.name_any()), Some("m1".to_string()));
+    // A dependent created for an owner that does not exist is collected.
+    let ghost = cm("ghost-owner", &[]);
+    let mut orphan = cm("orphan", &[]);
+    orphan.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: ghost.name_any(),
+        uid: "00000000-0000-4000-8000-000000000000".into(),
+        ..Default::default()
+    }]);
+    api.create(&PostParams::default(), &orphan).await?;
+    eventually("orphan collected", || async {
+        api.get_opt("orphan").await.ok().flatten().is_none()
+    })
+    .await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn raw_watch_sends_bookmarks_and_gone_for_expired_versions() -> TestResult {
     let (sim, client) = sim().await?;
     let api: Api<ConfigMap> = Api::default_namespaced(client.clone());

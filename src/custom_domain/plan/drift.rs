@@ -63,12 +63,7 @@ pub fn drift_patch(spec: &CustomDomainSpec, remote: &wire::CustomDomain, marker:
     }
     let want_md = desired_metadata(spec, marker);
     if want_md != remote.domain_metadata {
-        let mut md: BTreeMap<String, Option<String>> =
-            want_md.into_iter().map(|(k, v)| (k, Some(v))).collect();
-        for key in remote.domain_metadata.keys() {
-            md.entry(key.clone()).or_insert(None);
-        }
-        patch.domain_metadata = Some(md);
+        patch.domain_metadata = Some(metadata_patch(&want_md, &remote.domain_metadata));
     }
     match (&spec.relying_party_identifier, &remote.relying_party_identifier) {
         (Some(want), have) if have.as_ref() != Some(want) => {
@@ -80,6 +75,40 @@ pub fn drift_patch(spec: &CustomDomainSpec, remote: &wire::CustomDomain, marker:
         _ => {}
     }
     patch
+}
+
+/// Most `domain_metadata` properties one request may carry (Auth0 counts `null` removals too).
+pub const MAX_METADATA_PATCH_KEYS: usize = 10;
+
+/// The `domain_metadata` of a PATCH: the full intended map plus `null` for each key to remove.
+///
+/// When that would exceed [`MAX_METADATA_PATCH_KEYS`], removals go first, together with the
+/// ownership marker and as many intended keys as fit; the next round sends the rest. This is safe
+/// under both readings of PATCH (merge or replace): the domain never holds more than 10 keys and is
+/// never left without its marker.
+fn metadata_patch(
+    want: &BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+) -> BTreeMap<String, Option<String>> {
+    let removals: Vec<&String> = have.keys().filter(|k| !want.contains_key(*k)).collect();
+    let mut md: BTreeMap<String, Option<String>> = BTreeMap::new();
+    if want.len() + removals.len() <= MAX_METADATA_PATCH_KEYS {
+        md.extend(want.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
+        md.extend(removals.into_iter().map(|k| (k.clone(), None)));
+        return md;
+    }
+    if let Some(marker) = want.get(OWNER_METADATA_KEY) {
+        md.insert(OWNER_METADATA_KEY.to_owned(), Some(marker.clone()));
+    }
+    let room = MAX_METADATA_PATCH_KEYS - md.len();
+    md.extend(removals.into_iter().take(room).map(|k| (k.clone(), None)));
+    for (k, v) in want {
+        if md.len() >= MAX_METADATA_PATCH_KEYS {
+            break;
+        }
+        md.entry(k.clone()).or_insert_with(|| Some(v.clone()));
+    }
+    md
 }
 
 /// Names the fields a patch changes, for Events (no values).
@@ -107,4 +136,93 @@ pub(crate) fn describe(patch: &PatchDomain) -> String {
         parts.push("relying_party_identifier".to_owned());
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// What Auth0 holds after a metadata PATCH, under each reading of the contract.
+    fn apply(
+        have: &BTreeMap<String, String>,
+        patch: &BTreeMap<String, Option<String>>,
+        merge: bool,
+    ) -> BTreeMap<String, String> {
+        let mut out = if merge { have.clone() } else { BTreeMap::new() };
+        for (k, v) in patch {
+            match v {
+                Some(v) => {
+                    out.insert(k.clone(), v.clone());
+                }
+                None => {
+                    out.remove(k);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn metadata_converges_within_the_key_limit_under_merge_and_replace() {
+        let mut want = map(&[("k8s_owner", "c1/ns/n")]);
+        for i in 0..9 {
+            want.insert(format!("mine{i}"), "v".into());
+        }
+        let starts = [
+            // Adopting a domain full of dashboard keys.
+            (0..10)
+                .map(|i| (format!("foreign{i}"), "x".to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            // Ours, plus keys someone added in the dashboard.
+            {
+                let mut m = want.clone();
+                m.retain(|k, _| k.as_str() < "mine7");
+                m.insert("dash1".into(), "x".into());
+                m.insert("dash2".into(), "x".into());
+                m
+            },
+            map(&[("a", "1")]),
+        ];
+        for merge in [true, false] {
+            for start in &starts {
+                let mut have = start.clone();
+                let mut rounds = 0;
+                while have != want {
+                    let patch = metadata_patch(&want, &have);
+                    assert!(patch.len() <= MAX_METADATA_PATCH_KEYS, "{patch:?}");
+                    assert_eq!(patch.get(OWNER_METADATA_KEY), Some(&Some("c1/ns/n".to_owned())));
+                    have = apply(&have, &patch, merge);
+                    assert!(
+                        have.len() <= MAX_METADATA_PATCH_KEYS,
+                        "Auth0 would hold {} keys",
+                        have.len()
+                    );
+                    assert_eq!(have.get(OWNER_METADATA_KEY).map(String::as_str), Some("c1/ns/n"));
+                    rounds += 1;
+                    assert!(
+                        rounds <= 3,
+                        "no convergence (merge={merge}) from {start:?}: {have:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_changes_go_in_one_body_with_nulls() {
+        let want = map(&[("k8s_owner", "m"), ("a", "1")]);
+        let have = map(&[("k8s_owner", "m"), ("a", "0"), ("old", "x")]);
+        let patch = metadata_patch(&want, &have);
+        assert_eq!(patch.get("old"), Some(&None));
+        assert_eq!(patch.get("a"), Some(&Some("1".into())));
+        assert_eq!(patch.len(), 3);
+    }
 }

@@ -81,7 +81,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (ns_store, ns_writer) = reflector::store::<Namespace>();
     let ns_stream = reflector::reflector(
         ns_writer,
-        watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default().any_semantic()),
+        watcher(
+            Api::<Namespace>::all(client.clone()),
+            watcher::Config::default().any_semantic(),
+        ),
     )
     .default_backoff()
     .touched_objects()
@@ -191,9 +194,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         _ = ns_stream => {}
     }
     shutdown.cancel();
-    match tokio::time::timeout(Duration::from_secs(5), server).await {
-        Ok(Ok(Err(e))) => warn!(error = %e, "metrics server"),
-        Ok(_) | Err(_) => {}
+    if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(5), server).await {
+        warn!(error = %e, "metrics server");
     }
     info!("stopped");
     Ok(())

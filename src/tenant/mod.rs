@@ -1,6 +1,6 @@
 //! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
 
 pub mod namespaces;
+pub mod reconcile;
 pub mod runtime;
 pub mod snapshot;
-pub mod reconcile;

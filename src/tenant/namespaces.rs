@@ -11,7 +11,10 @@ pub fn namespace_allowed(allowed: &AllowedNamespaces, labels: &BTreeMap<String, 
     match allowed.from {
         NamespacesFrom::All => true,
         // `Selector` without a selector is refused at admission; treat it as matching nothing.
-        NamespacesFrom::Selector => allowed.selector.as_ref().is_some_and(|s| selector_matches(s, labels)),
+        NamespacesFrom::Selector => allowed
+            .selector
+            .as_ref()
+            .is_some_and(|s| selector_matches(s, labels)),
     }
 }
 
@@ -43,7 +46,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
@@ -65,13 +71,66 @@ mod tests {
         let rows: Vec<(&str, LabelSelector, &BTreeMap<String, String>, bool)> = vec![
             ("matchLabels hit", by_labels.clone(), &team_a, true),
             ("matchLabels miss", by_labels, &none, false),
-            ("In hit", LabelSelector { match_expressions: Some(vec![expr("env", "In", &["prod", "stg"])]), ..Default::default() }, &team_a, true),
-            ("In miss on absent key", LabelSelector { match_expressions: Some(vec![expr("env", "In", &["prod"])]), ..Default::default() }, &none, false),
-            ("NotIn on absent key", LabelSelector { match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]), ..Default::default() }, &none, true),
-            ("NotIn hit", LabelSelector { match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]), ..Default::default() }, &team_a, false),
-            ("Exists", LabelSelector { match_expressions: Some(vec![expr("team", "Exists", &[])]), ..Default::default() }, &team_a, true),
-            ("DoesNotExist", LabelSelector { match_expressions: Some(vec![expr("team", "DoesNotExist", &[])]), ..Default::default() }, &team_a, false),
-            ("empty selector matches all", LabelSelector::default(), &none, true),
+            (
+                "In hit",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("env", "In", &["prod", "stg"])]),
+                    ..Default::default()
+                },
+                &team_a,
+                true,
+            ),
+            (
+                "In miss on absent key",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("env", "In", &["prod"])]),
+                    ..Default::default()
+                },
+                &none,
+                false,
+            ),
+            (
+                "NotIn on absent key",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]),
+                    ..Default::default()
+                },
+                &none,
+                true,
+            ),
+            (
+                "NotIn hit",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]),
+                    ..Default::default()
+                },
+                &team_a,
+                false,
+            ),
+            (
+                "Exists",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("team", "Exists", &[])]),
+                    ..Default::default()
+                },
+                &team_a,
+                true,
+            ),
+            (
+                "DoesNotExist",
+                LabelSelector {
+                    match_expressions: Some(vec![expr("team", "DoesNotExist", &[])]),
+                    ..Default::default()
+                },
+                &team_a,
+                false,
+            ),
+            (
+                "empty selector matches all",
+                LabelSelector::default(),
+                &none,
+                true,
+            ),
         ];
         for (name, sel, l, want) in rows {
             assert_eq!(selector_matches(&sel, l), want, "{name}");
@@ -82,7 +141,10 @@ mod tests {
     fn from_all_and_selector_without_selector() {
         let all = AllowedNamespaces::default();
         assert!(namespace_allowed(&all, &BTreeMap::new()));
-        let broken = AllowedNamespaces { from: NamespacesFrom::Selector, selector: None };
+        let broken = AllowedNamespaces {
+            from: NamespacesFrom::Selector,
+            selector: None,
+        };
         assert!(!namespace_allowed(&broken, &BTreeMap::new()));
     }
 }

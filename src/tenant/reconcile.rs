@@ -132,7 +132,10 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
                     ConditionType::Ready,
                     true,
                     Reason::TenantReady,
-                    format!("credentials work; {} domains on the tenant", counts.as_ref().map_or(0, |c| c.total)),
+                    format!(
+                        "credentials work; {} domains on the tenant",
+                        counts.as_ref().map_or(0, |c| c.total)
+                    ),
                     generation,
                     now,
                 ),
@@ -143,7 +146,14 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             warn!(reason = nr.reason.as_str(), message = %nr.message, "tenant not ready");
             set_condition(
                 &mut status.conditions,
-                condition(ConditionType::Ready, false, nr.reason, nr.message.clone(), generation, now),
+                condition(
+                    ConditionType::Ready,
+                    false,
+                    nr.reason,
+                    nr.message.clone(),
+                    generation,
+                    now,
+                ),
             );
             NOT_READY_RECHECK
         }
@@ -205,14 +215,19 @@ fn classify(e: &auth0::Error) -> NotReady {
 }
 
 /// Builds (or reuses) the runtime; `Ok(Err)` when the spec or Secret makes it unusable.
-async fn build_runtime(tenant: &Auth0Tenant, ctx: &Context) -> Result<Result<Arc<TenantRuntime>, NotReady>, Error> {
+async fn build_runtime(
+    tenant: &Auth0Tenant,
+    ctx: &Context,
+) -> Result<Result<Arc<TenantRuntime>, NotReady>, Error> {
     let name = tenant.name_any();
     let spec = &tenant.spec;
     let url = spec.api_base_url();
     if url.starts_with("http://") && !ctx.allow_insecure {
         return Ok(Err(not_ready(
             Reason::InvalidTenant,
-            format!("managementApiUrl {url} is plain http: use https (http is allowed only with --allow-insecure-auth0)"),
+            format!(
+                "managementApiUrl {url} is plain http: use https (http is allowed only with --allow-insecure-auth0)"
+            ),
         )));
     }
     let resync = match spec.resync_interval() {
@@ -297,7 +312,10 @@ async fn read_credentials(
     let Some(secret) = secret else {
         return Ok(Err(not_ready(
             Reason::CredentialsNotFound,
-            format!("credentials Secret {}/{} not found: create it with keys {} and {}", r.namespace, r.name, r.client_id_key, r.client_secret_key),
+            format!(
+                "credentials Secret {}/{} not found: create it with keys {} and {}",
+                r.namespace, r.name, r.client_id_key, r.client_secret_key
+            ),
         )));
     };
     let value = |key: &str| {
@@ -312,7 +330,10 @@ async fn read_credentials(
     let (Some(id), Some(secret_value)) = (value(&r.client_id_key), value(&r.client_secret_key)) else {
         return Ok(Err(not_ready(
             Reason::CredentialsNotFound,
-            format!("credentials Secret {}/{} lacks key {} or {}", r.namespace, r.name, r.client_id_key, r.client_secret_key),
+            format!(
+                "credentials Secret {}/{} lacks key {} or {}",
+                r.namespace, r.name, r.client_id_key, r.client_secret_key
+            ),
         )));
     };
     Ok(Ok((id, Redacted::new(secret_value))))
@@ -324,7 +345,10 @@ async fn write_status(api: &Api<Auth0Tenant>, name: &str, status: &Auth0TenantSt
         "kind": "Auth0Tenant",
         "status": status,
     }));
-    match api.patch_status(name, &PatchParams::apply(MANAGER).force(), &patch).await {
+    match api
+        .patch_status(name, &PatchParams::apply(MANAGER).force(), &patch)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(source) => Err(Error::Kube {

@@ -72,7 +72,10 @@ impl TenantRuntime {
 
     /// Current health.
     pub fn health(&self) -> Health {
-        self.health.read().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.health
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// Whether the tenant advertises `mtls.<domain>` endpoint aliases.

@@ -186,9 +186,16 @@ mod tests {
             Timestamp::now(),
         );
         let later = Instant::now();
-        s.replace(vec![domain("a.example.com", "pending_verification")], later, Timestamp::now());
+        s.replace(
+            vec![domain("a.example.com", "pending_verification")],
+            later,
+            Timestamp::now(),
+        );
         assert!(s.get("b.example.com").is_none(), "b vanished from Auth0");
-        assert_eq!(s.get("a.example.com").unwrap().domain.status.to_string(), "pending_verification");
+        assert_eq!(
+            s.get("a.example.com").unwrap().domain.status.to_string(),
+            "pending_verification"
+        );
         assert_eq!(s.len(), 1);
         assert!(s.is_loaded());
     }
@@ -196,15 +203,29 @@ mod tests {
     #[test]
     fn writes_during_an_inflight_list_survive_it() {
         let s = Snapshot::default();
-        s.replace(vec![domain("gone.example.com", "ready")], Instant::now(), Timestamp::now());
+        s.replace(
+            vec![domain("gone.example.com", "ready")],
+            Instant::now(),
+            Timestamp::now(),
+        );
         let started = Instant::now();
         // While the LIST is in flight the operator creates one domain and deletes another.
         s.upsert(domain("new.example.com", "pending_verification"));
         s.remove("gone.example.com");
         // The LIST (started before both writes) still shows the old world.
-        s.replace(vec![domain("gone.example.com", "ready")], started, Timestamp::now());
-        assert!(s.get("new.example.com").is_some(), "a create must not be hidden by an older LIST");
-        assert!(s.get("gone.example.com").is_none(), "a delete must not be undone by an older LIST");
+        s.replace(
+            vec![domain("gone.example.com", "ready")],
+            started,
+            Timestamp::now(),
+        );
+        assert!(
+            s.get("new.example.com").is_some(),
+            "a create must not be hidden by an older LIST"
+        );
+        assert!(
+            s.get("gone.example.com").is_none(),
+            "a delete must not be undone by an older LIST"
+        );
     }
 
     #[test]

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Runs deploy/argocd/*.lua with a real Lua interpreter over the recorded objects in
+tests/deploy/argocd/*.yaml and compares the health status and message; also checks that the
+argocd-cm patch embeds exactly the .lua files. Prints one line per check; exit 1 on a failure."""
+import json, math, os, subprocess, sys, tempfile, glob
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LUA = os.environ.get("LUA", "lua5.4")
+SCRIPTS = {
+    "customdomain": ("deploy/argocd/customdomain-health.lua", "auth0.domain-operator.dev_CustomDomain"),
+    "auth0tenant": ("deploy/argocd/auth0tenant-health.lua", "auth0.domain-operator.dev_Auth0Tenant"),
+}
+
+
+def lua_literal(v):
+    """A Lua table constructor for a JSON-like value (null fields are left out, as in Argo CD)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError("non-finite number")
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # JSON string escapes are valid Lua escapes for this data
+    if isinstance(v, list):
+        return "{" + ", ".join(lua_literal(x) for x in v) + "}"
+    if isinstance(v, dict):
+        return "{" + ", ".join("[%s] = %s" % (json.dumps(k), lua_literal(x)) for k, x in v.items() if x is not None) + "}"
+    raise ValueError("unsupported value %r" % (v,))
+
+
+def main():
+    failures = 0
+    patch = yaml.safe_load(open(os.path.join(ROOT, "deploy/argocd/argocd-cm-patch.yaml")))
+    for name, (path, key) in SCRIPTS.items():
+        text = open(os.path.join(ROOT, path)).read()
+        embedded = patch.get("data", {}).get("resource.customizations.health." + key)
+        ok = embedded == text
+        failures += not ok
+        print("%s argocd-cm key resource.customizations.health.%s matches %s" % ("ok  " if ok else "FAIL", key, path))
+    fixtures = sorted(glob.glob(os.path.join(ROOT, "tests/deploy/argocd/*.yaml")))
+    seen = {"Healthy": 0, "Progressing": 0, "Degraded": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in fixtures:
+            case = yaml.safe_load(open(f))
+            script = os.path.join(ROOT, SCRIPTS[case["script"]][0])
+            obj_file = os.path.join(tmp, "obj.lua")
+            with open(obj_file, "w") as out:
+                out.write("return " + lua_literal(case["obj"]) + "\n")
+            run = subprocess.run([LUA, os.path.join(ROOT, "tests/deploy/argocd/harness.lua"), script, obj_file],
+                                 capture_output=True, text=True, timeout=10)
+            want = "%s\t%s" % (case["expect"]["status"], case["expect"]["message"])
+            got = run.stdout.rstrip("\n")
+            ok = run.returncode == 0 and got == want
+            failures += not ok
+            seen[case["expect"]["status"]] = seen.get(case["expect"]["status"], 0) + 1
+            print("%s argocd %s -> %s" % ("ok  " if ok else "FAIL", os.path.basename(f), got or run.stderr.strip()))
+            if not ok:
+                print("       want: %s" % want)
+    for status, n in seen.items():
+        ok = n > 0
+        failures += not ok
+        print("%s argocd fixtures cover %s (%d)" % ("ok  " if ok else "FAIL", status, n))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -126,6 +126,24 @@ pub struct RunArgs {
     /// Watch only this namespace's CustomDomains (default: all namespaces).
     #[arg(long, env = "AUTH0_DOMAIN_OPERATOR_NAMESPACE")]
     pub namespace: Option<String>,
+
+    /// Budget of `POST /custom-domains/{id}/verify` per tenant as `COUNT:SECONDS` (burst COUNT,
+    /// COUNT per SECONDS). Auth0 allows 5:60; change it only for simulators and benchmarks.
+    #[arg(long, default_value = "5:60", value_parser = parse_verify_limit, env = "AUTH0_DOMAIN_OPERATOR_VERIFY_LIMIT")]
+    pub verify_limit: (u32, Duration),
+}
+
+/// Parses `COUNT:SECONDS`.
+pub fn parse_verify_limit(text: &str) -> Result<(u32, Duration), String> {
+    let (n, secs) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected COUNT:SECONDS, e.g. 5:60"))?;
+    let n: u32 = n.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    let secs: f64 = secs.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    if n == 0 || !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("{text:?}: COUNT and SECONDS must be positive"));
+    }
+    Ok((n, Duration::from_secs_f64(secs)))
 }
 
 /// Flags of `crd`.

@@ -11,6 +11,7 @@ use kube::{
         Controller, WatchStreamExt,
         controller::Config as ControllerConfig,
         events::{Recorder, Reporter},
+        metadata_watcher,
         reflector::{self, ObjectRef},
         watcher,
     },
@@ -98,8 +99,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tenants: tenants.clone(),
         metrics: metrics.clone(),
         allow_insecure: args.allow_insecure_auth0,
-        verify_limit: RateLimit::DEFAULT_VERIFY,
+        verify_limit: RateLimit::per(args.verify_limit.0, args.verify_limit.1),
         kick: kick_tx,
+        recorder: recorder.clone(),
     });
     let tenant_controller = Controller::new(
         Api::<Auth0Tenant>::all(client.clone()),
@@ -133,7 +135,31 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         cluster_id,
     ));
 
+    // Credentials rotation: a change to a Secret some tenant references re-runs the tenant
+    // controller at once (metadata only: the Secret's data never passes through this watch).
+    let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
+    let referencing = tenant_store.clone();
+    let creds_watch = metadata_watcher(Api::<Secret>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+        .for_each(move |secret| {
+            if let Ok(secret) = secret {
+                let (ns, name) = (secret.namespace(), secret.name_any());
+                let referenced = referencing.state().iter().any(|t| {
+                    let r = &t.spec.credentials_secret_ref;
+                    Some(&r.namespace) == ns.as_ref() && r.name == name
+                });
+                if referenced {
+                    info!(secret = %format!("{}/{name}", ns.unwrap_or_default()), "credentials Secret changed");
+                    // Full channel: a re-run is already pending.
+                    let _ = creds_tx.try_send(());
+                }
+            }
+            futures::future::ready(())
+        });
+
     let tenant_run = tenant_controller
+        .reconcile_all_on(tokio_stream::wrappers::ReceiverStream::new(creds_rx))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(tenant::reconcile, tenant::error_policy, tenant_ctx)
         .for_each(|r| {
@@ -192,6 +218,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     tokio::select! {
         _ = async { tokio::join!(tenant_run, cd_run) } => {}
         _ = ns_stream => {}
+        _ = creds_watch => {}
     }
     shutdown.cancel();
     if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(5), server).await {

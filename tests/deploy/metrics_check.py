@@ -126,12 +126,20 @@ def main():
     print("%s metrics.rs registers %d families: %s" % ("ok  " if ok else "FAIL", len(fams), ", ".join(sorted(fams))))
     if len(sys.argv) == 3 and sys.argv[1] == "--scrape":
         scraped = from_scrape(sys.argv[2])
-        same = {k: v[0] for k, v in scraped.items() if k.startswith(PREFIX)} == {k: v[0] for k, v in fams.items()}
-        failures += not same
-        print("%s /metrics families and types match metrics.rs (%d)" % ("ok  " if same else "FAIL", len(scraped)))
-        if not same:
-            print("       scraped: %s" % sorted(scraped.items()))
-        fams = scraped if not same else fams
+        # Only families with samples are exposed: each one seen must be in metrics.rs with the same
+        # type and no label metrics.rs does not declare.
+        seen = {k: v for k, v in scraped.items() if k.startswith(PREFIX)}
+        bad = ["%s %s %s" % (k, v[0], sorted(v[1])) for k, v in seen.items()
+               if k not in fams or fams[k][0] != v[0] or not v[1] <= fams[k][1]]
+        ok = len(seen) >= 2 and not bad
+        failures += not ok
+        print("%s real /metrics: %d families agree with metrics.rs (names, types, labels): %s" % (
+            "ok  " if ok else "FAIL", len(seen), ", ".join(sorted(seen))))
+        if bad:
+            print("       disagree: %s" % "; ".join(bad))
+        for k, v in seen.items():
+            if v[1] and k in fams:
+                print("     %s labels seen: %s" % (k, ",".join(sorted(v[1]))))
     f, used = check(series(fams))
     failures += f
     return 1 if failures else 0

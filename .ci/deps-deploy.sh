@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what tests/deploy/run.sh needs, idempotently (Debian): lua5.4 for the Argo CD health
+# scripts, promtool (Debian's prometheus package ships it) for the alert rules, python3 with
+# PyYAML for the checkers, curl for the optional /metrics scrape. Called by `make deps`.
+set -euo pipefail
+need=()
+command -v lua5.4 >/dev/null || need+=(lua5.4)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v curl >/dev/null || need+=(curl)
+if ! command -v python3 >/dev/null; then
+  need+=(python3 python3-yaml)
+elif ! python3 -c 'import yaml' 2>/dev/null; then
+  need+=(python3-yaml)
+fi
+if ((${#need[@]})); then
+  echo "deps-deploy: apt-get install ${need[*]}"
+  apt-get update -qq
+  # --no-install-recommends: promtool is all we use from prometheus; the service is not started.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+python3 -c 'import yaml' 2>/dev/null || { echo "deps-deploy: python3 cannot import yaml" >&2; exit 1; }
+echo "deps-deploy: ok (lua5.4, promtool, python3-yaml)"

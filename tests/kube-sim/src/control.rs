@@ -1,6 +1,6 @@
 //! Fault injection and the request log (in-process handle and `/__sim/...` endpoints).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,7 +64,7 @@ pub(crate) struct Inner {
     conflicts: AtomicU64,
     gone: AtomicU64,
     rules: Mutex<Vec<FaultRule>>,
-    log: Mutex<Vec<RequestRecord>>,
+    log: Mutex<VecDeque<RequestRecord>>,
     pub(crate) signals: watch::Sender<WatchSignals>,
     pub(crate) world: Arc<Mutex<World>>,
 }
@@ -85,7 +85,7 @@ impl Control {
                 conflicts: AtomicU64::new(0),
                 gone: AtomicU64::new(0),
                 rules: Mutex::new(Vec::new()),
-                log: Mutex::new(Vec::new()),
+                log: Mutex::new(VecDeque::new()),
                 signals,
                 world,
             }),
@@ -167,15 +167,19 @@ impl Control {
     pub(crate) fn record(&self, rec: RequestRecord) {
         if let Ok(mut l) = self.inner.log.lock() {
             if l.len() >= LOG_LIMIT {
-                l.remove(0);
+                l.pop_front();
             }
-            l.push(rec);
+            l.push_back(rec);
         }
     }
 
     /// All recorded requests (oldest first).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.inner.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.inner
+            .log
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Forgets recorded requests.

@@ -2,6 +2,7 @@
 //!
 //! Not part of the normal test run:
 //! `cargo test -p kube-sim --release --test watch_throughput -- --ignored --nocapture`
+//! (`KUBE_SIM_BIN=target/release/kube-sim` measures a release server with a debug client).
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,9 @@ async fn watch_throughput_10k() -> TestResult {
     let dir = tempfile::tempdir()?;
     let kubeconfig = dir.path().join("kubeconfig");
     let ready = dir.path().join("ready");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+    // KUBE_SIM_BIN measures another build of the server (e.g. target/release/kube-sim).
+    let bin = std::env::var("KUBE_SIM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kube-sim").to_string());
+    let mut child = std::process::Command::new(bin)
         .args(["--plain-http", "--history", "20000", "--kubeconfig"])
         .arg(&kubeconfig)
         .arg("--ready-file")

@@ -926,6 +926,57 @@ async fn fault_injection_conflicts_and_errors() -> TestResult {
 }
 
 #[tokio::test]
+async fn discovery_and_control_endpoints() -> TestResult {
+    let (sim, client) = sim().await?;
+    install_crd(&client).await?;
+    let discovery = kube::Discovery::new(client.clone()).run().await?;
+    let (ar, caps) = discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .find(|(ar, _)| ar.plural == "customdomains")
+        .ok_or("customdomains not discovered")?;
+    assert_eq!(
+        (ar.group.as_str(), ar.version.as_str(), ar.kind.as_str()),
+        ("auth0.domain-operator.dev", "v1alpha1", "CustomDomain")
+    );
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    assert!(caps.subresources.iter().any(|(s, _)| s.plural == "status"));
+    let (code, _) = raw(
+        &client,
+        "POST",
+        "/__sim/conflicts",
+        "application/json",
+        br#"{"count":1}"#.to_vec(),
+    )
+    .await?;
+    assert_eq!(code, 200);
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let e = api.create(&PostParams::default(), &cm("x", &[])).await.err();
+    assert_eq!(e.as_ref().and_then(api_error).map(|e| e.0), Some(409));
+    api.create(&PostParams::default(), &cm("x", &[])).await?;
+    let (code, log) = raw(&client, "GET", "/__sim/requests", "application/json", Vec::new()).await?;
+    assert_eq!(code, 200);
+    let creates = log
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["verb"] == "create" && r["resource"] == "configmaps")
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(creates, 2);
+    let (code, counters) = raw(&client, "GET", "/__sim/counters", "application/json", Vec::new()).await?;
+    assert_eq!(code, 200);
+    assert!(
+        counters
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k.starts_with("create /configmaps ")))
+    );
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn state_file_survives_restart() -> TestResult {
     let dir = tempfile::tempdir()?;
     let state = dir.path().join("state.json");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what tests/deploy/run.sh needs, idempotently (Debian): lua5.4 for the Argo CD health
 # scripts, promtool (Debian's prometheus package ships it) for the alert rules, python3 with
-# PyYAML for the checkers, curl for the optional /metrics scrape. Called by `make deps`.
+# PyYAML for the checkers, curl for the optional /metrics scrape, and (PyPI) kubernetes-validate
+# for the Kubernetes schemas. Called by `make deps`.
 set -euo pipefail
 need=()
 command -v lua5.4 >/dev/null || need+=(lua5.4)
@@ -19,4 +20,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 python3 -c 'import yaml' 2>/dev/null || { echo "deps-deploy: python3 cannot import yaml" >&2; exit 1; }
-echo "deps-deploy: ok (lua5.4, promtool, python3-yaml)"
+# Kubernetes OpenAPI schemas for strict validation of the rendered built-in objects (pinned).
+KV_VERSION=1.37.0
+if [[ "$(python3 -c 'import kubernetes_validate.version as v; print(v.__version__)' 2>/dev/null)" != "$KV_VERSION" ]]; then
+  echo "deps-deploy: pip install kubernetes-validate==$KV_VERSION"
+  python3 -m pip install -q --disable-pip-version-check "kubernetes-validate==$KV_VERSION" ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages "kubernetes-validate==$KV_VERSION"
+fi
+echo "deps-deploy: ok (lua5.4, promtool, python3-yaml, kubernetes-validate $KV_VERSION)"

@@ -11,6 +11,7 @@
 #   - every metric the PrometheusRule and the Grafana dashboard use exists (src/telemetry/metrics.rs,
 #     and a real /metrics scrape when OPERATOR_BIN names an operator binary); promtool check + unit tests;
 #   - Dockerfile basics.
+#   - built-in kinds validated against Kubernetes 1.32 schemas (PyPI kubernetes-validate, strict);
 # Env: KUBE_SIM_BIN (skip the cargo build), OPERATOR_BIN (scrape real /metrics), CARGO_TARGET_DIR.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,7 +56,9 @@ pyout() {
 for tool in kubectl lua5.4 python3; do
   command -v "$tool" >/dev/null || { echo "FAIL $tool not installed (run .ci/deps-deploy.sh)"; exit 1; }
 done
-python3 -c 'import yaml' 2>/dev/null || { echo "FAIL python3 yaml module missing (run .ci/deps-deploy.sh)"; exit 1; }
+python3 -c 'import yaml, kubernetes_validate' 2>/dev/null ||
+  { echo "FAIL python3 modules yaml and kubernetes_validate missing (run .ci/deps-deploy.sh)"; exit 1; }
+K8S_SCHEMA=1.32.0
 
 # ---------------------------------------------------------------------------------------------
 # kube-sim
@@ -104,6 +107,10 @@ for install in base namespaced dev; do
     fail "kubectl kustomize $dir"; sed 's/^/       /' "$WORK/$install.err"; continue
   fi
   pass "kubectl kustomize $dir ($(grep -c '^kind:' "$WORK/$install.yaml") objects)"
+  # kube-sim does not validate built-in kinds: check them against the Kubernetes 1.32 OpenAPI
+  # schemas (strict: unknown fields fail), the version of the kubectl used here.
+  check "built-in objects valid for Kubernetes $K8S_SCHEMA (kubernetes-validate --strict)" \
+    python3 -m kubernetes_validate --strict --quiet --no-warn -k "$K8S_SCHEMA" "$WORK/$install.yaml"
   start_sim "$install"
   check "apply Prometheus Operator CRDs (tests/fixtures/prometheus-operator)" \
     kubectl apply -f tests/fixtures/prometheus-operator/
@@ -128,6 +135,8 @@ YAML
     echo "== monitoring (deploy/monitoring)"
     if kubectl kustomize deploy/monitoring >"$WORK/monitoring.yaml" 2>"$WORK/monitoring.err"; then
       pass "kubectl kustomize deploy/monitoring"
+      check "deploy/monitoring built-ins valid for Kubernetes $K8S_SCHEMA" \
+        python3 -m kubernetes_validate --strict --quiet --no-warn -k "$K8S_SCHEMA" "$WORK/monitoring.yaml"
       check "kubectl apply --server-side deploy/monitoring (PrometheusRule, dashboard ConfigMap)" \
         kubectl apply --server-side --field-manager=deploy-test -f "$WORK/monitoring.yaml"
       check "dashboard ConfigMap carries grafana_dashboard=1 and the dashboard JSON" python3 -c '

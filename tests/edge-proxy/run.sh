@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# End-to-end test of deploy/edge-proxy: real nginx (Debian package) rendered from the shipped
+# templates by the shipped render.sh, in front of auth0-sim's edge endpoint, with test-dns as
+# nginx's resolver for the origin name. Prints every check; exits non-zero on the first failure.
+#
+#   tests/edge-proxy/run.sh            # builds auth0-sim and test-dns with cargo if needed
+#   AUTH0_SIM_BIN=… TEST_DNS_BIN=… tests/edge-proxy/run.sh
+#
+# Needs: nginx (.ci/deps-nginx.sh), openssl, curl, jq, envsubst, python3, kubectl (kustomize).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+edge_dir=$root/deploy/edge-proxy
+started=$(date +%s)
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+pass=0
+ok() {
+    pass=$((pass + 1))
+    printf 'ok %d - %s\n' "$pass" "$*"
+}
+die() {
+    printf 'not ok - %s\n' "$*" >&2
+    exit 1
+}
+# check DESCRIPTION ACTUAL EXPECTED
+check() {
+    if [[ $2 == "$3" ]]; then ok "$1"; else die "$1: expected [$3], got [$2]"; fi
+}
+
+for tool in "$NGINX" openssl curl jq envsubst python3 kubectl; do
+    command -v "$tool" >/dev/null || die "missing $tool (nginx: run .ci/deps-nginx.sh)"
+done
+
+# --- binaries ----------------------------------------------------------------------------------
+if [[ -z ${AUTH0_SIM_BIN:-} || -z ${TEST_DNS_BIN:-} ]]; then
+    target=${CARGO_TARGET_DIR:-$root/target}
+    (cd "$root" && cargo build -q -p auth0-sim -p test-dns)
+    AUTH0_SIM_BIN=${AUTH0_SIM_BIN:-$target/debug/auth0-sim}
+    TEST_DNS_BIN=${TEST_DNS_BIN:-$target/debug/test-dns}
+fi
+
+# --- scratch space and cleanup -----------------------------------------------------------------
+tmp=$(mktemp -d /tmp/edge-proxy-test.XXXXXX)
+chmod 755 "$tmp" # nginx workers (nobody when run as root) need to reach their temp dirs
+pids=()
+cleanup() {
+    local rc=$?
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if ((rc != 0)); then
+        echo "--- logs (failure) ---" >&2
+        for f in "$tmp"/*.log "$tmp"/nginx-*/*.log "$tmp"/nginx-*/*.out; do
+            [[ -f $f ]] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
+        done
+    fi
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+# wait_for_file FILE PID — bounded wait for a ready file written by a child.
+wait_for_file() {
+    for _ in $(seq 1 200); do
+        [[ -s $1 ]] && return 0
+        kill -0 "$2" 2>/dev/null || die "process $2 exited before writing $1"
+        sleep 0.05
+    done
+    die "timed out waiting for $1"
+}
+
+# Four distinct free loopback ports (bound then released: nginx cannot report port 0 back).
+read -r http_port https_port http_port2 https_port2 < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(4):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(*[s.getsockname()[1] for s in socks])
+for s in socks: s.close()
+EOF
+)
+
+# --- DNS and the Auth0 simulator ---------------------------------------------------------------
+"$TEST_DNS_BIN" --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --ttl 30 \
+    --ready-file "$tmp/dns.json" >"$tmp/test-dns.log" 2>&1 &
+pids+=($!)
+wait_for_file "$tmp/dns.json" "${pids[-1]}"
+dns_addr=$(jq -r .dns "$tmp/dns.json")
+dns_ctl=$(jq -r .control "$tmp/dns.json")
+
+"$AUTH0_SIM_BIN" --listen 127.0.0.1:0 --tls-dir "$tmp/sim-tls" --control --client op:op-secret \
+    --dns-server "$dns_addr" --edge-listen 127.0.0.1:0 --ready-file "$tmp/sim.json" \
+    >"$tmp/auth0-sim.log" 2>&1 &
+pids+=($!)
+wait_for_file "$tmp/sim.json" "${pids[-1]}"
+sim_url=$(jq -r .url "$tmp/sim.json")
+tenant_domain=$(jq -r .tenant_domain "$tmp/sim.json")
+edge_addr=$(jq -r .edge "$tmp/sim.json")
+sim_ca=$(jq -r .ca_file "$tmp/sim.json")
+edge_port=${edge_addr##*:}
+ok "test-dns on $dns_addr, auth0-sim on $sim_url, edge on $edge_addr"
+
+api() { # METHOD PATH [JSON]
+    curl -sS --cacert "$sim_ca" -X "$1" "$sim_url$2" -H "authorization: Bearer $token" \
+        -H 'content-type: application/json' ${3:+--data "$3"}
+}
+token=$(curl -sS --cacert "$sim_ca" "$sim_url/oauth/token" -H 'content-type: application/json' \
+    --data "{\"grant_type\":\"client_credentials\",\"client_id\":\"op\",\"client_secret\":\"op-secret\",\"audience\":\"https://$tenant_domain/api/v2/\"}" |
+    jq -r .access_token)
+[[ -n $token && $token != null ]] || die "no access token from the simulator"
+ok "management API token"
+
+domain=login.edge-proxy.test
+mtls_domain=mtls.$domain
+created=$(api POST /api/v2/custom-domains \
+    "{\"domain\":\"$domain\",\"type\":\"self_managed_certs\",\"custom_client_ip_header\":\"true-client-ip\"}")
+domain_id=$(jq -r .custom_domain_id <<<"$created")
+txt_name=$(jq -r '.verification.methods[0].domain // empty' <<<"$created")
+txt_value=$(jq -r '.verification.methods[0].record' <<<"$created")
+[[ -n $domain_id && $domain_id != null ]] || die "create failed: $created"
+txt_name=${txt_name:-_cf-custom-hostname.$domain}
+curl -sS -o /dev/null -w '%{http_code}' -X PUT "$dns_ctl/records" -H 'content-type: application/json' \
+    --data "{\"name\":\"$txt_name\",\"type\":\"TXT\",\"value\":\"$txt_value\"}" | grep -q 201 ||
+    die "could not publish the TXT record"
+verified=$(api POST "/api/v2/custom-domains/$domain_id/verify")
+cname_api_key=$(jq -r '.cname_api_key // empty' <<<"$verified")
+origin=$(jq -r '.origin_domain_name // empty' <<<"$verified")
+[[ -n $cname_api_key && -n $origin ]] || die "verify gave no key/origin: $(jq -c 'del(.cname_api_key)' <<<"$verified")"
+check "self-managed domain $domain verified (status)" "$(jq -r .status <<<"$verified")" ready
+ok "origin_domain_name $origin, cname_api_key of ${#cname_api_key} characters"
+
+# nginx finds the origin by name through its resolver (test-dns), like production finds Auth0's.
+curl -sS -o /dev/null -X PUT "$dns_ctl/records" -H 'content-type: application/json' \
+    --data "{\"name\":\"$origin\",\"type\":\"A\",\"value\":\"127.0.0.1\"}"
+
+# --- certificates ------------------------------------------------------------------------------
+cd "$tmp"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$domain" \
+    -addext "subjectAltName=DNS:$domain,DNS:$mtls_domain" -keyout edge.key -out edge.crt 2>/dev/null
+# A self-signed client certificate, and a CA with a client certificate it signed.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=self-signed-client" \
+    -keyout client-self.key -out client-self.crt 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=edge-test-client-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+    -keyout client-ca.key -out client-ca.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=ca-signed-client" -keyout client-ca-signed.key \
+    -out client-ca-signed.csr 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' >client-ext.cnf
+openssl x509 -req -in client-ca-signed.csr -CA client-ca.crt -CAkey client-ca.key -CAcreateserial \
+    -days 2 -extfile client-ext.cnf -out client-ca-signed.crt 2>/dev/null
+ok "certificates: edge ($domain, $mtls_domain), self-signed client, CA-signed client"
+
+# --- render with the shipped script, run nginx -------------------------------------------------
+# write_secret DIR KEY — the files a mounted copy of the operator's Secret holds.
+write_secret() {
+    mkdir -p "$1"
+    printf '%s' "$2" >"$1/cname-api-key"
+    printf '%s' "$origin" >"$1/origin-domain-name"
+    printf '%s' "$domain" >"$1/domain"
+    printf '%s' "$mtls_domain" >"$1/mtls-domain"
+}
+# start_nginx NAME SECRET_DIR HTTP_PORT HTTPS_PORT [ENV=VALUE…]
+start_nginx() {
+    local name=$1 secret=$2 hp=$3 sp=$4 prefix=$tmp/nginx-$1
+    shift 4
+    mkdir -p "$prefix"
+    # Debian's /bin/sh is dash: render.sh must stay POSIX, as the nginx image runs it with sh.
+    env SECRET_DIR="$secret" TEMPLATE_DIR="$edge_dir" OUT_DIR="$prefix" \
+        HTTP_PORT="127.0.0.1:$hp" HTTPS_PORT="127.0.0.1:$sp" \
+        TLS_CERT_FILE="$tmp/edge.crt" TLS_KEY_FILE="$tmp/edge.key" UPSTREAM_CA_FILE="$sim_ca" \
+        RESOLVER="$dns_addr" EDGE_UPSTREAM="$origin:$edge_port" "$@" \
+        sh "$edge_dir/render.sh" >"$prefix/render.out" 2>&1 || die "render.sh failed: $(cat "$prefix/render.out")"
+    # The shipped nginx.conf as rendered, started the way the Deployment starts it.
+    "$NGINX" -e stderr -t -q -p "$prefix" -c "$prefix/nginx.conf" 2>"$prefix/nginx-t.out" ||
+        die "nginx -t ($name): $(cat "$prefix/nginx-t.out")"
+    "$NGINX" -e stderr -p "$prefix" -c "$prefix/nginx.conf" >"$prefix/access.log" 2>"$prefix/error.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$hp/" && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || die "nginx ($name) exited: $(tail -n 5 "$prefix/error.log")"
+        sleep 0.05
+    done
+    die "nginx ($name) did not start listening"
+}
+
+write_secret "$tmp/secret" "$cname_api_key"
+start_nginx main "$tmp/secret" "$http_port" "$https_port" CLIENT_IP_HEADER=true-client-ip \
+    MTLS_CA_FILE="$tmp/client-ca.crt"
+ok "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') rendered by render.sh (sh), config test passed, listening on $http_port/$https_port"
+conf=$tmp/nginx-main/conf.d
+grep -q "proxy_ssl_name $origin;" "$conf/auth0-origin.inc" || die "rendered config lacks proxy_ssl_name"
+grep -q 'proxy_ssl_server_name on;' "$conf/auth0-origin.inc" || die "rendered config lacks SNI"
+grep -q 'proxy_cache off;' "$conf/auth0-origin.inc" || die "rendered config caches"
+! grep -rqE 'proxy_cache_path|proxy_cache [^o]' "$conf" || die "rendered config has a cache"
+! grep -rq '\${' "$conf" || die "rendered config has an unsubstituted \${VAR}"
+! grep -q "$cname_api_key" "$tmp/nginx-main/render.out" || die "render.sh printed the key"
+ok "rendered config: SNI on, proxy_ssl_name = origin, no cache, every \${VAR} substituted, key not printed"
+
+# through CURL_ARGS… — curl to nginx with the custom domain resolved to loopback.
+through() {
+    curl -sS --cacert "$tmp/edge.crt" --resolve "$domain:$https_port:127.0.0.1" \
+        --resolve "$mtls_domain:$https_port:127.0.0.1" "$@"
+}
+
+# --- the main request: everything Auth0's guide asks to forward --------------------------------
+query='client_id=abc123&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid%20profile&state=s%2B1'
+out=$(through -w '\n%{http_code}' "https://$domain:$https_port/authorize?$query" \
+    -H 'User-Agent: edge-proxy-test/1.0' -H 'Origin: https://app.example' \
+    -H 'Referer: https://app.example/login' -H 'Cookie: auth0=s%3Av1.abc; did=xyz; auth0_compat=1' \
+    -H 'X-Forwarded-For: 203.0.113.66' -H 'true-client-ip: 203.0.113.77' \
+    -H 'client-certificate: forged' -H 'client-certificate-ca-verified: SUCCESS' \
+    -H 'cname-api-key: client-supplied')
+status=${out##*$'\n'}
+echo_json=${out%$'\n'*}
+check "GET /authorize through nginx with the right key → 200" "$status" 200
+echo "# forwarded request as the Auth0 edge saw it:"
+jq -c '{method, host, path, query, client_ip_header, client_ip, x_forwarded_for, cookies}' <<<"$echo_json" | sed 's/^/#   /'
+echo "# forwarded headers:"
+jq -r '.headers | to_entries[] | "#   \(.key): \(.value | join(", "))"' <<<"$echo_json"
+j() { jq -r "$1" <<<"$echo_json"; }
+check "Host is the origin" "$(j .host)" "$origin"
+check "cname-api-key arrived (the edge checked it and echoes it redacted)" "$(j '.headers["cname-api-key"] | join(",")')" "[redacted]"
+check "method GET" "$(j .method)" GET
+check "path" "$(j .path)" /authorize
+check "query string unchanged" "$(j .query)" "$query"
+check "client IP header is true-client-ip" "$(j .client_ip_header)" true-client-ip
+check "true-client-ip = the client (the forged one is replaced)" "$(j .client_ip)" 127.0.0.1
+check "X-Forwarded-For = the client only (the forged one is dropped)" "$(j .x_forwarded_for)" 127.0.0.1
+check "cookies forwarded" "$(j '.cookies | "\(.auth0)|\(.did)|\(.auth0_compat)"')" "s%3Av1.abc|xyz|1"
+check "User-Agent forwarded" "$(j '.headers["user-agent"][0]')" edge-proxy-test/1.0
+check "Origin forwarded" "$(j '.headers.origin[0]')" https://app.example
+check "Referer forwarded" "$(j '.headers.referer[0]')" https://app.example/login
+check "X-Forwarded-Proto https" "$(j '.headers["x-forwarded-proto"][0]')" https
+check "X-Forwarded-Host is the custom domain" "$(j .x_forwarded_host)" "$domain"
+check "forged client-certificate headers stripped on $domain" \
+    "$(j '[.headers["client-certificate"], .headers["client-certificate-ca-verified"]] | map(. // "absent") | join(",")')" "absent,absent"
+dns_q=$(curl -sS "$dns_ctl/stats" | jq --arg n "$origin" '[.by_name | to_entries[] | select(.key | ascii_downcase | startswith($n)) | .value] | add // 0')
+((dns_q > 0)) || die "nginx never asked test-dns for $origin"
+ok "nginx resolved $origin through its resolver ($dns_q queries to test-dns)"
+
+# --- every method, bodies ----------------------------------------------------------------------
+body=$(head -c 5000 /dev/zero | tr '\0' 'x')
+for method in POST PUT PATCH DELETE OPTIONS; do
+    out=$(through -X "$method" -w '\n%{http_code}' "https://$domain:$https_port/api/v2/x?m=$method" \
+        -H 'content-type: application/octet-stream' --data-binary "$body")
+    status=${out##*$'\n'}
+    echo_json=${out%$'\n'*}
+    check "$method with a 5000-byte body → 200" "$status" 200
+    check "$method arrived as $method with query and body" "$(j '"\(.method) \(.query) \(.body_length)"')" "$method m=$method 5000"
+done
+check "HEAD → 200" "$(through -I -o /dev/null -w '%{http_code}' "https://$domain:$https_port/")" 200
+form='grant_type=client_credentials&client_id=c1&client_secret=s1'
+out=$(through -w '\n%{http_code}' "https://$domain:$https_port/oauth/token" --data "$form")
+echo_json=${out%$'\n'*}
+check "form POST /oauth/token → 200, body and content-type" \
+    "${out##*$'\n'} $(j '"\(.body_length) \(.headers["content-type"][0])"')" \
+    "200 ${#form} application/x-www-form-urlencoded"
+check "HTTP/2 from the client is served" \
+    "$(through --http2 -o /dev/null -w '%{http_version} %{http_code}' "https://$domain:$https_port/")" "2 200"
+
+# --- HTTP → HTTPS, unknown names ---------------------------------------------------------------
+read -r code loc < <(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}\n' \
+    -H "Host: $domain" "http://127.0.0.1:$http_port/authorize?a=1&b=2")
+check "HTTP → 308" "$code" 308
+check "redirect target" "$loc" "https://$domain/authorize?a=1&b=2"
+check "HTTP POST → 308 (keeps the method)" "$(curl -sS -o /dev/null -w '%{http_code}' \
+    -H "Host: $domain" --data x=1 "http://127.0.0.1:$http_port/oauth/token")" 308
+check "probe path /edge-healthz on the HTTP port (any Host)" \
+    "$(curl -sS -w '%{http_code}' "http://127.0.0.1:$http_port/edge-healthz" | tr '\n' ' ')" "ok 200"
+if curl -sS -o /dev/null --cacert "$tmp/edge.crt" --resolve "other.example:$https_port:127.0.0.1" \
+    "https://other.example:$https_port/" 2>/dev/null; then
+    die "a TLS handshake for an unknown name succeeded"
+fi
+ok "unknown server name: TLS handshake rejected (nothing reaches Auth0)"
+
+# --- mTLS alias --------------------------------------------------------------------------------
+mtls_get() { # CERT KEY — GET /oauth/token on mtls.<domain>, echo JSON
+    through -w '\n%{http_code}' ${1:+--cert "$1" --key "$2"} "https://$mtls_domain:$https_port/oauth/token?x=1" \
+        -H 'client-certificate: forged' -H 'client-certificate-ca-verified: SUCCESS'
+}
+urldecode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.stdin.read()), end="")'; }
+out=$(mtls_get "$tmp/client-self.crt" "$tmp/client-self.key")
+status=${out##*$'\n'}
+echo_json=${out%$'\n'*}
+check "mTLS, self-signed client certificate → 200" "$status" 200
+echo "# forwarded mTLS headers:"
+jq -r '.headers | to_entries[] | select(.key | startswith("client-certificate")) | "#   \(.key): \(.value | join(", ") | if length > 90 then .[0:90] + "…" else . end)"' <<<"$echo_json"
+check "mTLS Host is the origin, key checked" "$(j '"\(.host) \(.headers["cname-api-key"][0])"')" "$origin [redacted]"
+check "client-certificate is one header" "$(j '.headers["client-certificate"] | length')" 1
+check "client-certificate = URL-encoded PEM of the presented certificate" \
+    "$(j '.headers["client-certificate"][0]' | urldecode | openssl x509 -noout -fingerprint -sha256)" \
+    "$(openssl x509 -in "$tmp/client-self.crt" -noout -fingerprint -sha256)"
+[[ $(j '.headers["client-certificate"][0]') == -----BEGIN%20CERTIFICATE-----%0A* ]] ||
+    die "client-certificate is not URL-encoded PEM"
+ok "client-certificate is URL-encoded (%20, %0A), $(j '.headers["client-certificate"][0] | length') bytes (Auth0 limit 4096)"
+check "client-certificate-ca-verified for a self-signed certificate" \
+    "$(j '.headers["client-certificate-ca-verified"] | join(",")')" FAILED
+check "mTLS true-client-ip and X-Forwarded-For" "$(j '"\(.client_ip) \(.x_forwarded_for)"')" "127.0.0.1 127.0.0.1"
+
+out=$(mtls_get "$tmp/client-ca-signed.crt" "$tmp/client-ca-signed.key")
+echo_json=${out%$'\n'*}
+check "mTLS, certificate signed by MTLS_CA_FILE's CA → 200" "${out##*$'\n'}" 200
+check "client-certificate-ca-verified for a CA-signed certificate" \
+    "$(j '.headers["client-certificate-ca-verified"] | join(",")')" SUCCESS
+check "client-certificate is the CA-signed leaf" \
+    "$(j '.headers["client-certificate"][0]' | urldecode | openssl x509 -noout -subject)" "subject=CN = ca-signed-client"
+
+out=$(mtls_get "" "")
+echo_json=${out%$'\n'*}
+check "mTLS without a client certificate → still forwarded (200)" "${out##*$'\n'}" 200
+check "no certificate: forged client-certificate headers are not forwarded" \
+    "$(j '[.headers["client-certificate"], .headers["client-certificate-ca-verified"]] | map(. // "absent") | join(",")')" "absent,absent"
+
+# --- a wrong key in the Secret → Auth0 refuses -------------------------------------------------
+write_secret "$tmp/secret-wrong" "${cname_api_key}x"
+start_nginx wrong "$tmp/secret-wrong" "$http_port2" "$https_port2" CLIENT_IP_HEADER=x-forwarded-for
+out=$(curl -sS --cacert "$tmp/edge.crt" --resolve "$domain:$https_port2:127.0.0.1" -w '\n%{http_code}' \
+    "https://$domain:$https_port2/authorize?x=1")
+check "wrong cname-api-key in the Secret → 403 from the edge" "${out##*$'\n'}" 403
+check "edge says why" "$(jq -r .error_description <<<"${out%$'\n'*}")" "invalid cname-api-key"
+grep -q '# client IP: X-Forwarded-For only' "$tmp/nginx-wrong/conf.d/auth0-origin.inc" ||
+    die "CLIENT_IP_HEADER=x-forwarded-for did not fall back to X-Forwarded-For only"
+ok "CLIENT_IP_HEADER=x-forwarded-for renders a single X-Forwarded-For"
+
+# --- behind a trusted load balancer (TRUSTED_PROXY_CIDRS), client IP in X-Forwarded-For --------
+read -r http_port3 https_port3 < <(python3 -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+start_nginx lb "$tmp/secret" "$http_port3" "$https_port3" CLIENT_IP_HEADER=x-forwarded-for \
+    TRUSTED_PROXY_CIDRS=127.0.0.1/32,10.0.0.0/8
+out=$(curl -sS --cacert "$tmp/edge.crt" --resolve "$domain:$https_port3:127.0.0.1" -w '\n%{http_code}' \
+    -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.5, 10.1.2.3' "https://$domain:$https_port3/userinfo")
+echo_json=${out%$'\n'*}
+check "behind a trusted LB → 200" "${out##*$'\n'}" 200
+check "X-Forwarded-For = the first untrusted address of the LB's chain" "$(j .x_forwarded_for)" 203.0.113.5
+check "no extra client-IP header when it is x-forwarded-for" "$(j '.headers["true-client-ip"] // "absent"')" absent
+
+counters=$(curl -sS --cacert "$sim_ca" "$sim_url/__sim/counters")
+check "edge counters: refused" "$(jq -r '.edge_refused' <<<"$counters")" 1
+
+# --- render.sh refuses bad input ---------------------------------------------------------------
+mkdir -p "$tmp/secret-bad"
+write_secret "$tmp/secret-bad" 'abc"; return 200 "x'
+if SECRET_DIR="$tmp/secret-bad" TEMPLATE_DIR="$edge_dir" OUT_DIR="$tmp/bad-out" RESOLVER=127.0.0.1 \
+    sh "$edge_dir/render.sh" >/dev/null 2>&1; then
+    die "render.sh accepted a key that breaks out of the directive"
+fi
+rm "$tmp/secret-bad/cname-api-key"
+msg=$(SECRET_DIR="$tmp/secret-bad" TEMPLATE_DIR="$edge_dir" OUT_DIR="$tmp/bad-out" RESOLVER=127.0.0.1 \
+    sh "$edge_dir/render.sh" 2>&1) && die "render.sh accepted a Secret without cname-api-key"
+[[ $msg == *"cname-api-key is missing"* ]] || die "unexpected message: $msg"
+ok "render.sh refuses an injecting key and a Secret without cname-api-key"
+
+# --- production defaults render and pass nginx -t ----------------------------------------------
+# As the Deployment runs it: resolver from /etc/resolv.conf, upstream <origin>:443; and without
+# mtls-domain (mTLS off) no mtls server is rendered.
+cp -r "$tmp/secret" "$tmp/secret-plain"
+rm "$tmp/secret-plain/mtls-domain"
+prod=$tmp/nginx-prod
+SECRET_DIR="$tmp/secret-plain" TEMPLATE_DIR="$edge_dir" OUT_DIR="$prod" TLS_CERT_FILE="$tmp/edge.crt" \
+    TLS_KEY_FILE="$tmp/edge.key" sh "$edge_dir/render.sh" >/dev/null 2>&1 || die "render.sh with defaults failed"
+[[ ! -e $prod/conf.d/edge-mtls.conf ]] || die "mtls server rendered without mtls-domain"
+grep -q "set \$auth0_upstream \"$origin:443\";" "$prod/conf.d/auth0-origin.inc" || die "default upstream is not $origin:443"
+res=$(sed -n 's/^nameserver[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/resolv.conf | head -n 1)
+[[ -z $res ]] || grep -q "^resolver \[\?$res\]\? valid=30s" "$prod/conf.d/edge.conf" || die "resolver is not /etc/resolv.conf's $res"
+"$NGINX" -e stderr -t -q -p "$prod" -c "$prod/nginx.conf" 2>"$tmp/prod-t.out" || die "nginx -t (defaults): $(cat "$tmp/prod-t.out")"
+ok "defaults (resolver ${res:-none} from /etc/resolv.conf, upstream $origin:443, no mtls-domain → no mtls server) pass nginx -t"
+
+# --- the manifests carry these exact files -----------------------------------------------------
+python3 -c 'import yaml' 2>/dev/null || die "python3 yaml (PyYAML) is needed to read the manifests"
+kubectl kustomize "$edge_dir" >"$tmp/manifests.yaml"
+python3 "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/manifests.yaml"
+
+echo "# $pass checks passed (+ manifest checks) in $(($(date +%s) - started)) s"

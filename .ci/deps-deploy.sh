@@ -6,6 +6,7 @@
 set -euo pipefail
 need=()
 command -v lua5.4 >/dev/null || need+=(lua5.4)
+command -v lua5.1 >/dev/null || need+=(lua5.1)  # Argo CD's gopher-lua speaks Lua 5.1
 command -v promtool >/dev/null || need+=(prometheus)
 command -v curl >/dev/null || need+=(curl)
 if ! command -v python3 >/dev/null; then

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong while setting up or driving a world.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A simulator or server did not start.
     #[error("starting {what}: {message}")]
@@ -84,5 +84,13 @@ pub fn ensure(cond: bool, message: impl FnOnce() -> String) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Check(message()))
+    }
+}
+
+// A test returning `Err` prints it with `Debug`: show the readable message (with the operator log
+// tail inside) rather than the struct dump.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

@@ -181,3 +181,29 @@ async fn bad_manifests_are_rejected_with_the_message() -> Result<()> {
     ensure(failures.is_empty(), || failures.join("\n"))?;
     Ok(())
 }
+
+/// The operator's `/readyz` waits for kube-rs reflector stores to be ready; check that part of
+/// kube-sim on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_reflector_store_becomes_ready() -> Result<()> {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, reflector, watcher};
+    let w = World::builder().without_operator().start().await?;
+    let writer = reflector::store::Writer::new(resources::tenant_resource());
+    let store = writer.as_reader();
+    let api: kube::Api<kube::core::DynamicObject> =
+        kube::Api::all_with(w.client.clone(), &resources::tenant_resource());
+    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default().any_semantic()))
+        .applied_objects()
+        .for_each(|_| futures::future::ready(()));
+    let task = tokio::spawn(stream);
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(10), store.wait_until_ready()).await;
+    task.abort();
+    ensure(matches!(ready, Ok(Ok(()))), || {
+        format!("store not ready after 10s: {ready:?}")
+    })?;
+    ensure(store.state().len() == 1, || {
+        format!("store holds {} tenants", store.state().len())
+    })?;
+    Ok(())
+}

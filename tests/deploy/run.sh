@@ -6,7 +6,8 @@
 #     minimal Prometheus Operator CRDs from tests/fixtures/) and read back: hardened pod,
 #     replicas, flags, probes, PDB, Service/ServiceMonitor wiring, and RBAC equal to
 #     tests/deploy/rbac-expected.tsv (no extra, no missing verb);
-#   - the Argo CD Lua health checks run under lua5.4 over tests/deploy/argocd/*.yaml, and the
+#   - the Argo CD Lua health checks run under lua5.4 and lua5.1 over tests/deploy/argocd/*.yaml
+#     (objects the CRDs admit, status written through the status subresource), and the
 #     argocd-cm patch merges into an existing argocd-cm;
 #   - every metric the PrometheusRule and the Grafana dashboard use exists (src/telemetry/metrics.rs,
 #     and a real /metrics scrape when OPERATOR_BIN names an operator binary); promtool check + unit tests;
@@ -166,6 +167,10 @@ assert d["url"] == "https://argocd.example.com", d.get("url")
 for kind, f in (("CustomDomain", "customdomain"), ("Auth0Tenant", "auth0tenant")):
     assert d["resource.customizations.health.auth0.domain-operator.dev_" + kind] == open("deploy/argocd/%s-health.lua" % f).read(), kind
 '
+
+    # The recorded objects the health checks are tested on must be ones the CRDs admit.
+    kubectl create namespace shop >/dev/null 2>&1
+    pyout tests/deploy/argocd_check.py --apply
 
     if [[ -n "${OPERATOR_BIN:-}" ]]; then
       echo "== real /metrics ($OPERATOR_BIN against kube-sim)"

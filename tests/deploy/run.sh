@@ -195,6 +195,7 @@ kind: CustomDomain
 metadata: {name: login, namespace: auth0-domain-operator}
 spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
 YAML
+      kubectl delete --raw /__sim/requests >/dev/null 2>&1
       "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
         --allow-insecure-auth0 >"$WORK/operator.log" 2>&1 &
       OP_PID=$!
@@ -219,6 +220,12 @@ YAML
       fi
       kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
       OP_PID=""
+      # Granted vs observed: each call the operator made is allowed by the base RBAC table.
+      if kubectl get --raw /__sim/requests >"$WORK/requests.json" 2>"$WORK/requests.err"; then
+        pyout tests/deploy/rbac_observed.py base "$WORK/requests.json"
+      else
+        fail "read kube-sim's request log"; sed 's/^/       /' "$WORK/requests.err"
+      fi
     fi
   fi
   stop_sim

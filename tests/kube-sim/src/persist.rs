@@ -13,7 +13,7 @@ pub fn snapshot(w: &World) -> String {
     let mut objects = Vec::new();
     for (res, bucket) in &w.objects {
         for o in bucket.values() {
-            objects.push(json!({"group": res.group, "plural": res.plural, "object": o}));
+            objects.push(json!({"group": res.group, "plural": res.plural, "object": &**o}));
         }
     }
     json!({"resourceVersion": w.rv, "objects": objects}).to_string()
@@ -56,7 +56,10 @@ pub fn load(path: &Path, w: &mut World) -> Result<(), LoadError> {
         {
             crds::register(w, rt);
         }
-        w.objects.entry(res).or_default().insert(obj_key(&obj), obj);
+        w.objects
+            .entry(res)
+            .or_default()
+            .insert(obj_key(&obj), std::sync::Arc::new(obj));
     }
     let rv = v.get("resourceVersion").and_then(Value::as_u64).unwrap_or(1);
     w.rv = rv;

@@ -30,7 +30,8 @@ pub struct World {
     /// Served resource types.
     pub types: BTreeMap<ResKey, Arc<ResourceType>>,
     /// Objects by type and key.
-    pub objects: HashMap<ResKey, BTreeMap<ObjKey, Value>>,
+    pub objects: HashMap<ResKey, BTreeMap<ObjKey, Arc<Value>>>,
+    // Objects are shared with the watch history, so a change costs one copy, not two.
     /// Last issued resourceVersion.
     pub rv: u64,
     /// Recent changes (bounded).
@@ -123,13 +124,13 @@ impl World {
     }
 
     /// Objects of one type.
-    pub fn bucket(&self, res: &ResKey) -> Option<&BTreeMap<ObjKey, Value>> {
+    pub fn bucket(&self, res: &ResKey) -> Option<&BTreeMap<ObjKey, Arc<Value>>> {
         self.objects.get(res)
     }
 
     /// One object.
     pub fn get(&self, res: &ResKey, key: &ObjKey) -> Option<&Value> {
-        self.objects.get(res).and_then(|b| b.get(key))
+        self.objects.get(res).and_then(|b| b.get(key)).map(|o| o.as_ref())
     }
 
     /// Stores an object under a new resourceVersion and emits the change.
@@ -137,11 +138,13 @@ impl World {
         self.rv += 1;
         set_rv(&mut obj, self.rv);
         let key = obj_key(&obj);
+        let shared = Arc::new(obj);
         self.objects
             .entry(res.clone())
             .or_default()
-            .insert(key, obj.clone());
-        self.emit(res, kind, obj.clone());
+            .insert(key, shared.clone());
+        self.emit(res, kind, shared.clone());
+        let obj = Arc::unwrap_or_clone(shared);
         if crate::events::is_new_events(res) {
             let core_res = crate::events::core_events();
             let core = crate::events::to_core(&obj);
@@ -157,10 +160,10 @@ impl World {
 
     /// Removes an object, emitting DELETED with a new resourceVersion.
     pub fn remove(&mut self, res: &ResKey, key: &ObjKey) -> Option<Value> {
-        let mut obj = self.objects.get_mut(res)?.remove(key)?;
+        let mut obj = Arc::unwrap_or_clone(self.objects.get_mut(res)?.remove(key)?);
         self.rv += 1;
         set_rv(&mut obj, self.rv);
-        self.emit(res, "DELETED", obj.clone());
+        self.emit(res, "DELETED", Arc::new(obj.clone()));
         self.gc_dirty = true;
         if crate::events::is_new_events(res) {
             self.remove(&crate::events::core_events(), key);
@@ -168,12 +171,12 @@ impl World {
         Some(obj)
     }
 
-    fn emit(&mut self, res: &ResKey, kind: &'static str, obj: Value) {
+    fn emit(&mut self, res: &ResKey, kind: &'static str, obj: Arc<Value>) {
         let change = Arc::new(Change {
             rv: self.rv,
             res: res.clone(),
             kind,
-            object: Arc::new(obj),
+            object: obj,
         });
         self.history.push_back(change.clone());
         while self.history.len() > self.history_limit {

@@ -852,7 +852,7 @@ pub fn list(
             remaining += 1;
             continue;
         }
-        items.push(o.clone());
+        items.push((**o).clone());
     }
     let mut meta = json!({"resourceVersion": w.rv.to_string()});
     if let Some((n, name)) = next {

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Installs nginx (Debian package) for tests/edge-proxy/run.sh, idempotently. Called by `make deps`.
-# The test starts its own nginx with its own prefix, so the package's service is never used.
+# The test starts its own nginx processes with their own prefix, config and ports; the package's
+# service is never used (in containers without an init system the postinst cannot start it).
 set -euo pipefail
-if command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; then
-  echo "deps-nginx: $(/usr/sbin/nginx -v 2>&1 || nginx -v 2>&1)"
-  exit 0
+# busybox: the test also runs render.sh under busybox sh/grep/sed, as the nginx:alpine image does.
+if ! { [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1; } || ! command -v busybox >/dev/null 2>&1; then
+    sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    echo "deps-nginx: apt-get install nginx busybox"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends nginx busybox >/dev/null
 fi
-sudo=()
-[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-echo "deps-nginx: apt-get install nginx"
-"${sudo[@]}" apt-get update -qq
-# policy-rc.d-free install: the package's postinst may try to start the service; a failure to
-# start it (no init system in CI containers) must not fail the install.
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends nginx >/dev/null
-for cmd in envsubst openssl curl; do
-  command -v "$cmd" >/dev/null || { echo "deps-nginx: $cmd is required (gettext-base, openssl, curl)" >&2; exit 1; }
+# The test also needs these (gettext-base, openssl, curl, jq; PyYAML for the manifest check).
+for cmd in envsubst openssl curl jq python3; do
+    command -v "$cmd" >/dev/null || { echo "deps-nginx: $cmd is required" >&2; exit 1; }
 done
-echo "deps-nginx: $(/usr/sbin/nginx -v 2>&1)"
+python3 -c 'import yaml' 2>/dev/null || echo "deps-nginx: warning: python3 has no yaml module (PyYAML); tests/edge-proxy/run.sh needs it" >&2
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+echo "deps-nginx: $("$nginx_bin" -v 2>&1)"

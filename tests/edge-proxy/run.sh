@@ -54,7 +54,7 @@ cleanup() {
             [[ -f $f ]] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
         done
     fi
-    rm -rf "$tmp"
+    [[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" >&2 || rm -rf "$tmp"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -159,21 +159,26 @@ write_secret() {
     printf '%s' "$domain" >"$1/domain"
     printf '%s' "$mtls_domain" >"$1/mtls-domain"
 }
-# start_nginx NAME SECRET_DIR HTTP_PORT HTTPS_PORT [ENV=VALUE…]
+# start_nginx NAME SECRET_DIR HTTP_PORT HTTPS_PORT [ENV=VALUE…] — render and start one nginx,
+# as the user in run_as (empty: the current user).
+run_as=()
 start_nginx() {
     local name=$1 secret=$2 hp=$3 sp=$4 prefix=$tmp/nginx-$1
     shift 4
     mkdir -p "$prefix"
+    # nginx reopens /dev/stdout and /dev/stderr: as another user they must be files it may write.
+    touch "$prefix/access.log" "$prefix/error.log" "$prefix/nginx-t.out"
+    ((${#run_as[@]} == 0)) || chown nobody "$prefix" "$prefix"/*.log "$prefix/nginx-t.out"
     # Debian's /bin/sh is dash: render.sh must stay POSIX, as the nginx image runs it with sh.
-    env SECRET_DIR="$secret" TEMPLATE_DIR="$edge_dir" OUT_DIR="$prefix" \
+    "${run_as[@]}" env SECRET_DIR="$secret" TEMPLATE_DIR="$edge_dir" OUT_DIR="$prefix" \
         HTTP_PORT="127.0.0.1:$hp" HTTPS_PORT="127.0.0.1:$sp" \
         TLS_CERT_FILE="$tmp/edge.crt" TLS_KEY_FILE="$tmp/edge.key" UPSTREAM_CA_FILE="$sim_ca" \
         RESOLVER="$dns_addr" EDGE_UPSTREAM="$origin:$edge_port" "$@" \
         sh "$edge_dir/render.sh" >"$prefix/render.out" 2>&1 || die "render.sh failed: $(cat "$prefix/render.out")"
     # The shipped nginx.conf as rendered, started the way the Deployment starts it.
-    "$NGINX" -e stderr -t -q -p "$prefix" -c "$prefix/nginx.conf" 2>"$prefix/nginx-t.out" ||
+    "${run_as[@]}" "$NGINX" -e stderr -t -q -p "$prefix" -c "$prefix/nginx.conf" >>"$prefix/nginx-t.out" 2>&1 ||
         die "nginx -t ($name): $(cat "$prefix/nginx-t.out")"
-    "$NGINX" -e stderr -p "$prefix" -c "$prefix/nginx.conf" >"$prefix/access.log" 2>"$prefix/error.log" &
+    "${run_as[@]}" "$NGINX" -e stderr -p "$prefix" -c "$prefix/nginx.conf" >>"$prefix/access.log" 2>>"$prefix/error.log" &
     pids+=($!)
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "http://127.0.0.1:$hp/" && return 0
@@ -265,6 +270,8 @@ check "HTTP → 308" "$code" 308
 check "redirect target" "$loc" "https://$domain/authorize?a=1&b=2"
 check "HTTP POST → 308 (keeps the method)" "$(curl -sS -o /dev/null -w '%{http_code}' \
     -H "Host: $domain" --data x=1 "http://127.0.0.1:$http_port/oauth/token")" 308
+check "HTTP with a foreign Host → 404, not a redirect" \
+    "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "http://127.0.0.1:$http_port/x")" 404
 check "probe path /edge-healthz on the HTTP port (any Host)" \
     "$(curl -sS -w '%{http_code}' "http://127.0.0.1:$http_port/edge-healthz" | tr '\n' ' ')" "ok 200"
 if curl -sS -o /dev/null --cacert "$tmp/edge.crt" --resolve "other.example:$https_port:127.0.0.1" \
@@ -328,8 +335,18 @@ import socket
 a, b = socket.socket(), socket.socket()
 a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])')
+# This one runs as an unprivileged user, like the Pod (runAsNonRoot, nothing writable but OUT_DIR).
+lb_user=$(id -un)
+if (($(id -u) == 0)); then
+    run_as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    lb_user=nobody
+    chmod 644 "$tmp/edge.key" # test key; the Pod reads its key through fsGroup instead
+fi
 start_nginx lb "$tmp/secret" "$http_port3" "$https_port3" CLIENT_IP_HEADER=x-forwarded-for \
     TRUSTED_PROXY_CIDRS=127.0.0.1/32,10.0.0.0/8
+run_as=()
+check "nginx behind the LB runs as $lb_user (master and worker)" \
+    "$(ps -o user= -p "$(cat "$tmp/nginx-lb/nginx.pid")" --ppid "$(cat "$tmp/nginx-lb/nginx.pid")" | sort -u | tr -d ' ' | tr '\n' ' ')" "$lb_user "
 out=$(curl -sS --cacert "$tmp/edge.crt" --resolve "$domain:$https_port3:127.0.0.1" -w '\n%{http_code}' \
     -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.5, 10.1.2.3' "https://$domain:$https_port3/userinfo")
 echo_json=${out%$'\n'*}
@@ -368,9 +385,45 @@ res=$(sed -n 's/^nameserver[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/resolv.con
 "$NGINX" -e stderr -t -q -p "$prod" -c "$prod/nginx.conf" 2>"$tmp/prod-t.out" || die "nginx -t (defaults): $(cat "$tmp/prod-t.out")"
 ok "defaults (resolver ${res:-none} from /etc/resolv.conf, upstream $origin:443, no mtls-domain → no mtls server) pass nginx -t"
 
+# --- render.sh under busybox, as in the nginx:alpine image ---------------------------------------
+if command -v busybox >/dev/null; then
+    mkdir -p "$tmp/bb"
+    for applet in sh grep sed tr head dirname mkdir mv rm cat; do ln -s "$(command -v busybox)" "$tmp/bb/$applet"; done
+    ln -s "$(command -v envsubst)" "$tmp/bb/envsubst"
+    bb_env=(SECRET_DIR="$tmp/secret" TEMPLATE_DIR="$edge_dir" OUT_DIR="$tmp/nginx-bb"
+        TLS_CERT_FILE="$tmp/edge.crt" TLS_KEY_FILE="$tmp/edge.key" RESOLVER=10.96.0.10
+        CLIENT_IP_HEADER=True-Client-IP TRUSTED_PROXY_CIDRS=10.0.0.0/8 MTLS_CA_FILE="$tmp/client-ca.crt")
+    env PATH="$tmp/bb" "${bb_env[@]}" "$tmp/bb/sh" "$edge_dir/render.sh" >"$tmp/bb.out" 2>&1 ||
+        die "render.sh under busybox: $(cat "$tmp/bb.out")"
+    # The same input through dash and GNU tools, into the same OUT_DIR, gives the same files.
+    mv "$tmp/nginx-bb" "$tmp/nginx-bb-rendered"
+    env "${bb_env[@]}" sh "$edge_dir/render.sh" >/dev/null 2>&1 || die "render.sh (dash) failed"
+    diff -r "$tmp/nginx-bb-rendered" "$tmp/nginx-bb" >"$tmp/bb.diff" ||
+        die "busybox and dash/GNU renders differ: $(head -n 20 "$tmp/bb.diff")"
+    grep -q 'proxy_set_header true-client-ip $remote_addr;' "$tmp/nginx-bb/conf.d/auth0-origin.inc" ||
+        die "CLIENT_IP_HEADER not lower-cased"
+    grep -q 'set_real_ip_from 10.0.0.0/8;' "$tmp/nginx-bb/conf.d/edge.conf" || die "TRUSTED_PROXY_CIDRS not rendered"
+    "$NGINX" -e stderr -t -q -p "$tmp/nginx-bb" -c "$tmp/nginx-bb/nginx.conf" >"$tmp/bb-t.out" 2>&1 ||
+        die "nginx -t (busybox render): $(cat "$tmp/bb-t.out")"
+    ok "render.sh under busybox sh/grep/sed/tr (as in nginx:alpine) = dash/GNU render; nginx -t passes"
+else
+    echo "# skipped: busybox render (apt-get install busybox to run it)"
+fi
+
 # --- the manifests carry these exact files -----------------------------------------------------
 python3 -c 'import yaml' 2>/dev/null || die "python3 yaml (PyYAML) is needed to read the manifests"
 kubectl kustomize "$edge_dir" >"$tmp/manifests.yaml"
 python3 "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/manifests.yaml"
+# The README's per-domain overlay example, as written there.
+mkdir -p "$tmp/overlay"
+rel=$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$edge_dir" "$tmp/overlay")
+sed -n '/^# kustomization.yaml of an overlay/,/^```/p' "$edge_dir/README.md" | sed '$d' |
+    sed "s|\.\./\.\./deploy/edge-proxy|$rel|" >"$tmp/overlay/kustomization.yaml"
+kubectl kustomize "$tmp/overlay" >"$tmp/overlay.yaml" || die "the README's overlay example does not build"
+python3 "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/overlay.yaml" >/dev/null ||
+    die "the README's overlay breaks the manifest checks"
+check "README overlay: Secrets replaced, names suffixed, namespace set" \
+    "$(grep -E '^ +secretName: |^  name: auth0-edge-proxy-login$|^  namespace: auth$' "$tmp/overlay.yaml" | sed 's/^ *//' | sort -u | paste -sd,)" \
+    "name: auth0-edge-proxy-login,namespace: auth,secretName: login-auth0-edge,secretName: login-tls"
 
 echo "# $pass checks passed (+ manifest checks) in $(($(date +%s) - started)) s"

@@ -10,10 +10,13 @@
 #     (objects the CRDs admit, status written through the status subresource), and the
 #     argocd-cm patch merges into an existing argocd-cm;
 #   - every metric the PrometheusRule and the Grafana dashboard use exists (src/telemetry/metrics.rs,
-#     and a real /metrics scrape when OPERATOR_BIN names an operator binary); promtool check + unit tests;
+#     and a real /metrics scrape of the operator binary); promtool check + unit tests;
+#   - with the operator binary (OPERATOR_BIN, default target/debug/auth0-domain-operator when built):
+#     it runs against kube-sim under the base and the namespaced flags and every Kubernetes call it
+#     makes must be granted by that install's RBAC table (granted vs observed);
 #   - Dockerfile basics.
 #   - built-in kinds validated against Kubernetes 1.32 schemas (PyPI kubernetes-validate, strict);
-# Env: KUBE_SIM_BIN (skip the cargo build), OPERATOR_BIN (scrape real /metrics), CARGO_TARGET_DIR.
+# Env: KUBE_SIM_BIN (skip the cargo build), OPERATOR_BIN (path, or `none`), CARGO_TARGET_DIR.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -87,8 +90,79 @@ stop_sim() {
   SIM_PID=""
 }
 
+# The operator binary for the real-process checks: OPERATOR_BIN, else a built one; OPERATOR_BIN=none skips.
+if [[ -z "${OPERATOR_BIN:-}" && -x "${CARGO_TARGET_DIR:-$ROOT/target}/debug/auth0-domain-operator" ]]; then
+  OPERATOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/auth0-domain-operator"
+fi
+[[ "${OPERATOR_BIN:-}" == none ]] && OPERATOR_BIN=""
+OPERATOR_BIN=${OPERATOR_BIN:-}
+[[ -z "$OPERATOR_BIN" ]] && echo "skip real operator checks (no target/debug/auth0-domain-operator; set OPERATOR_BIN)"
+
 ALL_KINDS=namespaces,customresourcedefinitions,serviceaccounts,clusterroles,clusterrolebindings,roles,rolebindings,deployments,poddisruptionbudgets,services,servicemonitors
 SELECTOR=app.kubernetes.io/part-of=auth0-domain-operator
+
+# observe_operator INSTALL [RUN FLAGS...]: runs the operator binary against the current kube-sim
+# with a tenant whose Management API refuses connections (port 9) and a domain of it, so it
+# watches, reconciles, writes status and Events and counts Auth0 calls; then checks its real
+# /metrics (base only) and that every Kubernetes call it made is granted by INSTALL's RBAC.
+observe_operator() {
+  local install=$1 addr=""
+  shift
+  echo "== operator $OPERATOR_BIN against kube-sim ($install RBAC, flags: $*)"
+  kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata: {name: scrape-credentials, namespace: auth0-domain-operator}
+stringData: {client_id: scrape-client, client_secret: scrape-secret}
+---
+apiVersion: auth0.domain-operator.dev/v1alpha1
+kind: Auth0Tenant
+metadata: {name: default}
+spec:
+  domain: scrape.eu.auth0.com
+  managementApiUrl: http://127.0.0.1:9
+  credentialsSecretRef: {namespace: auth0-domain-operator, name: scrape-credentials}
+---
+apiVersion: auth0.domain-operator.dev/v1alpha1
+kind: CustomDomain
+metadata: {name: login, namespace: auth0-domain-operator}
+spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
+YAML
+  kubectl delete --raw /__sim/requests >/dev/null 2>&1
+  "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
+    --allow-insecure-auth0 "$@" >"$WORK/operator-$install.log" 2>&1 &
+  OP_PID=$!
+  for _ in $(seq 1 100); do
+    addr=$(grep -o '"addr":"[0-9.:]*"' "$WORK/operator-$install.log" 2>/dev/null | head -1 | cut -d'"' -f4)
+    [[ -n "$addr" ]] && break
+    sleep 0.1
+  done
+  # Wait (bounded) until it has called Auth0 and written a CustomDomain status.
+  for _ in $(seq 1 100); do
+    [[ -n "$addr" ]] || break
+    curl -sf "http://$addr/metrics" >"$WORK/metrics-$install.txt" 2>/dev/null || true
+    grep -q '^auth0_domain_operator_auth0_requests_total' "$WORK/metrics-$install.txt" 2>/dev/null &&
+      kubectl -n auth0-domain-operator get customdomain login -o jsonpath='{.status.conditions}' 2>/dev/null | grep -q Ready &&
+      break
+    sleep 0.1
+  done
+  if [[ -n "$addr" && -s "$WORK/metrics-$install.txt" ]]; then
+    pass "operator served http://$addr/metrics ($(grep -c '^# TYPE' "$WORK/metrics-$install.txt") families)"
+    if [[ $install == base ]]; then
+      grep "^auth0_domain_operator_auth0_requests_total" "$WORK/metrics-$install.txt" | sed "s/^/     sample: /"
+      pyout tests/deploy/metrics_check.py --scrape "$WORK/metrics-$install.txt"
+    fi
+  else
+    fail "operator /metrics not reachable"; tail -5 "$WORK/operator-$install.log" | sed 's/^/       /'
+  fi
+  kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+  OP_PID=""
+  if kubectl get --raw /__sim/requests >"$WORK/requests-$install.json" 2>"$WORK/requests.err"; then
+    pyout tests/deploy/rbac_observed.py "$install" "$WORK/requests-$install.json"
+  else
+    fail "read kube-sim's request log"; sed 's/^/       /' "$WORK/requests.err"
+  fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # crds/Kustomization lists exactly the generated CRDs.
@@ -120,6 +194,9 @@ for install in base namespaced dev; do
   check "kubectl get everything back" \
     sh -c "kubectl get $ALL_KINDS -A -l $SELECTOR -o json > '$WORK/$install.json'"
   pyout tests/deploy/assert_install.py "$install" "$WORK/$install.json" "$WORK/$install.yaml"
+  if [[ -n "$OPERATOR_BIN" && $install == namespaced ]]; then
+    observe_operator namespaced --namespace auth0-domain-operator
+  fi
 
   if [[ $install == base ]]; then
     # A misspelt field must be rejected, or the vendored CRDs would not prove anything.
@@ -171,62 +248,9 @@ for kind, f in (("CustomDomain", "customdomain"), ("Auth0Tenant", "auth0tenant")
     # The recorded objects the health checks are tested on must be ones the CRDs admit.
     kubectl create namespace shop >/dev/null 2>&1
     pyout tests/deploy/argocd_check.py --apply
+    # After the fixtures, so the operator also reconciles those objects.
+    [[ -n "$OPERATOR_BIN" ]] && observe_operator base
 
-    if [[ -n "${OPERATOR_BIN:-}" ]]; then
-      echo "== real /metrics ($OPERATOR_BIN against kube-sim)"
-      # Families appear in /metrics once they have a sample: give the operator a tenant whose
-      # Management API refuses connections (port 9) and a domain of it, so it reconciles and calls.
-      kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: v1
-kind: Secret
-metadata: {name: scrape-credentials, namespace: auth0-domain-operator}
-stringData: {client_id: scrape-client, client_secret: scrape-secret}
----
-apiVersion: auth0.domain-operator.dev/v1alpha1
-kind: Auth0Tenant
-metadata: {name: default}
-spec:
-  domain: scrape.eu.auth0.com
-  managementApiUrl: http://127.0.0.1:9
-  credentialsSecretRef: {namespace: auth0-domain-operator, name: scrape-credentials}
----
-apiVersion: auth0.domain-operator.dev/v1alpha1
-kind: CustomDomain
-metadata: {name: login, namespace: auth0-domain-operator}
-spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
-YAML
-      kubectl delete --raw /__sim/requests >/dev/null 2>&1
-      "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
-        --allow-insecure-auth0 >"$WORK/operator.log" 2>&1 &
-      OP_PID=$!
-      addr=""
-      for _ in $(seq 1 100); do
-        addr=$(grep -o '"addr":"[0-9.:]*"' "$WORK/operator.log" 2>/dev/null | head -1 | cut -d'"' -f4)
-        [[ -n "$addr" ]] && break
-        sleep 0.1
-      done
-      for _ in $(seq 1 100); do
-        [[ -n "$addr" ]] || break
-        curl -sf "http://$addr/metrics" >"$WORK/metrics.txt" 2>/dev/null || true
-        grep -q '^auth0_domain_operator_auth0_requests_total' "$WORK/metrics.txt" 2>/dev/null && break
-        sleep 0.1
-      done
-      if [[ -n "$addr" && -s "$WORK/metrics.txt" ]]; then
-        grep "^auth0_domain_operator_auth0_requests_total" "$WORK/metrics.txt" | sed "s/^/     sample: /"
-        pass "scraped http://$addr/metrics ($(grep -c '^# TYPE' "$WORK/metrics.txt") families)"
-        pyout tests/deploy/metrics_check.py --scrape "$WORK/metrics.txt"
-      else
-        fail "operator /metrics not reachable"; tail -5 "$WORK/operator.log" | sed 's/^/       /'
-      fi
-      kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
-      OP_PID=""
-      # Granted vs observed: each call the operator made is allowed by the base RBAC table.
-      if kubectl get --raw /__sim/requests >"$WORK/requests.json" 2>"$WORK/requests.err"; then
-        pyout tests/deploy/rbac_observed.py base "$WORK/requests.json"
-      else
-        fail "read kube-sim's request log"; sed 's/^/       /' "$WORK/requests.err"
-      fi
-    fi
   fi
   stop_sim
 done

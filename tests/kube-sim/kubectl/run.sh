@@ -257,12 +257,15 @@ is "error: You must be logged in to the server (Unauthorized)" "401 text"
 expect_fail "unknown kind" apply -f - <<<'{"apiVersion":"nope.dev/v1","kind":"Thing","metadata":{"name":"x"}}'
 has 'no matches for kind "Thing" in version "nope.dev/v1"' "unknown kind text"
 
-echo "# kustomize install (when deploy/ has one)"
-if [[ -f "$ROOT/deploy/kustomization.yaml" ]]; then
-    expect_ok "apply -k deploy" apply -k "$ROOT/deploy"
-else
-    echo "skip deploy/kustomization.yaml not present yet"
+echo "# kustomize installs (every deploy/**/kustomization.yaml)"
+KUSTOMIZATIONS="$(find "$ROOT/deploy" -name kustomization.yaml 2>/dev/null | sort)"
+if [[ -z "$KUSTOMIZATIONS" ]]; then
+    echo "skip no kustomization under deploy/ yet"
 fi
+for kz in $KUSTOMIZATIONS; do
+    dir="$(dirname "$kz")"
+    expect_ok "apply -k ${dir#"$ROOT"/}" apply -k "$dir"
+done
 
 echo
 echo "kubectl conformance: $PASS passed, $FAIL failed"

@@ -129,16 +129,29 @@ metadata: {name: login, namespace: auth0-domain-operator}
 spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
 YAML
   kubectl delete --raw /__sim/requests >/dev/null 2>&1
-  "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
-    --allow-insecure-auth0 "$@" >"$WORK/operator-$install.log" 2>&1 &
-  OP_PID=$!
-  for _ in $(seq 1 100); do
-    addr=$(grep -o '"addr":"[0-9.:]*"' "$WORK/operator-$install.log" 2>/dev/null | head -1 | cut -d'"' -f4)
-    [[ -n "$addr" ]] && break
-    sleep 0.1
-  done
+  start_operator() {
+    "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
+      --allow-insecure-auth0 "$@" >"$WORK/operator-$install.log" 2>&1 &
+    OP_PID=$!
+    addr=""
+    for _ in $(seq 1 200); do
+      addr=$(grep -o '"addr":"[0-9.:]*"' "$WORK/operator-$install.log" 2>/dev/null | head -1 | cut -d'"' -f4)
+      [[ -n "$addr" ]] && break
+      kill -0 "$OP_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+  }
+  start_operator "$@"
+  # Leader election (so the Lease calls are observed too) until a build lacks it.
+  if [[ -z "$addr" ]] && grep -q 'leader-election is not available' "$WORK/operator-$install.log"; then
+    echo "skip --leader-election: not available in this operator build; observing without it"
+    local args=() a
+    for a in "$@"; do [[ $a == --leader-election* || $a == --lease-* ]] || args+=("$a"); done
+    wait "$OP_PID" 2>/dev/null
+    start_operator "${args[@]}"
+  fi
   # Wait (bounded) until it has called Auth0 and written a CustomDomain status.
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     [[ -n "$addr" ]] || break
     curl -sf "http://$addr/metrics" >"$WORK/metrics-$install.txt" 2>/dev/null || true
     grep -q '^auth0_domain_operator_auth0_requests_total' "$WORK/metrics-$install.txt" 2>/dev/null &&
@@ -195,7 +208,8 @@ for install in base namespaced dev; do
     sh -c "kubectl get $ALL_KINDS -A -l $SELECTOR -o json > '$WORK/$install.json'"
   pyout tests/deploy/assert_install.py "$install" "$WORK/$install.json" "$WORK/$install.yaml"
   if [[ -n "$OPERATOR_BIN" && $install == namespaced ]]; then
-    observe_operator namespaced --namespace auth0-domain-operator
+    observe_operator namespaced --namespace=auth0-domain-operator --leader-election=true \
+      --lease-namespace=auth0-domain-operator
   fi
 
   if [[ $install == base ]]; then
@@ -249,7 +263,7 @@ for kind, f in (("CustomDomain", "customdomain"), ("Auth0Tenant", "auth0tenant")
     kubectl create namespace shop >/dev/null 2>&1
     pyout tests/deploy/argocd_check.py --apply
     # After the fixtures, so the operator also reconciles those objects.
-    [[ -n "$OPERATOR_BIN" ]] && observe_operator base
+    [[ -n "$OPERATOR_BIN" ]] && observe_operator base --leader-election=true --lease-namespace=auth0-domain-operator
 
   fi
   stop_sim

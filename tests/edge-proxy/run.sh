@@ -69,16 +69,15 @@ wait_for_file() {
     die "timed out waiting for $1"
 }
 
-# Four distinct free loopback ports (bound then released: nginx cannot report port 0 back).
-read -r http_port https_port http_port2 https_port2 < <(python3 - <<'EOF'
+# The interpreter itself (pyenv shims cost ~0.4 s per call on a loaded machine).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+# Distinct free loopback ports (bound then released: nginx cannot report port 0 back).
+read -r http_port https_port http_port2 https_port2 http_port3 https_port3 sni_port http_port4 \
+    https_port4 < <("$PY" -c '
 import socket
-socks = []
-for _ in range(4):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(*[s.getsockname()[1] for s in socks])
-for s in socks: s.close()
-EOF
-)
+socks = [socket.socket() for _ in range(9)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
 
 # --- DNS and the Auth0 simulator ---------------------------------------------------------------
 "$TEST_DNS_BIN" --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --ttl 30 \
@@ -135,15 +134,15 @@ curl -sS -o /dev/null -X PUT "$dns_ctl/records" -H 'content-type: application/js
 
 # --- certificates ------------------------------------------------------------------------------
 cd "$tmp"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$domain" \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$domain" \
     -addext "subjectAltName=DNS:$domain,DNS:$mtls_domain" -keyout edge.key -out edge.crt 2>/dev/null
 # A self-signed client certificate, and a CA with a client certificate it signed.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=self-signed-client" \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=self-signed-client" \
     -keyout client-self.key -out client-self.crt 2>/dev/null
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=edge-test-client-ca" \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=edge-test-client-ca" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
     -keyout client-ca.key -out client-ca.crt 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=ca-signed-client" -keyout client-ca-signed.key \
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=ca-signed-client" -keyout client-ca-signed.key \
     -out client-ca-signed.csr 2>/dev/null
 printf 'extendedKeyUsage=clientAuth\n' >client-ext.cnf
 openssl x509 -req -in client-ca-signed.csr -CA client-ca.crt -CAkey client-ca.key -CAcreateserial \
@@ -285,7 +284,7 @@ mtls_get() { # CERT KEY — GET /oauth/token on mtls.<domain>, echo JSON
     through -w '\n%{http_code}' ${1:+--cert "$1" --key "$2"} "https://$mtls_domain:$https_port/oauth/token?x=1" \
         -H 'client-certificate: forged' -H 'client-certificate-ca-verified: SUCCESS'
 }
-urldecode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.stdin.read()), end="")'; }
+urldecode() { "$PY" -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.stdin.read()), end="")'; }
 out=$(mtls_get "$tmp/client-self.crt" "$tmp/client-self.key")
 status=${out##*$'\n'}
 echo_json=${out%$'\n'*}
@@ -318,6 +317,38 @@ check "mTLS without a client certificate → still forwarded (200)" "${out##*$'\
 check "no certificate: forged client-certificate headers are not forwarded" \
     "$(j '[.headers["client-certificate"], .headers["client-certificate-ca-verified"]] | map(. // "absent") | join(",")')" "absent,absent"
 
+# --- SNI to the origin ---------------------------------------------------------------------------
+# auth0-sim does not look at SNI, so an openssl s_server stands in for the origin here: it serves a
+# certificate for the origin name only when the ClientHello's SNI is that name, and one for
+# wrong.example otherwise; nginx verifies against the origin name, so only a correct SNI gets 200.
+issue() { # CN FILE-STEM — a server certificate signed by the test upstream CA
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" -keyout "$2.key" -out "$2.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\n' "$1" >"$2.ext"
+    openssl x509 -req -in "$2.csr" -CA up-ca.crt -CAkey up-ca.key -CAcreateserial -days 2 \
+        -extfile "$2.ext" -out "$2.crt" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=upstream-test-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+    -keyout up-ca.key -out up-ca.crt 2>/dev/null
+issue "$origin" up-origin
+issue wrong.example up-wrong
+openssl s_server -quiet -www -accept "127.0.0.1:$sni_port" -cert up-wrong.crt -key up-wrong.key \
+    -servername "$origin" -cert2 up-origin.crt -key2 up-origin.key >"$tmp/s_server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$sni_port") 2>/dev/null && break
+    sleep 0.05
+done
+check "control: the stand-in origin without SNI serves wrong.example" \
+    "$(openssl s_client -connect "127.0.0.1:$sni_port" -noservername </dev/null 2>/dev/null | openssl x509 -noout -subject)" \
+    "subject=CN = wrong.example"
+start_nginx sni "$tmp/secret" "$http_port4" "$https_port4" EDGE_UPSTREAM="$origin:$sni_port" \
+    UPSTREAM_CA_FILE="$tmp/up-ca.crt"
+out=$(curl -sS --cacert "$tmp/edge.crt" --resolve "$domain:$https_port4:127.0.0.1" -w '\n%{http_code}' \
+    "https://$domain:$https_port4/")
+[[ ${out%$'\n'*} == *s_server* ]] || die "the stand-in origin's page did not come back: ${out:0:200}"
+check "nginx → origin with SNI = $origin (certificate for that name verified) → 200" "${out##*$'\n'}" 200
+
 # --- a wrong key in the Secret → Auth0 refuses -------------------------------------------------
 write_secret "$tmp/secret-wrong" "${cname_api_key}x"
 start_nginx wrong "$tmp/secret-wrong" "$http_port2" "$https_port2" CLIENT_IP_HEADER=x-forwarded-for
@@ -330,11 +361,6 @@ grep -q '# client IP: X-Forwarded-For only' "$tmp/nginx-wrong/conf.d/auth0-origi
 ok "CLIENT_IP_HEADER=x-forwarded-for renders a single X-Forwarded-For"
 
 # --- behind a trusted load balancer (TRUSTED_PROXY_CIDRS), client IP in X-Forwarded-For --------
-read -r http_port3 https_port3 < <(python3 -c '
-import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
 # This one runs as an unprivileged user, like the Pod (runAsNonRoot, nothing writable but OUT_DIR).
 lb_user=$(id -un)
 if (($(id -u) == 0)); then
@@ -411,16 +437,16 @@ else
 fi
 
 # --- the manifests carry these exact files -----------------------------------------------------
-python3 -c 'import yaml' 2>/dev/null || die "python3 yaml (PyYAML) is needed to read the manifests"
+"$PY" -c 'import yaml' 2>/dev/null || die "python3 yaml (PyYAML) is needed to read the manifests"
 kubectl kustomize "$edge_dir" >"$tmp/manifests.yaml"
-python3 "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/manifests.yaml"
+"$PY" "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/manifests.yaml"
 # The README's per-domain overlay example, as written there.
 mkdir -p "$tmp/overlay"
-rel=$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$edge_dir" "$tmp/overlay")
+rel=$("$PY" -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$edge_dir" "$tmp/overlay")
 sed -n '/^# kustomization.yaml of an overlay/,/^```/p' "$edge_dir/README.md" | sed '$d' |
     sed "s|\.\./\.\./deploy/edge-proxy|$rel|" >"$tmp/overlay/kustomization.yaml"
 kubectl kustomize "$tmp/overlay" >"$tmp/overlay.yaml" || die "the README's overlay example does not build"
-python3 "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/overlay.yaml" >/dev/null ||
+"$PY" "$root/tests/edge-proxy/check_manifests.py" "$edge_dir" <"$tmp/overlay.yaml" >/dev/null ||
     die "the README's overlay breaks the manifest checks"
 check "README overlay: Secrets replaced, names suffixed, namespace set" \
     "$(grep -E '^ +secretName: |^  name: auth0-edge-proxy-login$|^  namespace: auth$' "$tmp/overlay.yaml" | sed 's/^ *//' | sort -u | paste -sd,)" \

@@ -80,6 +80,8 @@ struct Memory {
     pending_key: Option<(Redacted<String>, SecretContent)>,
     /// Transient-failure count for backoff.
     failures: u32,
+    /// When a DNS miss was last counted.
+    last_dns_miss: Option<std::time::Instant>,
 }
 
 /// Shared state of the `CustomDomain` controller.
@@ -279,6 +281,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         }
         write_status(&api, &cd, &plan.status).await?;
     }
+    exec.count_dns_answer();
     let requeue = match failure {
         Some(after) => after,
         None => {
@@ -313,6 +316,24 @@ struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// Counts this reconcile's DNS answer into the backoff. A miss seen again within half the
+    /// shortest back-off (a reconcile woken by our own status write) is not counted twice.
+    fn count_dns_answer(&self) {
+        let Some(answer) = &self.dns else { return };
+        self.ctx.with_memory(self.key, |m| {
+            if answer.is_visible() {
+                m.attempts.dns_checks = 0;
+                m.last_dns_miss = None;
+            } else if m
+                .last_dns_miss
+                .is_none_or(|at| at.elapsed() >= plan::DNS_RECHECK_MIN / 2)
+            {
+                m.attempts.dns_checks = m.attempts.dns_checks.saturating_add(1);
+                m.last_dns_miss = Some(std::time::Instant::now());
+            }
+        });
+    }
+
     async fn observe_and_plan(
         &mut self,
         view: &TenantView,
@@ -486,15 +507,9 @@ impl Executor<'_> {
                     // Already looked in this reconcile: the plan's requeue covers the next look.
                     return Ok(Outcome::Done);
                 }
-                let answer = self.ctx.dns.lookup(record).await;
-                self.ctx.with_memory(self.key, |m| {
-                    if answer.is_visible() {
-                        m.attempts.dns_checks = 0;
-                    } else {
-                        m.attempts.dns_checks = m.attempts.dns_checks.saturating_add(1);
-                    }
-                });
-                self.dns = Some(answer);
+                // The miss is counted when the reconcile ends: the planner's `dns_checks` means
+                // "misses before this one".
+                self.dns = Some(self.ctx.dns.lookup(record).await);
                 Ok(Outcome::Replan)
             }
             Step::Refresh { id } => {

@@ -7,15 +7,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help deps build lint fmt test test-rust test-conformance test-kubectl test-sandbox sandbox crds
+.PHONY: help deps build lint fmt test test-rust test-conformance test-kubectl test-edge-proxy test-deploy test-sandbox sandbox bench crds
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
-## Installs what the tests need (idempotent): kubectl if missing, the pinned Auth0 SDKs.
+## Installs what the tests need (idempotent): kubectl if missing, the pinned Auth0 SDKs, nginx,
+## Lua and promtool for the deploy checks.
 deps:
 	@bash .ci/deps.sh
 	@bash .ci/deps-sdk.sh
+	@bash .ci/deps-nginx.sh
+	@bash .ci/deps-deploy.sh
 
 build:
 	$(CARGO) build --workspace --bins
@@ -36,14 +39,24 @@ test-conformance: build
 test-kubectl: build
 	bash tests/kube-sim/kubectl/run.sh
 
+test-edge-proxy: build
+	bash tests/edge-proxy/run.sh
+
+test-deploy: build
+	bash tests/deploy/run.sh
+
 test-sandbox: build
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
-test: deps lint test-rust test-conformance test-kubectl test-sandbox
+test: deps lint test-rust test-conformance test-kubectl test-edge-proxy test-deploy test-sandbox
 	@echo "make test: all suites passed"
 
 sandbox: deps
 	bash tests/sandbox/sandbox.sh
+
+## Benchmarks print their figures and never fail on timing. BENCH_ARGS passes options through.
+bench: deps
+	python3 tests/bench/bench.py $(BENCH_ARGS)
 
 crds:
 	$(CARGO) run --quiet -- crd --write

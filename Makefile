@@ -2,6 +2,7 @@
 #   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start)
 #   make test      everything: lint, unit, simulators, SDK and kubectl conformance, end to end, sandbox smoke
 #   make bench     benchmarks (never part of `make test`)
+#   make chaos     chaos suite, 1,000 domains and 200 SIGKILLs (CHAOS_ARGS="--domains 100 --kills 20" reduced)
 #   make crds      regenerate crds/ from the Rust types
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -57,6 +58,11 @@ sandbox: deps
 ## Benchmarks print their figures and never fail on timing. BENCH_ARGS passes options through.
 bench: deps
 	python3 tests/bench/bench.py $(BENCH_ARGS)
+
+## Chaos suite: 1,000 domains, 200 SIGKILLs and every injected fault (CHAOS_ARGS="--domains 100 --kills 20" for the reduced run)
+.PHONY: chaos
+chaos: deps
+	python3 tests/chaos/chaos.py $(CHAOS_ARGS)
 
 crds:
 	$(CARGO) run --quiet -- crd --write

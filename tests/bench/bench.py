@@ -19,138 +19,17 @@ import json
 import math
 import os
 import shutil
-import signal
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from world import ROOT, World  # noqa: E402
 
 
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-class World:
-    """Starts test-dns, auth0-sim, kube-sim and the operator; stops them on exit."""
-
-    def __init__(self, args, workdir):
-        self.args = args
-        self.dir = workdir
-        self.procs = []
-        self.bin = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), args.profile)
-
-    def spawn(self, name, argv, env=None):
-        out = open(os.path.join(self.dir, f"{name}.log"), "w")
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        self.procs.append(p)
-        return p
-
-    def ready_file(self, path, what):
-        for _ in range(300):
-            if os.path.exists(path) and os.path.getsize(path) > 0:
-                with open(path) as f:
-                    text = f.read()
-                try:
-                    return json.loads(text)
-                except ValueError:  # kube-sim writes its URL as plain text
-                    return text.strip()
-            time.sleep(0.1)
-        raise SystemExit(f"{what} did not start; see {self.dir}")
-
-    def start(self):
-        a = self.args
-        d = self.dir
-        self.spawn("test-dns", [f"{self.bin}/test-dns", "--listen", "127.0.0.1:0", "--control-listen",
-                                "127.0.0.1:0", "--ready-file", f"{d}/dns.json"])
-        dns = self.ready_file(f"{d}/dns.json", "test-dns")
-        self.dns, self.dns_control = dns["dns"], dns["control"]
-        self.secret = os.urandom(12).hex()
-        self.spawn("auth0-sim", [f"{self.bin}/auth0-sim", "--listen", "127.0.0.1:0", "--tls-dir", f"{d}/tls",
-                                 "--client", f"bench:{self.secret}", "--tenant", "bench", "--tenant-domain",
-                                 "bench.auth0.local", "--dns-server", self.dns, "--control", "--no-edge",
-                                 "--rate-limit", a.sim_rate_limit, "--verify-limit", a.sim_verify_limit,
-                                 "--cert-delay", "500", "--ready-file", f"{d}/auth0.json"])
-        sim = self.ready_file(f"{d}/auth0.json", "auth0-sim")
-        self.sim_url, self.sim_control, self.ca = sim["url"], sim["control"], sim["ca_file"]
-        self.ssl = ssl.create_default_context(cafile=self.ca)
-        self.spawn("kube-sim", [f"{self.bin}/kube-sim", "--listen", "127.0.0.1:0", "--kubeconfig",
-                                f"{d}/kubeconfig", "--ready-file", f"{d}/kube.json"])
-        self.ready_file(f"{d}/kube.json", "kube-sim")
-        self.env = dict(os.environ, KUBECONFIG=f"{d}/kubeconfig")
-        self.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-        self.kubectl("wait", "--for=condition=Established", "crd/customdomains.auth0.domain-operator.dev")
-        self.kubectl("create", "namespace", "auth0")
-        self.kubectl("create", "namespace", "bench")
-        self.kubectl("-n", "auth0", "create", "secret", "generic", "creds", "--from-literal=client_id=bench",
-                     f"--from-literal=client_secret={self.secret}")
-        rps, burst = a.tenant_rate_limit.split(":")
-        self.apply(f"""
-apiVersion: auth0.domain-operator.dev/v1alpha1
-kind: Auth0Tenant
-metadata: {{name: default}}
-spec:
-  domain: bench.auth0.local
-  managementApiUrl: {self.sim_url}
-  credentialsSecretRef: {{namespace: auth0, name: creds}}
-  rateLimit: {{requestsPerSecond: {rps}, burst: {burst}}}
-  resyncInterval: {a.resync}
-""")
-        env = dict(self.env, SSL_CERT_FILE=self.ca, RUST_LOG="warn")
-        self.operator = self.spawn("operator", [f"{self.bin}/auth0-domain-operator", "--log-format", "json", "run",
-                                                "--cluster-id", "bench", "--dns-nameservers", self.dns,
-                                                "--metrics-addr", "127.0.0.1:0", "--concurrency",
-                                                str(a.concurrency), "--verify-limit", a.sim_verify_limit], env=env)
-
-    def kubectl(self, *argv, stdin=None):
-        r = subprocess.run(["kubectl", *argv], env=self.env, input=stdin, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
-        return r.stdout
-
-    def apply(self, yaml):
-        return self.kubectl("apply", "-f", "-", stdin=yaml)
-
-    def sim(self, path, method="GET", body=None):
-        req = urllib.request.Request(f"{self.sim_control}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, context=self.ssl, timeout=30) as r:
-            raw = r.read()
-            return json.loads(raw) if raw else None
-
-    def publish(self, rtype, name, value):
-        req = urllib.request.Request(f"{self.dns_control}/records", method="PUT",
-                                     data=json.dumps({"name": name, "type": rtype, "value": value}).encode(),
-                                     headers={"content-type": "application/json"})
-        urllib.request.urlopen(req, timeout=10).read()
-
-    def proc_stats(self):
-        pid = self.operator.pid
-        with open(f"/proc/{pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f if ":" in line)
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return {
-            "rss_kib": int(fields["VmRSS"].split()[0]),
-            "hwm_kib": int(fields["VmHWM"].split()[0]),
-            "cpu_s": (int(stat[11]) + int(stat[12])) / tick,
-        }
-
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def calls(counters):
@@ -186,9 +65,10 @@ def main():
     ap.add_argument("--profile", default="release", choices=["release", "debug"])
     ap.add_argument("--write", action="store_true", help="also write bench/results/<date>.md")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")
     args = ap.parse_args()
 
-    if not args.no_build:
+    if not args.no_build and not args.bin_dir:
         log(f"building ({args.profile})")
         build = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if args.profile == "release" else [])
         subprocess.run(build, cwd=ROOT, check=True)

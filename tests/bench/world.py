@@ -1,0 +1,202 @@
+"""The simulated world shared by tests/bench/bench.py and tests/chaos/chaos.py: test-dns,
+auth0-sim, kube-sim and the operator as processes, plus helpers to drive them. Python stdlib only.
+"""
+
+import base64
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class World:
+    """Starts test-dns, auth0-sim, kube-sim and the operator; stops them on exit.
+
+    `args` needs: profile, sim_rate_limit, sim_verify_limit, tenant_rate_limit, resync, concurrency;
+    optional: bin_dir, seed, namespace, rust_log, dns_recheck_max.
+    """
+
+    def __init__(self, args, workdir):
+        self.args = args
+        self.dir = workdir
+        self.procs = []
+        self.operator = None
+        self.operator_runs = 0
+        self.ns = getattr(args, "namespace", "bench")
+        bin_dir = getattr(args, "bin_dir", None)
+        self.bin = bin_dir or os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
+                                           args.profile)
+
+    def spawn(self, name, argv, env=None, mode="w"):
+        out = open(os.path.join(self.dir, f"{name}.log"), mode)
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        out.close()
+        self.procs.append(p)
+        return p
+
+    def ready_file(self, path, what):
+        for _ in range(300):
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                with open(path) as f:
+                    text = f.read()
+                try:
+                    return json.loads(text)
+                except ValueError:  # kube-sim writes its URL as plain text
+                    return text.strip()
+            time.sleep(0.1)
+        raise SystemExit(f"{what} did not start; see {self.dir}")
+
+    def start(self, start_operator=True):
+        a = self.args
+        d = self.dir
+        seed = str(getattr(a, "seed", 1))
+        self.spawn("test-dns", [f"{self.bin}/test-dns", "--listen", "127.0.0.1:0", "--control-listen",
+                                "127.0.0.1:0", "--ready-file", f"{d}/dns.json"])
+        dns = self.ready_file(f"{d}/dns.json", "test-dns")
+        self.dns, self.dns_control = dns["dns"], dns["control"]
+        self.secret = os.urandom(12).hex()
+        self.spawn("auth0-sim", [f"{self.bin}/auth0-sim", "--listen", "127.0.0.1:0", "--tls-dir", f"{d}/tls",
+                                 "--client", f"bench:{self.secret}", "--tenant", "bench", "--tenant-domain",
+                                 "bench.auth0.local", "--dns-server", self.dns, "--control", "--no-edge",
+                                 "--rate-limit", a.sim_rate_limit, "--verify-limit", a.sim_verify_limit,
+                                 "--cert-delay", "500", "--seed", seed, "--ready-file", f"{d}/auth0.json"],
+                   env=dict(os.environ, RUST_LOG="info"))
+        sim = self.ready_file(f"{d}/auth0.json", "auth0-sim")
+        self.sim_url, self.sim_control, self.ca = sim["url"], sim["control"], sim["ca_file"]
+        self.ssl = ssl.create_default_context(cafile=self.ca)
+        self.spawn("kube-sim", [f"{self.bin}/kube-sim", "--listen", "127.0.0.1:0", "--kubeconfig",
+                                f"{d}/kubeconfig", "--ready-file", f"{d}/kube.json"])
+        self.kube_url = self.ready_file(f"{d}/kube.json", "kube-sim")
+        self._kube_control_setup(f"{d}/kubeconfig")
+        self.env = dict(os.environ, KUBECONFIG=f"{d}/kubeconfig")
+        self.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+        self.kubectl("wait", "--for=condition=Established", "crd/customdomains.auth0.domain-operator.dev")
+        self.kubectl("create", "namespace", "auth0")
+        self.kubectl("create", "namespace", self.ns)
+        self.kubectl("-n", "auth0", "create", "secret", "generic", "creds", "--from-literal=client_id=bench",
+                     f"--from-literal=client_secret={self.secret}")
+        rps, burst = a.tenant_rate_limit.split(":")
+        self.apply(f"""
+apiVersion: auth0.domain-operator.dev/v1alpha1
+kind: Auth0Tenant
+metadata: {{name: default}}
+spec:
+  domain: bench.auth0.local
+  managementApiUrl: {self.sim_url}
+  credentialsSecretRef: {{namespace: auth0, name: creds}}
+  rateLimit: {{requestsPerSecond: {rps}, burst: {burst}}}
+  resyncInterval: {a.resync}
+""")
+        if start_operator:
+            self.start_operator()
+
+    def start_operator(self):
+        """Starts (or restarts) the operator; each run logs to operator-<n>.log."""
+        a = self.args
+        env = dict(self.env, SSL_CERT_FILE=self.ca, RUST_LOG=getattr(a, "rust_log", "warn"))
+        argv = [f"{self.bin}/auth0-domain-operator", "--log-format", "json", "run", "--cluster-id", "bench",
+                "--dns-nameservers", self.dns, "--metrics-addr", "127.0.0.1:0", "--concurrency",
+                str(a.concurrency), "--verify-limit", a.sim_verify_limit]
+        if getattr(a, "dns_recheck_max", None):
+            argv += ["--dns-recheck-max", a.dns_recheck_max]
+        name = "operator" if self.operator_runs == 0 else f"operator-{self.operator_runs}"
+        self.operator_runs += 1
+        self.operator = self.spawn(name, argv, env=env)
+        return self.operator
+
+    def kill_operator(self):
+        """SIGKILLs the running operator and reaps it."""
+        if self.operator is not None and self.operator.poll() is None:
+            self.operator.send_signal(signal.SIGKILL)
+            self.operator.wait(timeout=10)
+
+    def operator_logs(self):
+        """Paths of every operator log written so far."""
+        return sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir) if f.startswith("operator"))
+
+    def _kube_control_setup(self, kubeconfig):
+        with open(kubeconfig) as f:
+            text = f.read()
+        token = re.search(r"token:\s*\"?([^\s\"]+)", text)
+        ca = re.search(r"certificate-authority-data:\s*\"?([^\s\"]+)", text)
+        self.kube_token = token.group(1) if token else None
+        if ca:
+            fd, path = tempfile.mkstemp(dir=self.dir, suffix=".pem")
+            with os.fdopen(fd, "wb") as f:
+                f.write(base64.b64decode(ca.group(1)))
+            self.kube_ssl = ssl.create_default_context(cafile=path)
+        else:
+            self.kube_ssl = None
+
+    def kube(self, path, method="POST", body=None):
+        """Calls kube-sim's /__sim control API."""
+        headers = {"content-type": "application/json"}
+        if self.kube_token:
+            headers["authorization"] = f"Bearer {self.kube_token}"
+        req = urllib.request.Request(f"{self.kube_url}/__sim/{path}", method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
+        ctx = self.kube_ssl if self.kube_url.startswith("https") else None
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            raw = r.read()
+            try:
+                return json.loads(raw) if raw else None
+            except ValueError:
+                return raw.decode()
+
+    def kubectl(self, *argv, stdin=None):
+        r = subprocess.run(["kubectl", *argv], env=self.env, input=stdin, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
+        return r.stdout
+
+    def apply(self, yaml):
+        return self.kubectl("apply", "-f", "-", stdin=yaml)
+
+    def sim(self, path, method="GET", body=None):
+        req = urllib.request.Request(f"{self.sim_control}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ssl, timeout=30) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def dns_ctl(self, path, method="POST", body=None):
+        req = urllib.request.Request(f"{self.dns_control}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def publish(self, rtype, name, value):
+        self.dns_ctl("/records", "PUT", {"name": name, "type": rtype, "value": value})
+
+    def proc_stats(self):
+        pid = self.operator.pid
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return {
+            "rss_kib": int(fields["VmRSS"].split()[0]),
+            "hwm_kib": int(fields["VmHWM"].split()[0]),
+            "cpu_s": (int(stat[11]) + int(stat[12])) / tick,
+        }
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Chaos suite: N self-managed CustomDomains against the simulators while faults are injected
+everywhere and the operator is SIGKILLed at random moments (seeded; the seed is printed), then
+the faults are cleared and the end state is checked.
+
+Faults: Auth0 10 % 5xx with jitter, latency spikes, dropped connections, 429 storms, token
+expiry (auth0-sim control); 409 conflicts on writes, watch 410s and closed watches, 5xx/latency
+on Secret and status writes (kube-sim control); SERVFAIL bursts (test-dns control).
+
+Checks (exit 1 on any violation):
+  - every domain Ready, or SecretStored=False/CnameApiKeyLost only when a SIGKILL landed within
+    --lost-window seconds after the simulator issued that domain's key;
+  - 0 duplicate domains in the simulator (domains per host name from /__sim/domains);
+  - each Secret's cname-api-key equals the key the simulator issued, or the loss was reported
+    (0 silent losses);
+  - no secret value (client secret, issued keys) in any operator log line, in any Event, nor in
+    any CustomDomain object.
+
+  python3 tests/chaos/chaos.py                          # full: 1,000 domains, 200 SIGKILLs
+  python3 tests/chaos/chaos.py --domains 100 --kills 20 # reduced (make test)
+Python stdlib only.
+"""
+
+import argparse
+import base64
+import collections
+import datetime
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from world import ROOT, World  # noqa: E402
+
+BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
+
+
+def log(msg):
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def try_json(w, *argv):
+    """kubectl ... -o json that tolerates injected API faults (None on failure)."""
+    r = subprocess.run(["kubectl", *argv, "-o", "json"], env=w.env, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return None
+
+
+def conditions(cd):
+    return {c["type"]: c for c in (cd.get("status") or {}).get("conditions") or []}
+
+
+def is_ready(cd):
+    return conditions(cd).get("Ready", {}).get("status") == "True"
+
+
+def is_key_lost(cd):
+    c = conditions(cd).get("SecretStored", {})
+    return c.get("status") == "False" and c.get("reason") == "CnameApiKeyLost"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ISSUED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z.*cname_api_key issued.*?\bid=(cd_\w+)")
+
+
+def issued_times(sim_log):
+    """{domain id: UNIX seconds} from the simulator's "cname_api_key issued" log lines."""
+    out = {}
+    with open(sim_log, errors="replace") as f:
+        for line in f:
+            m = ISSUED.search(ANSI.sub("", line))
+            if m:
+                ts = datetime.datetime.fromisoformat(m.group(1)[:26]).replace(tzinfo=datetime.timezone.utc)
+                out[m.group(2)] = ts.timestamp()
+    return out
+
+
+class Chaos:
+    """Draws and applies the faults; remembers what it did."""
+
+    def __init__(self, w, rng, args):
+        self.w, self.rng, self.args = w, rng, args
+        self.counts = collections.Counter()
+        self.kill_times = []  # UNIX seconds of each SIGKILL
+        self.restore_sim_at = None
+
+    def sim_faults(self, faults):
+        self.w.sim("/faults", "PUT", faults)
+
+    def start(self):
+        self.sim_faults(BASE_FAULTS)
+        self.counts["auth0 10% 5xx on"] += 1
+
+    def kill(self):
+        self.kill_times.append(time.time())
+        self.w.kill_operator()
+        self.counts["SIGKILL"] += 1
+        time.sleep(self.rng.uniform(0.0, 0.3))
+        self.w.start_operator()
+
+    def fault(self):
+        r = self.rng
+        action = r.choice(["latency", "drops", "storm", "expire", "conflicts", "gone", "close", "kube5xx",
+                           "servfail"])
+        try:
+            if action == "latency":
+                self.sim_faults(dict(BASE_FAULTS, latency_ms=r.choice([500, 1000, 2000])))
+                self.restore_sim_at = time.monotonic() + r.uniform(1, 4)
+            elif action == "drops":
+                self.sim_faults(dict(BASE_FAULTS, drop_rate=r.choice([0.1, 0.3])))
+                self.restore_sim_at = time.monotonic() + r.uniform(1, 4)
+            elif action == "storm":
+                self.w.sim("/storm", "POST", {"seconds": r.randint(2, 5)})
+            elif action == "expire":
+                self.w.sim("/expire-tokens", "POST")
+            elif action == "conflicts":
+                self.w.kube("conflicts", body={"count": r.randint(1, 10)})
+            elif action == "gone":
+                self.w.kube("watches/gone", body={"count": r.randint(1, 3)})
+                self.w.kube("watches/close")
+            elif action == "close":
+                self.w.kube("watches/close")
+            elif action == "kube5xx":
+                verb, res = r.choice([("create", "secrets"), ("patch", "secrets"), ("update", "secrets"),
+                                      ("get", "secrets"), ("patch", "customdomains")])
+                self.w.kube("faults", body={"verb": verb, "resource": res, "status": r.choice([500, 503]),
+                                            "latencyMs": r.choice([0, 300]), "count": r.randint(1, 5)})
+            elif action == "servfail":
+                self.w.dns_ctl("/faults", body={"servfail_for_ms": r.randint(1000, 4000)})
+            self.counts[action] += 1
+        except Exception as e:  # a control call failing is not the operator's fault; note it
+            self.counts[f"{action} (control call failed: {type(e).__name__})"] += 1
+
+    def tick(self):
+        if self.restore_sim_at and time.monotonic() >= self.restore_sim_at:
+            self.sim_faults(BASE_FAULTS)
+            self.restore_sim_at = None
+
+    def clear(self):
+        self.w.sim("/faults", "DELETE")
+        self.w.kube("faults", method="DELETE")
+        self.w.dns_ctl("/faults", method="DELETE")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--domains", type=int, default=1000)
+    ap.add_argument("--kills", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=None, help="RNG seed (default: random, printed)")
+    ap.add_argument("--kill-interval", default="0.5:2.5", help="seconds between SIGKILLs, MIN:MAX")
+    ap.add_argument("--fault-interval", default="0.5:2.0", help="seconds between other faults, MIN:MAX")
+    ap.add_argument("--lost-window", type=float, default=10.0,
+                    help="a CnameApiKeyLost is explained by a SIGKILL at most this long after the key was issued")
+    ap.add_argument("--sim-rate-limit", default="50:50")
+    ap.add_argument("--tenant-rate-limit", default="20:40")
+    ap.add_argument("--sim-verify-limit", default="10:1")
+    ap.add_argument("--resync", default="30s")
+    ap.add_argument("--dns-recheck-max", default="5s")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--settle-timeout", type=int, default=600, help="seconds after the faults end")
+    ap.add_argument("--profile", default="debug", choices=["release", "debug"])
+    ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    args.namespace = "chaos"
+    args.rust_log = "info"
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 2**31)
+    log(f"seed {args.seed} (rerun with --seed {args.seed})")
+    rng = random.Random(args.seed)
+
+    if not args.no_build and not args.bin_dir:
+        log(f"building ({args.profile})")
+        build = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if args.profile == "release" else [])
+        subprocess.run(build, cwd=ROOT, check=True)
+
+    started = time.monotonic()
+    workdir = tempfile.mkdtemp(prefix="auth0-chaos-")
+    w = World(args, workdir)
+    violations = []
+    try:
+        w.start()
+        n = args.domains
+        ns = args.namespace
+        docs = [f"""apiVersion: auth0.domain-operator.dev/v1alpha1
+kind: CustomDomain
+metadata: {{name: d{i:04d}, namespace: {ns}}}
+spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in range(n)]
+        chaos = Chaos(w, rng, args)
+        chaos.start()
+        w.apply("\n---\n".join(docs))
+        log(f"applied {n} CustomDomains; injecting faults and {args.kills} SIGKILLs")
+        kmin, kmax = (float(x) for x in args.kill_interval.split(":"))
+        fmin, fmax = (float(x) for x in args.fault_interval.split(":"))
+        published = set()
+        now = time.monotonic()
+        next_kill, next_fault, next_poll, last_report = now + rng.uniform(kmin, kmax), now, now, now
+        items = []
+        faults_on = True
+        settle_deadline = None
+        while True:
+            now = time.monotonic()
+            if w.operator.poll() is not None:
+                violations.append(f"operator exited by itself with code {w.operator.returncode} "
+                                  f"(log {w.operator_logs()[-1]})")
+                w.start_operator()
+            if faults_on:
+                chaos.tick()
+                if now >= next_kill and chaos.counts["SIGKILL"] < args.kills:
+                    chaos.kill()
+                    next_kill = time.monotonic() + rng.uniform(kmin, kmax)
+                if now >= next_fault:
+                    chaos.fault()
+                    next_fault = time.monotonic() + rng.uniform(fmin, fmax)
+                if chaos.counts["SIGKILL"] >= args.kills:
+                    chaos.clear()
+                    faults_on = False
+                    settle_deadline = time.monotonic() + args.settle_timeout
+                    log(f"faults cleared after {time.monotonic() - started:.0f}s; waiting for every domain "
+                        f"to settle (≤ {args.settle_timeout}s)")
+            if now >= next_poll:
+                got = try_json(w, "get", "customdomains", "-n", ns)
+                if got is not None:
+                    items = got["items"]
+                    for cd in items:
+                        for r in ((cd.get("status") or {}).get("verification") or {}).get("records") or []:
+                            key = (r["type"], r["name"], r["value"])
+                            if key not in published:
+                                try:
+                                    w.publish(*key)
+                                    published.add(key)
+                                except Exception:
+                                    pass  # retried on the next poll
+                next_poll = time.monotonic() + 1.0
+                done = sum(1 for cd in items if is_ready(cd) or is_key_lost(cd))
+                if now - last_report > 10:
+                    log(f"{sum(map(is_ready, items))}/{n} Ready, {sum(map(is_key_lost, items))} CnameApiKeyLost, "
+                        f"{chaos.counts['SIGKILL']} kills, {len(published)} records published")
+                    last_report = now
+                if not faults_on and len(items) == n and done == n:
+                    break
+            if settle_deadline and time.monotonic() > settle_deadline:
+                violations.append(f"not settled {args.settle_timeout}s after the faults ended")
+                break
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        log(f"settled after {elapsed:.0f}s; checking")
+        time.sleep(1)  # let the last status writes land before reading everything
+
+        items = json.loads(w.kubectl("get", "customdomains", "-n", ns, "-o", "json"))["items"]
+        sim_domains = w.sim("/domains")
+        counters = w.sim("/counters")
+        secrets = {s["metadata"]["name"]: s for s in
+                   json.loads(w.kubectl("get", "secrets", "-n", ns, "-o", "json"))["items"]}
+        events_text = w.kubectl("get", "events", "-A", "-o", "json")
+        issued_at = issued_times(os.path.join(workdir, "auth0-sim.log"))
+
+        per_host = collections.Counter(d["domain"] for d in sim_domains)
+        duplicates = {h: c for h, c in per_host.items() if c > 1}
+        by_host = {d["domain"]: d for d in sim_domains}
+        ready = [cd for cd in items if is_ready(cd)]
+        lost = [cd for cd in items if is_key_lost(cd)]
+        neither = [cd["metadata"]["name"] for cd in items if not is_ready(cd) and not is_key_lost(cd)]
+        key_ok = key_reported = silent = lost_explained = lost_unexplained = 0
+        lost_gaps = []
+        for cd in items:
+            name, host = cd["metadata"]["name"], cd["spec"]["domain"]
+            sim = by_host.get(host)
+            if sim is None:
+                violations.append(f"{name}: no domain {host} in the simulator")
+                continue
+            secret_name = ((cd.get("status") or {}).get("secretRef") or {}).get("name") or f"{name}-auth0-edge"
+            data = (secrets.get(secret_name) or {}).get("data") or {}
+            stored = base64.b64decode(data["cname-api-key"]).decode() if data.get("cname-api-key") else None
+            if sim["cname_api_key"] is not None and stored == sim["cname_api_key"]:
+                key_ok += 1
+                if is_key_lost(cd):
+                    violations.append(f"{name}: CnameApiKeyLost although the Secret holds the issued key")
+            elif is_key_lost(cd):
+                key_reported += 1
+                t = issued_at.get(sim["custom_domain_id"])
+                gaps = [k - t for k in chaos.kill_times if t is not None and 0 <= k - t <= args.lost_window]
+                if gaps:
+                    lost_explained += 1
+                    lost_gaps.append(min(gaps))
+                else:
+                    lost_unexplained += 1
+                    after = [round(k - t, 2) for k in chaos.kill_times if t is not None and k >= t][:3]
+                    violations.append(f"{name}: CnameApiKeyLost with no SIGKILL within {args.lost_window}s after "
+                                      f"the key was issued (issued at {t}, next kills +{after} s)")
+            else:
+                silent += 1
+                violations.append(f"{name}: SILENT key loss: Secret {secret_name} has "
+                                  f"{'no key' if stored is None else 'a different key'}, simulator issued "
+                                  f"{'none' if sim['cname_api_key'] is None else 'one'}, status does not say so")
+        if neither:
+            violations.append(f"{len(neither)} domains neither Ready nor CnameApiKeyLost: {neither[:10]}")
+        if duplicates:
+            violations.append(f"{len(duplicates)} duplicate host names in the simulator: {list(duplicates)[:10]}")
+        if len(sim_domains) != n:
+            violations.append(f"simulator holds {len(sim_domains)} domains, expected {n}")
+
+        secret_values = {w.secret} | {d["cname_api_key"] for d in sim_domains if d.get("cname_api_key")}
+        leaks = collections.Counter()
+        log_lines = 0
+        for path in w.operator_logs():
+            with open(path, errors="replace") as f:
+                for line in f:
+                    log_lines += 1
+                    if any(v in line for v in secret_values):
+                        leaks[os.path.basename(path)] += 1
+        if any(v in events_text for v in secret_values):
+            leaks["events"] += 1
+        cds_text = json.dumps(items)
+        if any(v in cds_text for v in secret_values):
+            leaks["CustomDomain objects"] += 1
+        for where, count in leaks.items():
+            violations.append(f"secret value found in {where} ({count} lines/objects)")
+        events = json.loads(events_text)["items"]
+
+        api = {k: sum(v.values()) if isinstance(v, dict) else v for k, v in counters.get("calls", {}).items()}
+        print()
+        print(f"chaos seed {args.seed}: {n} domains, runtime {elapsed:.0f} s (faults + settle), logs {workdir}")
+        print("faults injected: " + ", ".join(f"{k} {v}" for k, v in sorted(chaos.counts.items())))
+        print(f"operator runs: {w.operator_runs}; log lines scanned: {log_lines}; events scanned: {len(events)}")
+        print(f"Ready {len(ready)}/{n}; CnameApiKeyLost {len(lost)} (explained by a kill {lost_explained}, "
+              f"unexplained {lost_unexplained}); neither {len(neither)}")
+        if lost_gaps:
+            print(f"  key issued → SIGKILL for the lost keys: {', '.join(f'{g:.2f}s' for g in sorted(lost_gaps))}")
+        print(f"simulator domains {len(sim_domains)}; duplicates {sum(c - 1 for c in duplicates.values())}; "
+              f"keys issued {counters.get('keys_issued')}; domains created {counters.get('domains_created')}")
+        print(f"Secret key == issued key {key_ok}; loss reported {key_reported}; SILENT losses {silent}")
+        print(f"secret values in logs/events/objects: {sum(leaks.values())}")
+        print(f"Auth0 calls: {sum(api.values())} ({', '.join(f'{k} {v}' for k, v in sorted(api.items()))})")
+        print(f"429s: {counters.get('rate_limited', counters.get('too_many_requests', 'n/a'))}")
+        if violations:
+            print(f"\n{len(violations)} VIOLATIONS:")
+            for v in violations[:50]:
+                print(f"  - {v}")
+            return 1
+        print("\nchaos: all checks passed")
+        return 0
+    finally:
+        w.stop()
+        if os.environ.get("CHAOS_KEEP") != "1" and not violations:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

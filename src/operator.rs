@@ -200,10 +200,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let ready_flags = readiness.clone();
     let (ts, cs) = (tenant_store.clone(), cd_store.clone());
     tokio::spawn(async move {
-        if ts.wait_until_ready().await.is_ok() {
+        // The Controller also waits on its store, and the store's ready signal wakes only one
+        // waiter: poll with a short timeout instead of one long wait.
+        if poll_ready(&ts).await {
             ready_flags.set("tenants", true);
         }
-        if cs.wait_until_ready().await.is_ok() {
+        if poll_ready(&cs).await {
             ready_flags.set("custom_domains", true);
         }
     });
@@ -226,6 +228,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Waits for a store's first full list; false when its writer is gone.
+async fn poll_ready<K>(store: &reflector::Store<K>) -> bool
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready()).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(_)) => return false,
+            Err(_) => {}
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -8,6 +8,7 @@ pub mod auth0;
 pub mod cli;
 pub mod custom_domain;
 pub mod dns;
+pub mod leader;
 pub mod operator;
 pub mod resources;
 pub mod telemetry;

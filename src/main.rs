@@ -33,7 +33,13 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => auth0_domain_operator::operator::run(args).await,
         Command::Crd(args) => write_crds(&args),
-        Command::Check(_) => anyhow::bail!("check is not implemented yet"),
+        Command::Check(args) => {
+            // Exit code 1 (through the error) when something the operator needs is missing.
+            let (text, ok) = auth0_domain_operator::tenant::check::run(&args).await?;
+            print!("{text}");
+            anyhow::ensure!(ok, "something the operator needs is missing (MISSING above)");
+            Ok(())
+        }
         Command::Version => {
             println!("{}", version());
             Ok(())

@@ -7,11 +7,11 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api, Client, ResourceExt,
+    core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
         controller::Config as ControllerConfig,
         events::{Recorder, Reporter},
-        metadata_watcher,
         reflector::{self, ObjectRef},
         watcher,
     },
@@ -23,6 +23,7 @@ use crate::auth0::RateLimit;
 use crate::cli::RunArgs;
 use crate::custom_domain::{MANAGER, plan::PlanOptions, reconcile as cd};
 use crate::dns::{DnsChecker, DnsConfig, parse_nameservers};
+use crate::leader::{self, Leadership};
 use crate::resources::{custom_domain::CustomDomain, tenant::Auth0Tenant};
 use crate::telemetry::{
     http::{self, Readiness},
@@ -35,11 +36,6 @@ const MANAGED_SECRETS: &str = "app.kubernetes.io/managed-by=auth0-domain-operato
 
 /// Runs the operator until SIGTERM/SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.leader_election {
-        anyhow::bail!(
-            "--leader-election is not available in this build yet: run a single replica without it"
-        );
-    }
     let client = Client::try_default()
         .await
         .context("connecting to Kubernetes (KUBECONFIG or in-cluster config)")?;
@@ -55,6 +51,31 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         readiness.clone(),
         shutdown.clone().cancelled_owned(),
     ));
+
+    // With --leader-election only the Lease holder goes on to build the controllers; a standby
+    // waits here (ready once the Lease is decided) until the leader is gone.
+    let mut leadership = match args.leader_election {
+        true => {
+            let namespace = leader::lease_namespace(args.lease_namespace.as_deref());
+            let elector = leader::LeaderElector::new(
+                client.clone(),
+                &namespace,
+                &args.lease_name,
+                leader::default_identity(),
+                leader::ElectionConfig::default(),
+            )?;
+            let components = ["tenants", "custom_domains"];
+            match Leadership::acquire(elector, &readiness, &components, wait_for_signal()).await {
+                Some(l) => Some(l),
+                None => {
+                    shutdown.cancel();
+                    info!("stopped before becoming leader");
+                    return Ok(());
+                }
+            }
+        }
+        false => None,
+    };
 
     let cluster_id = match &args.cluster_id {
         Some(id) => id.clone(),
@@ -139,7 +160,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // controller at once (metadata only: the Secret's data never passes through this watch).
     let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
     let referencing = tenant_store.clone();
-    let creds_watch = metadata_watcher(Api::<Secret>::all(client.clone()), watcher::Config::default())
+    // With --namespace the operator may only watch Secrets there (namespaced RBAC); credentials
+    // kept elsewhere are then re-read on the tenant's resync.
+    let creds_api: Api<PartialObjectMeta<Secret>> = match &args.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let creds_watch = watcher(creds_api, watcher::Config::default())
         .default_backoff()
         .touched_objects()
         .for_each(move |secret| {
@@ -221,8 +248,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         _ = async { tokio::join!(tenant_run, cd_run) } => {}
         _ = ns_stream => {}
         _ = creds_watch => {}
+        () = lost_leadership(leadership.as_mut()) => {
+            // Another replica may be writing already: stop at once (returning drops the
+            // controllers mid-reconcile) and exit non-zero so Kubernetes restarts us as a standby.
+            anyhow::bail!("lost the leader-election Lease; exiting so this replica restarts as a standby");
+        }
     }
     shutdown.cancel();
+    if let Some(l) = leadership {
+        l.release().await;
+    }
     if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(5), server).await {
         warn!(error = %e, "metrics server");
     }
@@ -242,6 +277,14 @@ where
             Ok(Err(_)) => return false,
             Err(_) => {}
         }
+    }
+}
+
+/// Resolves when this replica stops leading; never without leader election.
+async fn lost_leadership(leadership: Option<&mut Leadership>) {
+    match leadership {
+        Some(l) => l.lost().await,
+        None => std::future::pending().await,
     }
 }
 

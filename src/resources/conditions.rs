@@ -27,6 +27,8 @@ pub enum ConditionType {
     MtlsAliases,
     /// Tenant: more domains than the plan includes.
     EntitlementExceeded,
+    /// Tenant: the default custom domain (`spec.defaultCustomDomain`, or the lack of one).
+    DefaultDomain,
 }
 
 impl ConditionType {
@@ -41,6 +43,7 @@ impl ConditionType {
             Self::Stalled => "Stalled",
             Self::MtlsAliases => "MtlsAliases",
             Self::EntitlementExceeded => "EntitlementExceeded",
+            Self::DefaultDomain => "DefaultDomain",
         }
     }
 }
@@ -150,6 +153,16 @@ reasons! {
     AwaitingSnapshot,
     /// Auth0 reports the domain failed or disabled.
     DomainFailed,
+    /// Tenant: the default custom domain is the one the spec names.
+    DefaultDomainSet,
+    /// Tenant: `spec.defaultCustomDomain` names a domain the tenant does not have.
+    DefaultDomainNotFound,
+    /// Tenant: `spec.defaultCustomDomain` names a domain that is not verified and ready yet.
+    DefaultDomainNotReady,
+    /// Tenant: several verified domains and no default (email-sending calls need `auth0-custom-domain`).
+    NoDefaultDomain,
+    /// Tenant: no default is needed (at most one verified custom domain).
+    DefaultDomainNotNeeded,
 }
 
 impl fmt::Display for Reason {

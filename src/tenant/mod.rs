@@ -1,5 +1,7 @@
 //! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
 
+pub mod check;
+pub mod decide;
 pub mod namespaces;
 pub mod reconcile;
 pub mod runtime;

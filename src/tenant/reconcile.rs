@@ -11,18 +11,27 @@ use std::{
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, ResourceExt,
+    Api, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::controller::Action,
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder},
+    },
 };
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
+use super::decide::{decide_default, entitlement_warning};
 use super::runtime::{Health, TenantRuntime, Tenants};
 use super::snapshot::Snapshot;
-use crate::auth0::{self, RateLimit, Redacted, TenantClient, TenantConfig, types::DomainStatus};
+use crate::auth0::{
+    self, CredentialsCheck, RateLimit, Redacted, TenantClient, TenantConfig,
+    types::{DomainStatus, TenantMtls as Auth0Mtls, TenantSettings},
+};
 use crate::custom_domain::MANAGER;
-use crate::resources::conditions::{ConditionType, Reason, condition, set_condition};
+use crate::resources::conditions::{
+    ConditionType, Reason, condition, is_true, remove_condition, set_condition,
+};
 use crate::resources::tenant::{Auth0Tenant, Auth0TenantSpec, Auth0TenantStatus, DomainCounts};
 use crate::telemetry::metrics::Metrics;
 
@@ -66,6 +75,8 @@ pub struct Context {
     pub verify_limit: RateLimit,
     /// Told when a tenant's health flips, so every CustomDomain re-plans at once.
     pub kick: tokio::sync::mpsc::Sender<()>,
+    /// Publishes the tenant's Events (entitlement warnings, default-domain changes).
+    pub recorder: Recorder,
 }
 
 /// Why a tenant cannot be used; the message is safe to show.
@@ -99,7 +110,7 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
         Ok(rt) => {
             let checked = check(&rt).await;
             let health = match &checked {
-                Ok(()) => Health::Ready,
+                Ok(_) => Health::Ready,
                 Err(nr) => Health::NotReady(nr.message.clone()),
             };
             if rt.health() != health {
@@ -124,8 +135,9 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     let mut status = tenant.status.clone().unwrap_or_default();
     let generation = tenant.metadata.generation;
     let now = Timestamp::now();
-    let requeue = match &outcome {
-        Ok(()) => {
+    let mut events: Vec<(EventType, Reason, String)> = Vec::new();
+    let requeue = match (&outcome, &runtime) {
+        (Ok(granted), Some(rt)) => {
             set_condition(
                 &mut status.conditions,
                 condition(
@@ -140,9 +152,15 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
                     now,
                 ),
             );
-            resync
+            let settled = apply_default(&tenant, rt, &mut status, &mut events, now).await
+                & apply_mtls(&tenant, rt, granted, &ctx, &mut status, now).await;
+            if settled {
+                resync
+            } else {
+                NOT_READY_RECHECK.min(resync)
+            }
         }
-        Err(nr) => {
+        (Err(nr), _) => {
             warn!(reason = nr.reason.as_str(), message = %nr.message, "tenant not ready");
             set_condition(
                 &mut status.conditions,
@@ -157,7 +175,29 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             );
             NOT_READY_RECHECK
         }
+        (Ok(_), None) => NOT_READY_RECHECK,
     };
+    if let Some(c) = &counts {
+        match entitlement_warning(c.total, tenant.spec.entitlement) {
+            Some(message) => {
+                if !is_true(&status.conditions, ConditionType::EntitlementExceeded) {
+                    events.push((EventType::Warning, Reason::EntitlementExceeded, message.clone()));
+                }
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        ConditionType::EntitlementExceeded,
+                        true,
+                        Reason::EntitlementExceeded,
+                        message,
+                        generation,
+                        now,
+                    ),
+                );
+            }
+            None => remove_condition(&mut status.conditions, ConditionType::EntitlementExceeded),
+        }
+    }
     if counts.is_some() {
         status.custom_domains = counts;
     }
@@ -165,8 +205,204 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     if tenant.status.as_ref() != Some(&status) {
         write_status(&api, &name, &status).await?;
     }
+    for (type_, reason, note) in events {
+        publish(&ctx.recorder, &tenant, type_, reason, note).await;
+    }
     drop(runtime);
     Ok(Action::requeue(requeue))
+}
+
+/// Reads the tenant's default domain, applies `spec.defaultCustomDomain` (repairing drift) and
+/// records both in status. Returns false when a transient failure wants an early re-check.
+async fn apply_default(
+    tenant: &Auth0Tenant,
+    rt: &TenantRuntime,
+    status: &mut Auth0TenantStatus,
+    events: &mut Vec<(EventType, Reason, String)>,
+    now: Timestamp,
+) -> bool {
+    let generation = tenant.metadata.generation;
+    let current = match rt.client.get_default_domain().await {
+        Ok(d) => d.is_custom().then_some(d.domain),
+        Err(e) => {
+            warn!(error = %e, "reading the default domain failed");
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    ConditionType::DefaultDomain,
+                    false,
+                    classify(&e).reason,
+                    format!("reading the default domain: {e}"),
+                    generation,
+                    now,
+                ),
+            );
+            return false;
+        }
+    };
+    let decision = decide_default(
+        tenant.spec.default_custom_domain.as_deref(),
+        current.as_deref(),
+        &rt.snapshot.all(),
+    );
+    status.default_custom_domain = current;
+    if let Some(domain) = &decision.set {
+        match rt.client.set_default_domain(domain).await {
+            Ok(d) => {
+                info!(default = %d.domain, "default custom domain set");
+                status.default_custom_domain = d.is_custom().then_some(d.domain);
+                events.push((
+                    EventType::Normal,
+                    Reason::DefaultDomainSet,
+                    decision.message.clone(),
+                ));
+                // `is_default` moved on two domains: re-list on the next look.
+                rt.snapshot.invalidate();
+            }
+            Err(e) => {
+                warn!(error = %e, domain = %domain, "setting the default domain failed");
+                let reason = classify(&e).reason;
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        ConditionType::DefaultDomain,
+                        false,
+                        reason,
+                        format!("making {domain} the default: {e}"),
+                        generation,
+                        now,
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    set_condition(
+        &mut status.conditions,
+        condition(
+            ConditionType::DefaultDomain,
+            decision.ok,
+            decision.reason,
+            decision.message,
+            generation,
+            now,
+        ),
+    );
+    true
+}
+
+/// Reads tenant setting `mtls.enable_endpoint_aliases`, applies `spec.mtls` and tells the
+/// runtime (so domains show `status.mtlsAlias`). Returns false on a transient failure.
+async fn apply_mtls(
+    tenant: &Auth0Tenant,
+    rt: &TenantRuntime,
+    granted: &CredentialsCheck,
+    ctx: &Context,
+    status: &mut Auth0TenantStatus,
+    now: Timestamp,
+) -> bool {
+    let generation = tenant.metadata.generation;
+    let wanted = tenant.spec.mtls.as_ref().map(|m| m.enable_endpoint_aliases);
+    let record = |on: bool| {
+        if rt.mtls_aliases_enabled() != on {
+            rt.set_mtls_aliases_enabled(on);
+            let _ = ctx.kick.try_send(());
+        }
+    };
+    let readable = granted.missing(&["read:tenant_settings"]).is_empty();
+    let Some(wanted) = wanted else {
+        // Not managed: learn the setting when the grant allows, so domains report it truthfully.
+        remove_condition(&mut status.conditions, ConditionType::MtlsAliases);
+        if readable {
+            match rt.client.get_tenant_settings().await {
+                Ok(s) => record(aliases_on(&s)),
+                Err(e) => warn!(error = %e, "reading tenant settings failed"),
+            }
+        }
+        return true;
+    };
+    let mut set = |ok: bool, reason: Reason, message: String| {
+        set_condition(
+            &mut status.conditions,
+            condition(ConditionType::MtlsAliases, ok, reason, message, generation, now),
+        );
+    };
+    let missing = granted.missing(&crate::auth0::client::TENANT_SETTINGS_SCOPES);
+    if !missing.is_empty() {
+        set(
+            false,
+            Reason::MissingScopes,
+            format!(
+                "spec.mtls needs {} in the application's client grant for the Management API",
+                missing.join(", ")
+            ),
+        );
+        return true;
+    }
+    let current = match rt.client.get_tenant_settings().await {
+        Ok(s) => aliases_on(&s),
+        Err(e) => {
+            set(
+                false,
+                classify(&e).reason,
+                format!("reading tenant settings: {e}"),
+            );
+            return false;
+        }
+    };
+    if current != wanted {
+        let patch = TenantSettings {
+            mtls: Some(Auth0Mtls {
+                enable_endpoint_aliases: Some(wanted),
+            }),
+        };
+        if let Err(e) = rt.client.patch_tenant_settings(&patch).await {
+            set(
+                false,
+                classify(&e).reason,
+                format!("setting mtls.enable_endpoint_aliases={wanted}: {e}"),
+            );
+            return false;
+        }
+        info!(enable_endpoint_aliases = wanted, "tenant mtls setting applied");
+    }
+    record(wanted);
+    if wanted {
+        set(
+            true,
+            Reason::MtlsAliasesEnabled,
+            "mtls.enable_endpoint_aliases is on: self-managed domains with spec.mtls.enabled get mtls.<domain>"
+                .to_owned(),
+        );
+    } else {
+        set(
+            false,
+            Reason::MtlsAliasesDisabled,
+            "mtls.enable_endpoint_aliases is off (spec.mtls.enableEndpointAliases: false)".to_owned(),
+        );
+    }
+    true
+}
+
+fn aliases_on(settings: &TenantSettings) -> bool {
+    settings
+        .mtls
+        .as_ref()
+        .and_then(|m| m.enable_endpoint_aliases)
+        .unwrap_or(false)
+}
+
+async fn publish(recorder: &Recorder, tenant: &Auth0Tenant, type_: EventType, reason: Reason, note: String) {
+    let event = Event {
+        type_,
+        reason: reason.as_str().to_owned(),
+        note: Some(note),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, &tenant.object_ref(&())).await {
+        warn!(error = %e, "publishing an Event failed");
+    }
 }
 
 /// Counts the tenant's domains by state.
@@ -183,8 +419,8 @@ fn count(snapshot: &Snapshot) -> DomainCounts {
     c
 }
 
-/// Credentials, scopes and the domain list, in that order.
-async fn check(rt: &TenantRuntime) -> Result<(), NotReady> {
+/// Credentials, scopes and the domain list, in that order; the granted scopes on success.
+async fn check(rt: &TenantRuntime) -> Result<CredentialsCheck, NotReady> {
     let granted = rt.client.check_credentials().await.map_err(|e| classify(&e))?;
     let missing = granted.missing(REQUIRED_SCOPES);
     if !missing.is_empty() {
@@ -200,7 +436,7 @@ async fn check(rt: &TenantRuntime) -> Result<(), NotReady> {
         .refresh_if_older(&rt.client, rt.resync_interval)
         .await
         .map_err(|e| classify(&e))?;
-    Ok(())
+    Ok(granted)
 }
 
 fn classify(e: &auth0::Error) -> NotReady {

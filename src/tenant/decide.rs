@@ -1,0 +1,248 @@
+//! Pure tenant-wide decisions: which default domain to apply (and what to say about it), and
+//! whether the domain count has reached the plan's entitlement. No I/O, so table-tested.
+
+use crate::auth0::types::{CustomDomain, DomainStatus};
+use crate::resources::conditions::Reason;
+
+/// What to do about the tenant's default custom domain, and the `DefaultDomain` condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultDecision {
+    /// `PATCH /custom-domains/default` with this domain, when set.
+    pub set: Option<String>,
+    /// Condition status (after a successful `set`).
+    pub ok: bool,
+    /// Condition reason.
+    pub reason: Reason,
+    /// Condition message.
+    pub message: String,
+}
+
+/// Decides the default domain from the spec (`wanted`), the current custom default (`None` when
+/// the canonical tenant domain is the default) and the tenant's domains.
+pub fn decide_default(
+    wanted: Option<&str>,
+    current: Option<&str>,
+    domains: &[CustomDomain],
+) -> DefaultDecision {
+    let verified = domains.iter().filter(|d| d.status == DomainStatus::Ready).count();
+    let decision = |set: Option<String>, ok: bool, reason: Reason, message: String| DefaultDecision {
+        set,
+        ok,
+        reason,
+        message,
+    };
+    let Some(wanted) = wanted else {
+        return match current {
+            Some(c) => decision(
+                None,
+                true,
+                Reason::DefaultDomainSet,
+                format!("{c} is the default (set outside this resource: spec.defaultCustomDomain is unset)"),
+            ),
+            None if verified > 1 => decision(
+                None,
+                false,
+                Reason::NoDefaultDomain,
+                format!(
+                    "{verified} verified custom domains and no default: email-sending Management API calls \
+                     (verification emails, password-change and email-verification tickets, invitations, user \
+                     create/update) must send the auth0-custom-domain header or Auth0 answers 409; set \
+                     spec.defaultCustomDomain"
+                ),
+            ),
+            None => decision(
+                None,
+                true,
+                Reason::DefaultDomainNotNeeded,
+                format!("{verified} verified custom domain(s): no default needed"),
+            ),
+        };
+    };
+    if current == Some(wanted) {
+        return decision(
+            None,
+            true,
+            Reason::DefaultDomainSet,
+            format!("{wanted} is the default"),
+        );
+    }
+    let was = current.unwrap_or("the canonical tenant domain");
+    match domains.iter().find(|d| d.domain == wanted) {
+        None => decision(
+            None,
+            false,
+            Reason::DefaultDomainNotFound,
+            format!(
+                "spec.defaultCustomDomain {wanted} is not a custom domain of this tenant (create a CustomDomain \
+                 for it); the default stays {was}"
+            ),
+        ),
+        Some(d) if d.status != DomainStatus::Ready => decision(
+            None,
+            false,
+            Reason::DefaultDomainNotReady,
+            format!(
+                "spec.defaultCustomDomain {wanted} is {}: Auth0 accepts only a verified, ready domain as the \
+                 default; the default stays {was} until then",
+                d.status
+            ),
+        ),
+        Some(_) => decision(
+            Some(wanted.to_owned()),
+            true,
+            Reason::DefaultDomainSet,
+            format!("{wanted} is the default (was {was})"),
+        ),
+    }
+}
+
+/// The `EntitlementExceeded` message when `total` has reached `entitlement`, else `None`.
+///
+/// Auth0 refuses the create that would go past the plan, so the warning starts when the count
+/// reaches the entitlement (the next create will be refused), not one later.
+pub fn entitlement_warning(total: u32, entitlement: u32) -> Option<String> {
+    if total < entitlement {
+        return None;
+    }
+    Some(if total == entitlement {
+        format!(
+            "{total} custom domains: the plan's entitlement of {entitlement} is used up; Auth0 will refuse \
+             the next create (raise spec.entitlement if the plan includes more)"
+        )
+    } else {
+        format!(
+            "{total} custom domains, more than the plan's entitlement of {entitlement}: Auth0 refuses further \
+             creates (raise spec.entitlement if the plan includes more)"
+        )
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn domain(name: &str, status: DomainStatus) -> CustomDomain {
+        let mut d: CustomDomain = serde_json::from_value(serde_json::json!({
+            "custom_domain_id": format!("cd_{:0>16}", name.len()),
+            "domain": name,
+            "type": "self_managed_certs",
+        }))
+        .unwrap();
+        d.status = status;
+        d
+    }
+
+    #[test]
+    fn default_domain_table() {
+        use DomainStatus::{PendingVerification, Ready};
+        let a = || domain("a.example.com", Ready);
+        let b = || domain("b.example.com", Ready);
+        let p = || domain("p.example.com", PendingVerification);
+        // (wanted, current, domains, set, ok, reason)
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Vec<CustomDomain>,
+            Option<&'a str>,
+            bool,
+            Reason,
+        );
+        let cases: Vec<Case> = vec![
+            (None, None, vec![], None, true, Reason::DefaultDomainNotNeeded),
+            (
+                None,
+                None,
+                vec![a(), p()],
+                None,
+                true,
+                Reason::DefaultDomainNotNeeded,
+            ),
+            (None, None, vec![a(), b()], None, false, Reason::NoDefaultDomain),
+            (
+                None,
+                Some("a.example.com"),
+                vec![a(), b()],
+                None,
+                true,
+                Reason::DefaultDomainSet,
+            ),
+            (
+                Some("a.example.com"),
+                Some("a.example.com"),
+                vec![a(), b()],
+                None,
+                true,
+                Reason::DefaultDomainSet,
+            ),
+            // Drift: someone picked b in the dashboard.
+            (
+                Some("a.example.com"),
+                Some("b.example.com"),
+                vec![a(), b()],
+                Some("a.example.com"),
+                true,
+                Reason::DefaultDomainSet,
+            ),
+            (
+                Some("a.example.com"),
+                None,
+                vec![a()],
+                Some("a.example.com"),
+                true,
+                Reason::DefaultDomainSet,
+            ),
+            (
+                Some("x.example.com"),
+                None,
+                vec![a(), b()],
+                None,
+                false,
+                Reason::DefaultDomainNotFound,
+            ),
+            (
+                Some("p.example.com"),
+                Some("a.example.com"),
+                vec![a(), p()],
+                None,
+                false,
+                Reason::DefaultDomainNotReady,
+            ),
+        ];
+        for (i, (wanted, current, domains, set, ok, reason)) in cases.into_iter().enumerate() {
+            let d = decide_default(wanted, current, &domains);
+            assert_eq!(d.set.as_deref(), set, "case {i}: {d:?}");
+            assert_eq!(d.ok, ok, "case {i}: {d:?}");
+            assert_eq!(d.reason, reason, "case {i}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn no_default_message_names_the_header() {
+        let d = decide_default(
+            None,
+            None,
+            &[
+                domain("a.example.com", DomainStatus::Ready),
+                domain("b.example.com", DomainStatus::Ready),
+            ],
+        );
+        assert!(d.message.contains("auth0-custom-domain"), "{}", d.message);
+        assert!(d.message.contains("409"), "{}", d.message);
+        let nr = decide_default(
+            Some("p.example.com"),
+            Some("a.example.com"),
+            &[domain("p.example.com", DomainStatus::PendingVerification)],
+        );
+        assert!(nr.message.contains("stays a.example.com"), "{}", nr.message);
+    }
+
+    #[test]
+    fn entitlement_table() {
+        assert_eq!(entitlement_warning(0, 20), None);
+        assert_eq!(entitlement_warning(19, 20), None);
+        assert!(entitlement_warning(20, 20).is_some_and(|m| m.contains("used up")));
+        assert!(entitlement_warning(21, 20).is_some_and(|m| m.contains("more than")));
+        assert!(entitlement_warning(1, 1).is_some());
+    }
+}

@@ -357,3 +357,164 @@ async fn leadership_drives_readiness_and_reports_loss() -> TestResult {
     b.release().await;
     Ok(())
 }
+
+/// One `auth0-domain-operator run --leader-election` process with its `/readyz` address.
+struct Replica {
+    name: &'static str,
+    child: tokio::process::Child,
+    readyz: String,
+}
+
+impl Replica {
+    fn start(kubeconfig: &std::path::Path, name: &'static str, log_dir: &std::path::Path) -> Replica {
+        // A free port for /readyz (bound and released: good enough on loopback in a test).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(log_dir.join(format!("{name}.log"))).unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth0-domain-operator"))
+            .args([
+                "run",
+                "--leader-election",
+                "--lease-namespace",
+                NS,
+                "--cluster-id",
+                "leader-test",
+            ])
+            .args(["--dns-nameservers", "127.0.0.1:9", "--log-format", "text"])
+            .arg(format!("--metrics-addr=127.0.0.1:{port}"))
+            .env("KUBECONFIG", kubeconfig)
+            .env("POD_NAME", name)
+            .env("RUST_LOG", "info")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        Replica {
+            name,
+            child,
+            readyz: format!("http://127.0.0.1:{port}/readyz"),
+        }
+    }
+
+    async fn wait_ready(&self, within: Duration) {
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = reqwest::get(&self.readyz).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{}: /readyz not ready within {within:?}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    }
+}
+
+/// Polls the Lease until `want` holds it; returns how long that took.
+async fn wait_holder(client: &Client, name: &str, want: &str, within: Duration) -> Duration {
+    let api = Api::<Lease>::namespaced(client.clone(), NS);
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(l)) = api.get_opt(name).await
+            && holder(&l).as_deref() == Some(want)
+        {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "{want} does not hold {name} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Two real operator processes: the standby is ready but idle, SIGTERM hands over within 2 s,
+/// SIGKILL within the lease duration, and a leader whose Lease is taken exits non-zero.
+#[tokio::test]
+async fn two_operator_processes_fail_over() -> TestResult {
+    let (sim, client) = sim().await?;
+    let crds = Api::<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    >::all(client.clone());
+    for (_, crd) in auth0_domain_operator::resources::crds() {
+        crds.create(&PostParams::default(), &crd).await?;
+    }
+    let logs = tempfile::tempdir()?;
+    let lease_name = "auth0-domain-operator";
+    let kc = sim.kubeconfig_path().to_path_buf();
+
+    let mut a = Replica::start(&kc, "op-a", logs.path());
+    wait_holder(&client, lease_name, "op-a", Duration::from_secs(30)).await;
+    a.wait_ready(Duration::from_secs(10)).await;
+    // The leader's watches are open; from here on only a standby's would show up.
+    sim.control().clear_requests();
+    let b = Replica::start(&kc, "op-b", logs.path());
+    b.wait_ready(Duration::from_secs(10)).await; // standby: ready once the Lease is decided
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let standby_work: Vec<_> = sim
+        .control()
+        .requests()
+        .into_iter()
+        .filter(|r| r.resource != "leases")
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.user_agent))
+        .collect();
+    assert!(
+        standby_work.is_empty(),
+        "a standby must not watch or write: {standby_work:?}"
+    );
+
+    // Graceful: SIGTERM releases the Lease.
+    a.signal("-TERM");
+    let graceful = wait_holder(&client, lease_name, "op-b", Duration::from_secs(5)).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), a.child.wait()).await??;
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
+    println!("process hand-over after SIGTERM: {graceful:?}");
+    assert!(graceful < Duration::from_secs(2), "{graceful:?}");
+    b.wait_ready(Duration::from_secs(10)).await;
+
+    // Crash: SIGKILL leaves the Lease to expire.
+    let mut a2 = Replica::start(&kc, "op-a2", logs.path());
+    a2.wait_ready(Duration::from_secs(10)).await;
+    let mut b = b;
+    b.signal("-KILL");
+    let _ = b.child.wait().await;
+    let crash = wait_holder(&client, lease_name, "op-a2", Duration::from_secs(20)).await;
+    println!("process failover after SIGKILL: {crash:?}");
+    assert!(crash <= Duration::from_millis(15_500), "{crash:?}");
+
+    // Lease taken away: the leader stops and exits non-zero.
+    let api = Api::<Lease>::namespaced(client.clone(), NS);
+    let mut l = api.get(lease_name).await?;
+    let spec = l.spec.get_or_insert_with(Default::default);
+    spec.holder_identity = Some("intruder".into());
+    spec.renew_time = Some(MicroTime(Timestamp::now()));
+    spec.lease_duration_seconds = Some(60);
+    api.replace(lease_name, &PostParams::default(), &l).await?;
+    let start = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(10), a2.child.wait()).await??;
+    println!(
+        "leader exited {:?} after losing the Lease: {status:?}",
+        start.elapsed()
+    );
+    assert!(!status.success(), "losing the Lease exits non-zero");
+    assert_eq!(holder(&api.get(lease_name).await?).as_deref(), Some("intruder"));
+    Ok(())
+}

@@ -90,7 +90,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     })?
     .with_metrics(metrics.clone());
 
-    let tenants = Arc::new(Tenants::default());
+    let tenants = Arc::new(Tenants::new(usize::from(args.concurrency)));
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

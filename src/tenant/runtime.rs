@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, RwLock,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -35,6 +35,8 @@ pub struct TenantRuntime {
     /// Where the snapshot's domains come from (`domain` + API URL); a change drops the snapshot.
     pub endpoint: String,
     health: RwLock<Health>,
+    /// CustomDomain reconciles of this tenant running now (see [`Tenants::enter`]).
+    in_flight: AtomicUsize,
 }
 
 /// Whether the tenant can be used, and why not.
@@ -67,6 +69,7 @@ impl TenantRuntime {
             fingerprint,
             endpoint,
             health: RwLock::new(Health::NotReady("checking the tenant's credentials".to_owned())),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -97,15 +100,62 @@ impl TenantRuntime {
     }
 }
 
+/// How many reconcile slots a tenant whose budget is paused by a 429 may hold.
+pub const PAUSED_TENANT_SLOTS: usize = 2;
+
+/// A CustomDomain reconcile's claim on one of its tenant's slots; released on drop.
+#[derive(Debug)]
+pub struct Slot(Arc<TenantRuntime>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// All tenants by name; shared by both controllers.
 #[derive(Default, Debug)]
 pub struct Tenants {
+    /// Most reconcile slots one tenant may hold (0: no limit).
+    slot_cap: usize,
     by_name: RwLock<HashMap<String, Arc<TenantRuntime>>>,
     /// Tenants whose `Auth0Tenant` exists but whose runtime could not be built, with the reason.
     broken: RwLock<HashMap<String, String>>,
 }
 
 impl Tenants {
+    /// Tenants sharing `concurrency` CustomDomain reconcile slots: one tenant may hold at most
+    /// three quarters of them, and only [`PAUSED_TENANT_SLOTS`] while Auth0 rate-limits it, so a
+    /// tenant in a 429 storm (whose reconciles wait inside the client) never starves the others.
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            slot_cap: (concurrency - concurrency / 4).max(1),
+            ..Self::default()
+        }
+    }
+
+    /// Claims a reconcile slot of `rt`'s tenant, or says how long to step aside.
+    pub fn enter(&self, rt: &Arc<TenantRuntime>) -> Result<Slot, Duration> {
+        if self.slot_cap == 0 {
+            rt.in_flight.fetch_add(1, Ordering::AcqRel);
+            return Ok(Slot(rt.clone()));
+        }
+        let paused = rt.client.budget().tenant_paused_for();
+        let cap = if paused.is_zero() {
+            self.slot_cap
+        } else {
+            PAUSED_TENANT_SLOTS.min(self.slot_cap)
+        };
+        let before = rt.in_flight.fetch_add(1, Ordering::AcqRel);
+        if before < cap {
+            return Ok(Slot(rt.clone()));
+        }
+        rt.in_flight.fetch_sub(1, Ordering::AcqRel);
+        // Back once the pause is over (or shortly), spread so the retries do not arrive together.
+        let spread = Duration::from_millis(rand::random_range(0..1000));
+        Err(paused.min(Duration::from_secs(30)) + Duration::from_millis(500) + spread)
+    }
+
     /// The runtime of a tenant, when it could be built.
     pub fn get(&self, name: &str) -> Option<Arc<TenantRuntime>> {
         read(&self.by_name).get(name).cloned()

@@ -209,8 +209,12 @@ async fn allowed_namespaces_selector_fences_and_follows_labels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_domain_applied_reported_and_repaired() {
     let w = World::start_default().await.unwrap();
-    ready_domain(&w, "a", "a", json!({})).await;
-    ready_domain(&w, "b", "b", json!({})).await;
+    // Both at once: the test has to wait out one 30 s resync later on.
+    let (ra, rb) = tokio::join!(
+        ready_domain(&w, "a", "a", json!({})),
+        ready_domain(&w, "b", "b", json!({}))
+    );
+    assert!(is_true(&ra, "Ready") && is_true(&rb, "Ready"));
     let (a, b) = (w.domain("a"), w.domain("b"));
     // Two verified domains and no default: the tenant says email calls need the header.
     let (t, _) = wait_tenant(&w, &w.tenant, "NoDefaultDomain", T, |t| {

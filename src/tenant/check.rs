@@ -127,7 +127,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
                 report.missing_settings_scopes.join(" ")
             ),
             (false, false) => format!(
-                "missing {} (needed only for spec.mtls)",
+                "not needed (no spec.mtls); not granted: {}",
                 report.missing_settings_scopes.join(" ")
             ),
         },

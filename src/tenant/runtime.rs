@@ -197,3 +197,45 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth0::{Redacted, TenantConfig};
+
+    fn runtime() -> Arc<TenantRuntime> {
+        let cfg = TenantConfig::new("t", "t.eu.auth0.com", "id", Redacted::new("secret".to_owned()));
+        Arc::new(TenantRuntime::new(
+            "t".into(),
+            TenantClient::new(cfg, None).unwrap(),
+            Arc::default(),
+            Duration::from_secs(600),
+            AllowedNamespaces::default(),
+            0,
+            String::new(),
+        ))
+    }
+
+    #[test]
+    fn a_tenant_holds_at_most_its_share_of_slots() {
+        let tenants = Tenants::new(8);
+        let (a, b) = (runtime(), runtime());
+        // 8 slots: one tenant may hold 6, another still gets in.
+        let held: Vec<Slot> = (0..6).map(|_| tenants.enter(&a).unwrap()).collect();
+        let wait = tenants.enter(&a).unwrap_err();
+        assert!(
+            wait >= Duration::from_millis(500) && wait < Duration::from_secs(2),
+            "{wait:?}"
+        );
+        assert!(tenants.enter(&b).is_ok());
+        drop(held);
+        assert!(tenants.enter(&a).is_ok());
+        // One slot in all: still one per tenant, never zero.
+        let one = Tenants::new(1);
+        let s = one.enter(&a).unwrap();
+        assert!(one.enter(&a).is_err());
+        drop(s);
+        assert!(one.enter(&a).is_ok());
+    }
+}

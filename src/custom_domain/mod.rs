@@ -1,6 +1,7 @@
 //! The `CustomDomain` controller: the pure [`plan`] (observed state + spec → steps + status) and,
 //! beside it, the I/O that executes a plan.
 
+pub mod children;
 pub mod plan;
 pub mod reconcile;
 pub mod secret;

@@ -28,10 +28,10 @@ use super::plan::{
     self, Attempts, EventKind, Plan, PlanInput, PlanOptions, Remote, SecretContent, Step, TenantHealth,
     TenantView, mark_retrying, mark_stalled,
 };
-use super::{FINALIZER, MANAGER, secret};
+use super::{FINALIZER, MANAGER, children, secret};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
-use crate::resources::conditions::Reason;
+use crate::resources::conditions::{Reason, set_condition};
 use crate::resources::custom_domain::{CustomDomain, CustomDomainStatus};
 use crate::resources::tenant::Auth0Tenant;
 use crate::telemetry::metrics::Metrics;
@@ -281,9 +281,12 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
             break;
         }
     }
-    let Some(plan) = last else {
+    let Some(mut plan) = last else {
         return Ok(Action::requeue(Duration::from_secs(5)));
     };
+    if !deleting {
+        sync_children(&ctx, &cd, runtime.as_deref(), &mut plan.status).await;
+    }
 
     let changed = cd.status.as_ref() != Some(&plan.status);
     if changed {
@@ -736,6 +739,46 @@ async fn publish(ctx: &Context, cd: &CustomDomain, ev: &plan::EventNote, done: &
     if let Err(e) = ctx.recorder.publish(&event, &cd.object_ref(&())).await {
         warn!(error = %e, "publishing an Event failed");
     }
+}
+
+/// Applies/removes the `DNSEndpoint` and `Certificate` children and records the outcome in the
+/// `ChildObjectsReady` condition (a failure there never fails the reconcile: the domain itself may
+/// be fine). A Warning Event is published when that condition turns `False` with a new reason.
+async fn sync_children(
+    ctx: &Context,
+    cd: &CustomDomain,
+    rt: Option<&TenantRuntime>,
+    status: &mut CustomDomainStatus,
+) {
+    let seen = rt
+        .filter(|rt| rt.snapshot.is_loaded())
+        .and_then(|rt| rt.snapshot.get(&cd.spec.domain));
+    let report = children::sync(&ctx.client, cd, seen.as_ref().map(|s| &s.domain)).await;
+    let Some(cond) = report.condition(cd.metadata.generation, Timestamp::now()) else {
+        status.conditions.retain(|c| c.type_ != children::CONDITION_TYPE);
+        return;
+    };
+    let before = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == children::CONDITION_TYPE)
+        .map(|c| (c.status.clone(), c.reason.clone()));
+    if cond.status == "False"
+        && cond.reason != children::REASON_WAITING
+        && before != Some((cond.status.clone(), cond.reason.clone()))
+    {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: cond.reason.clone(),
+            note: Some(cond.message.clone()),
+            action: "ApplyChildObjects".to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &cd.object_ref(&())).await {
+            warn!(error = %e, "publishing an Event failed");
+        }
+    }
+    set_condition(&mut status.conditions, cond);
 }
 
 /// Error policy of the controller: back off with jitter; the status already says what is wrong.

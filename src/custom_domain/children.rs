@@ -1,0 +1,333 @@
+//! Applies (and removes) the optional child objects of a `CustomDomain`: the external-dns
+//! `DNSEndpoint` and the cert-manager `Certificate` that the [`plan`](super::plan)
+//! builds. Server-side apply with our field manager and `force`, owned by the `CustomDomain` so the
+//! garbage collector removes them with it.
+//!
+//! Neither CRD is ours: when one is not installed the apply answers 404 for the whole resource
+//! type, which is reported as [`ChildState::CrdMissing`] (a condition message, not an error).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams},
+};
+use serde_json::Value;
+use tracing::{debug, info, warn};
+
+use super::MANAGER;
+use super::plan::{
+    CERTIFICATE_API_VERSION, DNS_ENDPOINT_API_VERSION, certificate_name, certificate_object,
+    dns_endpoint_name, dns_endpoint_object,
+};
+use crate::auth0::types as wire;
+use crate::resources::custom_domain::CustomDomain;
+
+/// Condition type summarising the child objects (present only while a child is requested, or
+/// until a switched-off child is deleted).
+pub const CONDITION_TYPE: &str = "ChildObjectsReady";
+/// Condition reason: every requested child is applied.
+pub const REASON_APPLIED: &str = "ChildObjectsApplied";
+/// Condition reason: a requested child waits for data (the verification record from Auth0).
+pub const REASON_WAITING: &str = "ChildObjectsWaiting";
+/// Condition reason: the CRD of a requested child is not installed in the cluster.
+pub const REASON_CRD_MISSING: &str = "ChildCrdNotInstalled";
+/// Condition reason: applying or deleting a child failed.
+pub const REASON_FAILED: &str = "ChildObjectsFailed";
+
+/// Which child object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    /// external-dns `DNSEndpoint` (`spec.dnsEndpoint.enabled`).
+    DnsEndpoint,
+    /// cert-manager `Certificate` (`spec.certificate.issuerRef`).
+    Certificate,
+}
+
+impl ChildKind {
+    /// The `ApiResource` of this kind (group/version/kind and plural).
+    pub fn api_resource(self) -> ApiResource {
+        let (api_version, kind, plural) = match self {
+            Self::DnsEndpoint => (DNS_ENDPOINT_API_VERSION, "DNSEndpoint", "dnsendpoints"),
+            Self::Certificate => (CERTIFICATE_API_VERSION, "Certificate", "certificates"),
+        };
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+    }
+
+    /// What a person should do when the CRD is missing.
+    fn missing_message(self) -> &'static str {
+        match self {
+            Self::DnsEndpoint => {
+                "external-dns DNSEndpoint CRD is not installed; install external-dns or disable spec.dnsEndpoint"
+            }
+            Self::Certificate => {
+                "cert-manager Certificate CRD is not installed; install cert-manager or remove spec.certificate.issuerRef"
+            }
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::DnsEndpoint => "DNSEndpoint",
+            Self::Certificate => "Certificate",
+        }
+    }
+}
+
+/// What happened to one child in a [`sync`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChildState {
+    /// Not requested by the spec, nothing to delete.
+    NotRequested,
+    /// Requested, but its content is not known yet (the `DNSEndpoint` needs Auth0's record).
+    Waiting,
+    /// Server-side applied (object name).
+    Applied(String),
+    /// Switched off in the spec: deleted (or already gone).
+    Deleted,
+    /// Requested, but the cluster does not serve its CRD.
+    CrdMissing,
+    /// The API call failed (message without secrets).
+    Failed(String),
+}
+
+/// Result of a [`sync`]: the state of each child.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildrenReport {
+    /// The `DNSEndpoint`.
+    pub dns_endpoint: ChildState,
+    /// The `Certificate`.
+    pub certificate: ChildState,
+}
+
+impl ChildrenReport {
+    /// The summary condition, or `None` when no child is requested (the condition is removed).
+    pub fn condition(&self, generation: Option<i64>, now: jiff::Timestamp) -> Option<Condition> {
+        let pairs = [
+            (ChildKind::DnsEndpoint, &self.dns_endpoint),
+            (ChildKind::Certificate, &self.certificate),
+        ];
+        let requested: Vec<_> = pairs
+            .iter()
+            .filter(|(_, s)| !matches!(s, ChildState::NotRequested | ChildState::Deleted))
+            .collect();
+        if requested.is_empty() {
+            return None;
+        }
+        let mut problems = Vec::new();
+        let mut reason = REASON_APPLIED;
+        let mut waiting = Vec::new();
+        for (kind, state) in &requested {
+            match state {
+                ChildState::CrdMissing => {
+                    reason = REASON_CRD_MISSING;
+                    problems.push(kind.missing_message().to_owned());
+                }
+                ChildState::Failed(msg) => {
+                    if reason != REASON_CRD_MISSING {
+                        reason = REASON_FAILED;
+                    }
+                    problems.push(format!("applying the {} failed: {msg}", kind.label()));
+                }
+                ChildState::Waiting => waiting.push(kind.label()),
+                _ => {}
+            }
+        }
+        let ok = problems.is_empty() && waiting.is_empty();
+        if problems.is_empty() && !waiting.is_empty() {
+            reason = REASON_WAITING;
+        }
+        let message = if !problems.is_empty() {
+            problems.join("; ")
+        } else if !waiting.is_empty() {
+            format!(
+                "{} waits for the verification record from Auth0",
+                waiting.join(", ")
+            )
+        } else {
+            let names: Vec<String> = requested
+                .iter()
+                .filter_map(|(k, s)| match s {
+                    ChildState::Applied(n) => Some(format!("{} {n}", k.label())),
+                    _ => None,
+                })
+                .collect();
+            format!("applied {}", names.join(", "))
+        };
+        Some(Condition {
+            type_: CONDITION_TYPE.to_owned(),
+            status: if ok { "True" } else { "False" }.to_owned(),
+            reason: reason.to_owned(),
+            message,
+            observed_generation: generation,
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+        })
+    }
+}
+
+/// Whether the `CustomDomain`'s status says children were managed before (so a switched-off
+/// child may still exist and is worth a DELETE; otherwise no call is made).
+fn had_children(cd: &CustomDomain) -> bool {
+    cd.status
+        .as_ref()
+        .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == CONDITION_TYPE))
+}
+
+/// Applies the requested children and deletes switched-off ones. `remote` is the Auth0 domain when
+/// known (the `DNSEndpoint` holds its verification record). Never fails: each child's outcome is
+/// in the report.
+pub async fn sync(
+    client: &kube::Client,
+    cd: &CustomDomain,
+    remote: Option<&wire::CustomDomain>,
+) -> ChildrenReport {
+    let dns_wanted = cd.spec.dns_endpoint.as_ref().is_some_and(|d| d.enabled);
+    let dns_endpoint = sync_one(
+        client,
+        cd,
+        ChildKind::DnsEndpoint,
+        dns_wanted,
+        dns_endpoint_object(cd, remote),
+        dns_endpoint_name(cd),
+    )
+    .await;
+    let cert = certificate_object(cd);
+    let certificate = sync_one(
+        client,
+        cd,
+        ChildKind::Certificate,
+        cert.is_some(),
+        cert,
+        certificate_name(cd),
+    )
+    .await;
+    ChildrenReport {
+        dns_endpoint,
+        certificate,
+    }
+}
+
+async fn sync_one(
+    client: &kube::Client,
+    cd: &CustomDomain,
+    kind: ChildKind,
+    wanted: bool,
+    body: Option<Value>,
+    name: String,
+) -> ChildState {
+    let Some(ns) = cd.namespace() else {
+        return ChildState::Failed("the CustomDomain has no namespace".to_owned());
+    };
+    let ar = kind.api_resource();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+    match (wanted, body) {
+        (true, Some(mut body)) => {
+            // Owned by the CustomDomain: deleted with it by the garbage collector.
+            if let Some(owner) = cd.controller_owner_ref(&()) {
+                body["metadata"]["ownerReferences"] = serde_json::json!([owner]);
+            }
+            let pp = PatchParams::apply(MANAGER).force();
+            match api.patch(&name, &pp, &Patch::Apply(&body)).await {
+                Ok(_) => {
+                    debug!(kind = kind.label(), %name, "child applied");
+                    ChildState::Applied(name)
+                }
+                Err(e) if is_not_found(&e) => {
+                    // A server-side apply creates a missing object: 404 means the type is not served.
+                    info!(kind = kind.label(), "child CRD is not installed");
+                    ChildState::CrdMissing
+                }
+                Err(e) => {
+                    warn!(kind = kind.label(), %name, error = %e, "applying a child failed");
+                    ChildState::Failed(e.to_string())
+                }
+            }
+        }
+        (true, None) => ChildState::Waiting,
+        (false, _) if had_children(cd) => match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => {
+                info!(kind = kind.label(), %name, "switched-off child deleted");
+                ChildState::Deleted
+            }
+            // Already gone, or the CRD is not installed: nothing of ours is left either way.
+            Err(e) if is_not_found(&e) => ChildState::Deleted,
+            Err(e) => {
+                warn!(kind = kind.label(), %name, error = %e, "deleting a child failed");
+                ChildState::Failed(e.to_string())
+            }
+        },
+        (false, _) => ChildState::NotRequested,
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn report(d: ChildState, c: ChildState) -> ChildrenReport {
+        ChildrenReport {
+            dns_endpoint: d,
+            certificate: c,
+        }
+    }
+
+    #[test]
+    fn no_condition_when_nothing_requested() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            report(ChildState::NotRequested, ChildState::Deleted).condition(Some(1), now),
+            None
+        );
+    }
+
+    #[test]
+    fn crd_missing_wins_and_says_what_to_do() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let c = report(ChildState::CrdMissing, ChildState::Failed("boom".into()))
+            .condition(Some(2), now)
+            .unwrap();
+        assert_eq!(c.status, "False");
+        assert_eq!(c.reason, REASON_CRD_MISSING);
+        assert!(
+            c.message
+                .contains("external-dns DNSEndpoint CRD is not installed"),
+            "{}",
+            c.message
+        );
+        assert!(c.message.contains("boom"));
+        assert_eq!(c.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn applied_and_waiting() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let ok = report(ChildState::Applied("a".into()), ChildState::Applied("b".into()))
+            .condition(None, now)
+            .unwrap();
+        assert_eq!((ok.status.as_str(), ok.reason.as_str()), ("True", REASON_APPLIED));
+        assert_eq!(ok.message, "applied DNSEndpoint a, Certificate b");
+        let w = report(ChildState::Waiting, ChildState::NotRequested)
+            .condition(None, now)
+            .unwrap();
+        assert_eq!((w.status.as_str(), w.reason.as_str()), ("False", REASON_WAITING));
+    }
+
+    #[test]
+    fn api_resources() {
+        let d = ChildKind::DnsEndpoint.api_resource();
+        assert_eq!(
+            (d.group.as_str(), d.version.as_str(), d.plural.as_str()),
+            ("externaldns.k8s.io", "v1alpha1", "dnsendpoints")
+        );
+        let c = ChildKind::Certificate.api_resource();
+        assert_eq!(
+            (c.group.as_str(), c.kind.as_str(), c.plural.as_str()),
+            ("cert-manager.io", "Certificate", "certificates")
+        );
+    }
+}

@@ -245,5 +245,26 @@ async fn missing_crds_give_a_clear_message() -> TestResult {
         ChildState::Applied("login-auth0-verification".into())
     );
     assert_eq!(report.certificate, ChildState::Applied("login-tls".into()));
+
+    // Owned by the CustomDomain: the garbage collector removes both with it.
+    let cds: Api<CustomDomain> = Api::namespaced(client.clone(), NS);
+    cds.delete("login", &Default::default()).await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let de = api_of(&client, ChildKind::DnsEndpoint)
+            .get_opt("login-auth0-verification")
+            .await?;
+        let cert = api_of(&client, ChildKind::Certificate)
+            .get_opt("login-tls")
+            .await?;
+        if de.is_none() && cert.is_none() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "children not garbage-collected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     Ok(())
 }

@@ -122,15 +122,8 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             (checked, counts, Some(rt))
         }
     };
-    if let Some(c) = &counts {
-        ctx.metrics.set_custom_domains(
-            &name,
-            [
-                ("ready", i64::from(c.ready)),
-                ("pending", i64::from(c.pending)),
-                ("failed", i64::from(c.failed)),
-            ],
-        );
+    if let Some(rt) = runtime.as_ref().filter(|rt| rt.snapshot.is_loaded()) {
+        ctx.metrics.set_custom_domains(&name, metric_states(&rt.snapshot));
     }
     let mut status = tenant.status.clone().unwrap_or_default();
     let generation = tenant.metadata.generation;
@@ -405,6 +398,24 @@ async fn publish(recorder: &Recorder, tenant: &Auth0Tenant, type_: EventType, re
     }
 }
 
+/// Domains per `status.state` spelling ([`crate::telemetry::metrics::DOMAIN_STATES`]), for the gauge.
+fn metric_states(snapshot: &Snapshot) -> Vec<(&'static str, i64)> {
+    let mut by_state: std::collections::BTreeMap<&'static str, i64> = std::collections::BTreeMap::new();
+    for d in snapshot.all() {
+        let state = match d.status {
+            DomainStatus::Ready => "Ready",
+            DomainStatus::PendingVerification => "PendingVerification",
+            DomainStatus::Pending => "Pending",
+            DomainStatus::Failed => "Failed",
+            DomainStatus::Disabled => "Disabled",
+            // Unknown statuses are not ready yet: count them as pending.
+            DomainStatus::Other(_) => "Pending",
+        };
+        *by_state.entry(state).or_default() += 1;
+    }
+    by_state.into_iter().collect()
+}
+
 /// Counts the tenant's domains by state.
 fn count(snapshot: &Snapshot) -> DomainCounts {
     let mut c = DomainCounts::default();
@@ -600,4 +611,46 @@ pub fn error_policy(tenant: Arc<Auth0Tenant>, err: &Error, ctx: Arc<Context>) ->
     ctx.metrics.reconcile_error("tenant", "kubernetes");
     warn!(error = %err, tenant = %tenant.name_any(), "tenant reconcile failed");
     Action::requeue(Duration::from_secs(10))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauge_states_use_the_status_state_spelling() {
+        let snapshot = Snapshot::default();
+        for (name, status) in [
+            ("a.example.com", "ready"),
+            ("b.example.com", "ready"),
+            ("c.example.com", "pending_verification"),
+            ("d.example.com", "failed"),
+            ("e.example.com", "something_new"),
+        ] {
+            snapshot.upsert(
+                serde_json::from_value(serde_json::json!({
+                    "custom_domain_id": format!("cd_{name}"), "domain": name, "status": status,
+                    "type": "self_managed_certs",
+                }))
+                .unwrap(),
+            );
+        }
+        let got = metric_states(&snapshot);
+        assert_eq!(
+            got,
+            vec![
+                ("Failed", 1),
+                ("Pending", 1),
+                ("PendingVerification", 1),
+                ("Ready", 2)
+            ]
+        );
+        for (state, _) in &got {
+            assert!(
+                crate::telemetry::metrics::DOMAIN_STATES.contains(state),
+                "{state}"
+            );
+        }
+    }
 }

@@ -284,7 +284,8 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
     let Some(mut plan) = last else {
         return Ok(Action::requeue(Duration::from_secs(5)));
     };
-    if !deleting {
+    // Children only for a domain its tenant admits (a refused namespace gets nothing created).
+    if !deleting && view.allowed {
         sync_children(&ctx, &cd, runtime.as_deref(), &mut plan.status).await;
     }
 

@@ -108,6 +108,7 @@ spec:
             argv += ["--dns-recheck-max", a.dns_recheck_max]
         name = "operator" if self.operator_runs == 0 else f"operator-{self.operator_runs}"
         self.operator_runs += 1
+        self.operator_log = os.path.join(self.dir, f"{name}.log")
         self.operator = self.spawn(name, argv, env=env)
         return self.operator
 

@@ -211,8 +211,8 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         while True:
             now = time.monotonic()
             if w.operator.poll() is not None:
-                violations.append(f"operator exited by itself with code {w.operator.returncode} "
-                                  f"(log {w.operator_logs()[-1]})")
+                violations.append(f"operator exited by itself with code {w.operator.returncode} at "
+                                  f"{time.strftime('%H:%M:%S')} (log {w.operator_log})")
                 w.start_operator()
             if faults_on:
                 chaos.tick()
@@ -271,13 +271,16 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         ready = [cd for cd in items if is_ready(cd)]
         lost = [cd for cd in items if is_key_lost(cd)]
         neither = [cd["metadata"]["name"] for cd in items if not is_ready(cd) and not is_key_lost(cd)]
-        key_ok = key_reported = silent = lost_explained = lost_unexplained = 0
+        key_ok = key_reported = silent = lost_explained = lost_unexplained = unfinished = 0
         lost_gaps = []
         for cd in items:
             name, host = cd["metadata"]["name"], cd["spec"]["domain"]
             sim = by_host.get(host)
             if sim is None:
-                violations.append(f"{name}: no domain {host} in the simulator")
+                if is_ready(cd) or is_key_lost(cd):
+                    violations.append(f"{name}: no domain {host} in the simulator")
+                else:
+                    unfinished += 1  # not created yet
                 continue
             secret_name = ((cd.get("status") or {}).get("secretRef") or {}).get("name") or f"{name}-auth0-edge"
             data = (secrets.get(secret_name) or {}).get("data") or {}
@@ -298,11 +301,12 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                     after = [round(k - t, 2) for k in chaos.kill_times if t is not None and k >= t][:3]
                     violations.append(f"{name}: CnameApiKeyLost with no SIGKILL within {args.lost_window}s after "
                                       f"the key was issued (issued at {t}, next kills +{after} s)")
+            elif sim["cname_api_key"] is None or not is_ready(cd):
+                unfinished += 1  # not verified yet (or key in flight): counted under "neither" above
             else:
                 silent += 1
                 violations.append(f"{name}: SILENT key loss: Secret {secret_name} has "
-                                  f"{'no key' if stored is None else 'a different key'}, simulator issued "
-                                  f"{'none' if sim['cname_api_key'] is None else 'one'}, status does not say so")
+                                  f"{'no key' if stored is None else 'a different key'} than the simulator issued, yet Ready")
         if neither:
             violations.append(f"{len(neither)} domains neither Ready nor CnameApiKeyLost: {neither[:10]}")
         if duplicates:
@@ -339,7 +343,8 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
             print(f"  key issued → SIGKILL for the lost keys: {', '.join(f'{g:.2f}s' for g in sorted(lost_gaps))}")
         print(f"simulator domains {len(sim_domains)}; duplicates {sum(c - 1 for c in duplicates.values())}; "
               f"keys issued {counters.get('keys_issued')}; domains created {counters.get('domains_created')}")
-        print(f"Secret key == issued key {key_ok}; loss reported {key_reported}; SILENT losses {silent}")
+        print(f"Secret key == issued key {key_ok}; loss reported {key_reported}; SILENT losses {silent}; "
+              f"unfinished (no key yet or not Ready) {unfinished}")
         print(f"secret values in logs/events/objects: {sum(leaks.values())}")
         print(f"Auth0 calls: {sum(api.values())} ({', '.join(f'{k} {v}' for k, v in sorted(api.items()))})")
         print(f"429s: {counters.get('rate_limited', counters.get('too_many_requests', 'n/a'))}")

@@ -63,6 +63,18 @@ fn b64(v: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(v)
 }
 
+/// The `data` of a merge patch: the plain keys, plus the key when one is being stored.
+fn encoded_data(content: &SecretContent, key: Option<&Redacted<String>>) -> BTreeMap<String, String> {
+    let mut data: BTreeMap<String, String> = plain_data(content)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), b64(&v)))
+        .collect();
+    if let Some(key) = key {
+        data.insert(SECRET_KEY_CNAME_API_KEY.to_owned(), b64(key.expose()));
+    }
+    data
+}
+
 /// Creates the Secret or merges the non-secret keys into it. Never touches `cname-api-key`.
 pub async fn ensure(
     api: &Api<Secret>,
@@ -88,14 +100,7 @@ async fn write(
     content: &SecretContent,
     key: Option<&Redacted<String>>,
 ) -> Result<(), kube::Error> {
-    let mut data: BTreeMap<String, String> = plain_data(content)
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), b64(&v)))
-        .collect();
-    if let Some(key) = key {
-        data.insert(SECRET_KEY_CNAME_API_KEY.to_owned(), b64(key.expose()));
-    }
-    let patch = json!({ "metadata": { "labels": labels(cd) }, "data": data });
+    let patch = json!({ "metadata": { "labels": labels(cd) }, "data": encoded_data(content, key) });
     match api
         .patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -139,14 +144,7 @@ async fn create(
         Ok(_) => Ok(()),
         // Created concurrently (another round or a restarted operator): merge into it instead.
         Err(kube::Error::Api(e)) if e.code == 409 => {
-            let mut data: BTreeMap<String, String> = plain_data(content)
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), b64(&v)))
-                .collect();
-            if let Some(key) = key {
-                data.insert(SECRET_KEY_CNAME_API_KEY.to_owned(), b64(key.expose()));
-            }
-            let patch = json!({ "data": data });
+            let patch = json!({ "data": encoded_data(content, key) });
             api.patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
                 .map(|_| ())

@@ -195,13 +195,7 @@ async fn from_cluster(name: &str, insecure: bool) -> anyhow::Result<(TenantConfi
         .with_context(|| format!("reading Secret {}/{}", r.namespace, r.name))?
         .with_context(|| format!("credentials Secret {}/{} not found", r.namespace, r.name))?;
     let value = |key: &str| {
-        secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+        super::runtime::secret_text(&secret, key)
             .with_context(|| format!("Secret {}/{} lacks key {key}", r.namespace, r.name))
     };
     let id = value(&r.client_id_key)?;

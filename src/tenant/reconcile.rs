@@ -565,15 +565,7 @@ async fn read_credentials(
             ),
         )));
     };
-    let value = |key: &str| {
-        secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
+    let value = |key: &str| super::runtime::secret_text(&secret, key);
     let (Some(id), Some(secret_value)) = (value(&r.client_id_key), value(&r.client_secret_key)) else {
         return Ok(Err(not_ready(
             Reason::CredentialsNotFound,

@@ -184,7 +184,8 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         if args.write:
             out = os.path.join(ROOT, "bench", "results")
             os.makedirs(out, exist_ok=True)
-            path = os.path.join(out, f"{datetime.date.today().isoformat()}-{n}-{args.type}.md")
+            suffix = "-dns-late" if args.dns_batches > 1 else ""
+            path = os.path.join(out, f"{datetime.date.today().isoformat()}-{n}-{args.type}{suffix}.md")
             with open(path, "w") as f:
                 f.write(report + "\n")
             log(f"wrote {path}")

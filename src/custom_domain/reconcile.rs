@@ -157,8 +157,9 @@ fn kube_err<'a>(action: &'static str, cd: &'a CustomDomain) -> impl FnOnce(kube:
     }
 }
 
-/// Builds the planner's view of the referenced tenant.
-fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Option<Arc<TenantRuntime>>) {
+/// Builds the planner's view of the referenced tenant. The flag is true while the tenant has not
+/// been checked yet since this process started: nothing is known, so nothing should be reported.
+fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Option<Arc<TenantRuntime>>, bool) {
     let name = cd.spec.tenant_ref.name.clone();
     let runtime = ctx.tenants.get(&name);
     let mut view = TenantView {
@@ -171,11 +172,16 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
     };
     // A deleted Auth0Tenant leaves its runtime behind until the process restarts: the store decides.
     let exists = ctx.tenant_store.get(&ObjectRef::new(&name)).is_some();
+    let mut unchecked = false;
     match runtime.as_ref().filter(|_| exists) {
         Some(rt) => {
             view.health = match rt.health() {
                 Health::Ready => TenantHealth::Ready,
                 Health::NotReady(why) => TenantHealth::NotReady(why),
+                Health::Checking => {
+                    unchecked = true;
+                    TenantHealth::NotReady("the tenant's credentials are being checked".to_owned())
+                }
             };
             let labels = ctx
                 .namespace_store
@@ -190,11 +196,12 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
             if let Some(why) = ctx.tenants.broken_reason(&name) {
                 view.health = TenantHealth::NotReady(why);
             } else if exists {
+                unchecked = true;
                 view.health = TenantHealth::NotReady("the tenant is being checked".to_owned());
             }
         }
     }
-    (view, runtime)
+    (view, runtime, unchecked)
 }
 
 /// Reconciles one `CustomDomain`.
@@ -227,7 +234,12 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         verified: false,
         refreshed: false,
     };
-    let (view, runtime) = tenant_view(&ctx, &cd, &ns);
+    let (view, runtime, unchecked) = tenant_view(&ctx, &cd, &ns);
+    if unchecked && !deleting {
+        // Right after a start the tenant is not checked yet: planning now would flip every Ready
+        // domain to TenantNotReady for a moment. The tenant's first check re-queues everything.
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
     // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
     // reconcile steps aside without touching anything and comes back shortly.
     let _slot = match &runtime {

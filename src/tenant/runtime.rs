@@ -42,6 +42,8 @@ pub struct TenantRuntime {
 /// Whether the tenant can be used, and why not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
+    /// The first credentials check since this runtime was built has not finished.
+    Checking,
     /// Credentials work and the API answers.
     Ready,
     /// Not usable; the text is safe to show (never a secret).
@@ -49,7 +51,7 @@ pub enum Health {
 }
 
 impl TenantRuntime {
-    /// A runtime in state `NotReady("checking credentials")`.
+    /// A runtime in state [`Health::Checking`].
     pub fn new(
         name: String,
         client: TenantClient,
@@ -68,7 +70,7 @@ impl TenantRuntime {
             mtls_aliases_enabled: AtomicBool::new(false),
             fingerprint,
             endpoint,
-            health: RwLock::new(Health::NotReady("checking the tenant's credentials".to_owned())),
+            health: RwLock::new(Health::Checking),
             in_flight: AtomicUsize::new(0),
         }
     }

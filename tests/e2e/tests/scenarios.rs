@@ -58,7 +58,6 @@ async fn to_ready(w: &World, name: &str, type_: &str, extra: Value) -> Result<Dy
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "operator bug: /readyz often stays 503 'waiting for: custom_domains, tenants' although both controllers reconcile (see the e2e report)"]
 async fn operator_reports_ready_on_readyz() -> Result<()> {
     let mut w = World::builder().without_operator().start().await?;
     w.launch_operator(Vec::new())?;

@@ -31,8 +31,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## The e2e suite saves the operator's Kubernetes requests per scenario here; test-deploy checks
+## them against the RBAC (under `make test` they must exist).
+E2E_REQUEST_LOG_DIR ?= $(CURDIR)/target/e2e-requests
+test: RBAC_REQUIRE_E2E := 1
+
 test-rust: build
-	$(CARGO) test --workspace
+	rm -rf $(E2E_REQUEST_LOG_DIR)
+	E2E_REQUEST_LOG_DIR=$(E2E_REQUEST_LOG_DIR) $(CARGO) test --workspace
 
 test-conformance: build
 	bash tests/auth0-sim/conformance/run.sh
@@ -44,7 +50,7 @@ test-edge-proxy: build
 	bash tests/edge-proxy/run.sh
 
 test-deploy: build
-	bash tests/deploy/run.sh
+	E2E_REQUEST_LOG_DIR=$(E2E_REQUEST_LOG_DIR) RBAC_REQUIRE_E2E=$(RBAC_REQUIRE_E2E) bash tests/deploy/run.sh
 
 test-sandbox: build
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh

@@ -7,8 +7,9 @@
 
 use auth0_domain_operator::auth0::types as wire;
 use auth0_domain_operator::custom_domain::children::{
-    self, CONDITION_TYPE, ChildKind, ChildState, ChildrenReport, REASON_APPLIED, REASON_CRD_MISSING,
+    self, CONDITION_TYPE, ChildKind, ChildState, ChildrenReport,
 };
+use auth0_domain_operator::resources::conditions::Reason;
 use auth0_domain_operator::resources::custom_domain::CustomDomain;
 use jiff::Timestamp;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PostParams};
@@ -108,7 +109,7 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
         .unwrap();
     assert_eq!(
         (cond.status.as_str(), cond.reason.as_str()),
-        ("True", REASON_APPLIED)
+        ("True", Reason::ChildObjectsApplied.as_str())
     );
 
     let de = api_of(&client, ChildKind::DnsEndpoint)
@@ -117,7 +118,9 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
     assert_eq!(
         de.data["spec"]["endpoints"],
         json!([{"dnsName": "_cf-custom-hostname.login.example.com", "recordType": "TXT",
-                "recordTTL": 300, "targets": ["abc"]}])
+                "recordTTL": 300, "targets": ["abc"]},
+               {"dnsName": "mtls.login.example.com", "recordType": "CNAME",
+                "recordTTL": 300, "targets": ["login.example.com"]}])
     );
     let cert = api_of(&client, ChildKind::Certificate).get("login-tls").await?;
     assert_eq!(cert.data["spec"]["secretName"], "login-tls");
@@ -220,7 +223,7 @@ async fn missing_crds_give_a_clear_message() -> TestResult {
     let cond = report.condition(Some(1), Timestamp::now()).unwrap();
     assert_eq!(
         (cond.status.as_str(), cond.reason.as_str()),
-        ("False", REASON_CRD_MISSING)
+        ("False", Reason::ChildCrdNotInstalled.as_str())
     );
     assert!(
         cond.message.contains(

@@ -20,19 +20,12 @@ use super::plan::{
     dns_endpoint_name, dns_endpoint_object,
 };
 use crate::auth0::types as wire;
+use crate::resources::conditions::{ConditionType, Reason};
 use crate::resources::custom_domain::CustomDomain;
 
 /// Condition type summarising the child objects (present only while a child is requested, or
 /// until a switched-off child is deleted).
-pub const CONDITION_TYPE: &str = "ChildObjectsReady";
-/// Condition reason: every requested child is applied.
-pub const REASON_APPLIED: &str = "ChildObjectsApplied";
-/// Condition reason: a requested child waits for data (the verification record from Auth0).
-pub const REASON_WAITING: &str = "ChildObjectsWaiting";
-/// Condition reason: the CRD of a requested child is not installed in the cluster.
-pub const REASON_CRD_MISSING: &str = "ChildCrdNotInstalled";
-/// Condition reason: applying or deleting a child failed.
-pub const REASON_FAILED: &str = "ChildObjectsFailed";
+pub const CONDITION_TYPE: &str = ConditionType::ChildObjectsReady.as_str();
 
 /// Which child object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,17 +108,17 @@ impl ChildrenReport {
             return None;
         }
         let mut problems = Vec::new();
-        let mut reason = REASON_APPLIED;
+        let mut reason = Reason::ChildObjectsApplied;
         let mut waiting = Vec::new();
         for (kind, state) in &requested {
             match state {
                 ChildState::CrdMissing => {
-                    reason = REASON_CRD_MISSING;
+                    reason = Reason::ChildCrdNotInstalled;
                     problems.push(kind.missing_message().to_owned());
                 }
                 ChildState::Failed(msg) => {
-                    if reason != REASON_CRD_MISSING {
-                        reason = REASON_FAILED;
+                    if reason != Reason::ChildCrdNotInstalled {
+                        reason = Reason::ChildObjectsFailed;
                     }
                     problems.push(format!("applying the {} failed: {msg}", kind.label()));
                 }
@@ -135,7 +128,7 @@ impl ChildrenReport {
         }
         let ok = problems.is_empty() && waiting.is_empty();
         if problems.is_empty() && !waiting.is_empty() {
-            reason = REASON_WAITING;
+            reason = Reason::ChildObjectsWaiting;
         }
         let message = if !problems.is_empty() {
             problems.join("; ")
@@ -157,7 +150,7 @@ impl ChildrenReport {
         Some(Condition {
             type_: CONDITION_TYPE.to_owned(),
             status: if ok { "True" } else { "False" }.to_owned(),
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
             message,
             observed_generation: generation,
             last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
@@ -165,12 +158,17 @@ impl ChildrenReport {
     }
 }
 
-/// Whether the `CustomDomain`'s status says children were managed before (so a switched-off
-/// child may still exist and is worth a DELETE; otherwise no call is made).
-fn had_children(cd: &CustomDomain) -> bool {
-    cd.status
-        .as_ref()
-        .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == CONDITION_TYPE))
+/// Whether the `CustomDomain`'s status says this child was managed before, so that, switched off,
+/// it may still exist and is worth a DELETE; otherwise no call is made. The condition's message
+/// names every child that was requested in the last sync ("applied DNSEndpoint …", "… Certificate
+/// CRD is not installed", "applying the Certificate failed"), and stops naming one once it is
+/// deleted, so each switched-off child costs one DELETE, not one per reconcile.
+fn may_exist(cd: &CustomDomain, kind: ChildKind) -> bool {
+    cd.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == CONDITION_TYPE && c.message.contains(kind.label()))
+    })
 }
 
 /// Applies the requested children and deletes switched-off ones. `remote` is the Auth0 domain when
@@ -244,7 +242,7 @@ async fn sync_one(
             }
         }
         (true, None) => ChildState::Waiting,
-        (false, _) if had_children(cd) => match api.delete(&name, &DeleteParams::background()).await {
+        (false, _) if may_exist(cd, kind) => match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => {
                 info!(kind = kind.label(), %name, "switched-off child deleted");
                 ChildState::Deleted
@@ -292,7 +290,7 @@ mod tests {
             .condition(Some(2), now)
             .unwrap();
         assert_eq!(c.status, "False");
-        assert_eq!(c.reason, REASON_CRD_MISSING);
+        assert_eq!(c.reason, Reason::ChildCrdNotInstalled.as_str());
         assert!(
             c.message
                 .contains("external-dns DNSEndpoint CRD is not installed"),
@@ -309,12 +307,52 @@ mod tests {
         let ok = report(ChildState::Applied("a".into()), ChildState::Applied("b".into()))
             .condition(None, now)
             .unwrap();
-        assert_eq!((ok.status.as_str(), ok.reason.as_str()), ("True", REASON_APPLIED));
+        assert_eq!(
+            (ok.status.as_str(), ok.reason.as_str()),
+            ("True", Reason::ChildObjectsApplied.as_str())
+        );
         assert_eq!(ok.message, "applied DNSEndpoint a, Certificate b");
         let w = report(ChildState::Waiting, ChildState::NotRequested)
             .condition(None, now)
             .unwrap();
-        assert_eq!((w.status.as_str(), w.reason.as_str()), ("False", REASON_WAITING));
+        assert_eq!(
+            (w.status.as_str(), w.reason.as_str()),
+            ("False", Reason::ChildObjectsWaiting.as_str())
+        );
+    }
+
+    #[test]
+    fn only_children_named_by_the_condition_may_exist() {
+        let mut cd = CustomDomain::new(
+            "login",
+            serde_json::from_value(
+                serde_json::json!({"domain": "login.example.com", "type": "SelfManagedCerts"}),
+            )
+            .unwrap(),
+        );
+        assert!(!may_exist(&cd, ChildKind::DnsEndpoint));
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let cond = report(ChildState::NotRequested, ChildState::Applied("login-tls".into()))
+            .condition(None, now)
+            .unwrap();
+        cd.status = Some(crate::resources::custom_domain::CustomDomainStatus {
+            conditions: vec![cond],
+            ..Default::default()
+        });
+        assert!(may_exist(&cd, ChildKind::Certificate));
+        assert!(
+            !may_exist(&cd, ChildKind::DnsEndpoint),
+            "a DNSEndpoint that was never applied is not deleted on every reconcile"
+        );
+        let missing = report(ChildState::CrdMissing, ChildState::NotRequested)
+            .condition(None, now)
+            .unwrap();
+        cd.status = Some(crate::resources::custom_domain::CustomDomainStatus {
+            conditions: vec![missing],
+            ..Default::default()
+        });
+        assert!(may_exist(&cd, ChildKind::DnsEndpoint));
+        assert!(!may_exist(&cd, ChildKind::Certificate));
     }
 
     #[test]

@@ -777,7 +777,7 @@ async fn sync_children(
         .find(|c| c.type_ == children::CONDITION_TYPE)
         .map(|c| (c.status.clone(), c.reason.clone()));
     if cond.status == "False"
-        && cond.reason != children::REASON_WAITING
+        && cond.reason != Reason::ChildObjectsWaiting.as_str()
         && before != Some((cond.status.clone(), cond.reason.clone()))
     {
         let event = Event {

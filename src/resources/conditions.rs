@@ -29,11 +29,14 @@ pub enum ConditionType {
     EntitlementExceeded,
     /// Tenant: the default custom domain (`spec.defaultCustomDomain`, or the lack of one).
     DefaultDomain,
+    /// The optional children (external-dns `DNSEndpoint`, cert-manager `Certificate`) are applied;
+    /// present only while a child is requested.
+    ChildObjectsReady,
 }
 
 impl ConditionType {
     /// The `type` string.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Ready => "Ready",
             Self::Verified => "Verified",
@@ -44,6 +47,7 @@ impl ConditionType {
             Self::MtlsAliases => "MtlsAliases",
             Self::EntitlementExceeded => "EntitlementExceeded",
             Self::DefaultDomain => "DefaultDomain",
+            Self::ChildObjectsReady => "ChildObjectsReady",
         }
     }
 }
@@ -67,7 +71,7 @@ macro_rules! reasons {
             pub const ALL: &'static [Reason] = &[$(Reason::$name,)+];
 
             /// The reason string.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(Reason::$name => stringify!($name),)+
                 }
@@ -163,6 +167,15 @@ reasons! {
     NoDefaultDomain,
     /// Tenant: no default is needed (at most one verified custom domain).
     DefaultDomainNotNeeded,
+    /// `ChildObjectsReady`: every requested child (`DNSEndpoint`, `Certificate`) is applied.
+    ChildObjectsApplied,
+    /// `ChildObjectsReady`: a requested child waits for data (the verification record from Auth0).
+    ChildObjectsWaiting,
+    /// `ChildObjectsReady`: the CRD of a requested child (external-dns, cert-manager) is not
+    /// installed in the cluster.
+    ChildCrdNotInstalled,
+    /// `ChildObjectsReady`: applying or deleting a child failed.
+    ChildObjectsFailed,
 }
 
 impl fmt::Display for Reason {
@@ -277,5 +290,6 @@ mod tests {
             assert!(seen.insert(s), "duplicate {s}");
         }
         assert!(seen.contains("CnameApiKeyLost") && seen.contains("MtlsAliasesDisabled"));
+        assert!(seen.contains("ChildCrdNotInstalled") && seen.contains("ChildObjectsApplied"));
     }
 }

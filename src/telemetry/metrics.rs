@@ -19,6 +19,18 @@ pub const PREFIX: &str = "auth0_domain_operator";
 /// `CustomDomain` states the `custom_domains` gauge always reports (zero when absent).
 pub const DOMAIN_STATES: [&str; 5] = ["Pending", "PendingVerification", "Ready", "Failed", "Disabled"];
 
+/// Auth0 `certificate.status` values the `certificates` gauge always reports (zero when absent);
+/// any other value Auth0 may add is counted under [`CERTIFICATE_OTHER`] (labels stay bounded).
+pub const CERTIFICATE_STATUSES: [&str; 4] = [
+    "provisioning",
+    "provisioned",
+    "provisioning_failed",
+    "renewing_failed",
+];
+
+/// `status` label of certificates whose Auth0 status is none of [`CERTIFICATE_STATUSES`].
+pub const CERTIFICATE_OTHER: &str = "other";
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ControllerLabels {
     controller: String,
@@ -55,6 +67,12 @@ struct DomainStateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertificateLabels {
+    tenant: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: String,
 }
@@ -81,6 +99,8 @@ pub struct Metrics {
     auth0_ratelimit_wait: HistogramFamily<TenantLabels>,
     auth0_ratelimited: Family<TenantEndpointLabels, Counter>,
     custom_domains: Family<DomainStateLabels, Gauge>,
+    tenant_ready: Family<TenantLabels, Gauge>,
+    certificates: Family<CertificateLabels, Gauge>,
     dns_lookups: Family<ResultLabels, Counter>,
 }
 
@@ -140,6 +160,18 @@ impl Metrics {
             "CustomDomain resources by tenant and state",
             custom_domains.clone(),
         );
+        let tenant_ready = Family::<TenantLabels, Gauge>::default();
+        registry.register(
+            "tenant_ready",
+            "1 when the tenant's credentials work and its Management API answers, else 0",
+            tenant_ready.clone(),
+        );
+        let certificates = Family::<CertificateLabels, Gauge>::default();
+        registry.register(
+            "certificates",
+            "Auth0-managed certificates of the tenant's domains by Auth0 certificate status",
+            certificates.clone(),
+        );
         let dns_lookups = Family::<ResultLabels, Counter>::default();
         registry.register("dns_lookups", "DNS gate lookups by result", dns_lookups.clone());
         Self {
@@ -151,6 +183,8 @@ impl Metrics {
             auth0_ratelimit_wait,
             auth0_ratelimited,
             custom_domains,
+            tenant_ready,
+            certificates,
             dns_lookups,
         }
     }
@@ -241,12 +275,68 @@ impl Metrics {
         }
     }
 
-    /// Drops every `custom_domains` series of a tenant (the tenant was deleted).
+    /// Sets whether `tenant` is ready (its credentials work and the Management API answers).
+    pub fn set_tenant_ready(&self, tenant: &str, ready: bool) {
+        self.tenant_ready
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_string(),
+            })
+            .set(i64::from(ready));
+    }
+
+    /// Sets the number of the tenant's certificates per Auth0 `certificate.status` (one item per
+    /// domain that has a certificate block). Statuses of [`CERTIFICATE_STATUSES`] not seen are set
+    /// to zero; unknown ones are counted as [`CERTIFICATE_OTHER`].
+    pub fn set_certificates<'a>(&self, tenant: &str, statuses: impl IntoIterator<Item = &'a str>) {
+        let mut counts: Vec<(&str, i64)> = CERTIFICATE_STATUSES
+            .iter()
+            .chain(std::iter::once(&CERTIFICATE_OTHER))
+            .map(|s| (*s, 0))
+            .collect();
+        for status in statuses {
+            let label = if CERTIFICATE_STATUSES.contains(&status) {
+                status
+            } else {
+                CERTIFICATE_OTHER
+            };
+            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == label) {
+                c.1 += 1;
+            }
+        }
+        for (status, n) in counts {
+            // The catch-all appears only while something is in it.
+            if status == CERTIFICATE_OTHER && n == 0 {
+                self.certificates.remove(&CertificateLabels {
+                    tenant: tenant.to_string(),
+                    status: status.to_string(),
+                });
+                continue;
+            }
+            self.certificates
+                .get_or_create(&CertificateLabels {
+                    tenant: tenant.to_string(),
+                    status: status.to_string(),
+                })
+                .set(n);
+        }
+    }
+
+    /// Drops every per-tenant gauge series of a tenant (`custom_domains`, `tenant_ready`,
+    /// `certificates`): the tenant was deleted.
     pub fn forget_tenant(&self, tenant: &str) {
         for state in DOMAIN_STATES {
             self.custom_domains.remove(&DomainStateLabels {
                 tenant: tenant.to_string(),
                 state: state.to_string(),
+            });
+        }
+        self.tenant_ready.remove(&TenantLabels {
+            tenant: tenant.to_string(),
+        });
+        for status in CERTIFICATE_STATUSES.iter().chain([&CERTIFICATE_OTHER]) {
+            self.certificates.remove(&CertificateLabels {
+                tenant: tenant.to_string(),
+                status: status.to_string(),
             });
         }
     }
@@ -294,6 +384,9 @@ mod tests {
         m.auth0_ratelimited("default", "GET /custom-domains");
         m.auth0_ratelimit_wait("default", 0.5);
         m.set_custom_domains("default", [("Ready", 3)]);
+        m.set_tenant_ready("default", true);
+        m.set_tenant_ready("broken", false);
+        m.set_certificates("default", ["provisioned", "provisioned", "renewing_failed"]);
         m.dns_lookup("missing");
         let text = m.encode().unwrap();
         for needle in [
@@ -306,10 +399,48 @@ mod tests {
             "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Ready\"} 3",
             "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Failed\"} 0",
             "auth0_domain_operator_dns_lookups_total{result=\"missing\"} 1",
+            "auth0_domain_operator_tenant_ready{tenant=\"default\"} 1",
+            "auth0_domain_operator_tenant_ready{tenant=\"broken\"} 0",
+            "auth0_domain_operator_certificates{tenant=\"default\",status=\"provisioned\"} 2",
+            "auth0_domain_operator_certificates{tenant=\"default\",status=\"renewing_failed\"} 1",
+            "auth0_domain_operator_certificates{tenant=\"default\",status=\"provisioning_failed\"} 0",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
+        assert!(!text.contains("status=\"other\""), "{text}");
         m.forget_tenant("default");
-        assert!(!m.encode().unwrap().contains("state=\"Ready\""));
+        let text = m.encode().unwrap();
+        assert!(!text.contains("state=\"Ready\""));
+        assert!(!text.contains("tenant_ready{tenant=\"default\"}"), "{text}");
+        assert!(!text.contains("certificates{tenant=\"default\""), "{text}");
+        assert!(text.contains("tenant_ready{tenant=\"broken\"} 0"), "{text}");
+    }
+
+    #[test]
+    fn certificate_counts_are_reset_and_unknown_statuses_bounded() {
+        let m = Metrics::new();
+        m.set_certificates("t", ["provisioning_failed", "revoked_by_ca", "another_new_one"]);
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains("certificates{tenant=\"t\",status=\"provisioning_failed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("certificates{tenant=\"t\",status=\"other\"} 2"),
+            "{text}"
+        );
+        assert!(!text.contains("revoked_by_ca"), "{text}");
+        // The failure was fixed: the series drops to zero and the catch-all disappears.
+        m.set_certificates("t", ["provisioned"]);
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains("certificates{tenant=\"t\",status=\"provisioning_failed\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("certificates{tenant=\"t\",status=\"provisioned\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("status=\"other\""), "{text}");
     }
 }

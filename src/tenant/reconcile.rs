@@ -124,7 +124,9 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     };
     if let Some(rt) = runtime.as_ref().filter(|rt| rt.snapshot.is_loaded()) {
         ctx.metrics.set_custom_domains(&name, metric_states(&rt.snapshot));
+        record_certificates(&ctx.metrics, &name, &rt.snapshot);
     }
+    ctx.metrics.set_tenant_ready(&name, outcome.is_ok());
     let mut status = tenant.status.clone().unwrap_or_default();
     let generation = tenant.metadata.generation;
     let now = Timestamp::now();
@@ -414,6 +416,16 @@ fn metric_states(snapshot: &Snapshot) -> Vec<(&'static str, i64)> {
         *by_state.entry(state).or_default() += 1;
     }
     by_state.into_iter().collect()
+}
+
+/// Feeds the `certificates` gauge from the Auth0 `certificate.status` of the snapshot's domains.
+fn record_certificates(metrics: &Metrics, tenant: &str, snapshot: &Snapshot) {
+    let domains = snapshot.all();
+    let statuses = domains
+        .iter()
+        .filter_map(|d| d.certificate.as_ref()?.status.as_ref())
+        .map(|s| s.as_str());
+    metrics.set_certificates(tenant, statuses);
 }
 
 /// Counts the tenant's domains by state.

@@ -5,7 +5,8 @@ names the selectors and aggregations use.
 The exposed metrics come from src/telemetry/metrics.rs (each `registry.register("name", …, field)`
 with the field's type and label struct: counters gain `_total`, histograms `_bucket`/`_sum`/
 `_count` and the `le` label), or, with --scrape FILE, from a real `/metrics` answer (the `# TYPE`
-lines), which is then also compared with the source. Prints one line per check; exit 1 on failure."""
+lines), which is then also compared with the source. Every family metrics.rs registers must be used
+by an alert or a dashboard panel. Prints one line per check; exit 1 on failure."""
 import json, os, re, sys
 import yaml
 
@@ -142,6 +143,13 @@ def main():
                 print("     %s labels seen: %s" % (k, ",".join(sorted(v[1]))))
     f, used = check(series(fams))
     failures += f
+    # The other way round: every family the operator exposes is on the dashboard or in an alert
+    # (a metric added for an alert, like tenant_ready or certificates, must be wired up).
+    unused = sorted(fam for fam, (kind, _) in fams.items()
+                    if not any(u == fam or u.startswith(fam + "_") for u in used))
+    failures += bool(unused)
+    print("%s every metrics.rs family is used by the alerts or the dashboard%s" % (
+        "FAIL" if unused else "ok  ", ": unused " + ", ".join(unused) if unused else ""))
     return 1 if failures else 0
 
 

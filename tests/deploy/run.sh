@@ -14,9 +14,12 @@
 #   - with the operator binary (OPERATOR_BIN, default target/debug/auth0-domain-operator when built):
 #     it runs against kube-sim under the base and the namespaced flags and every Kubernetes call it
 #     makes must be granted by that install's RBAC table (granted vs observed);
+#   - every Kubernetes call the operator made in the e2e suite (E2E_REQUEST_LOG_DIR: per-scenario
+#     kube-sim request logs) is granted by the base install's RBAC (RBAC_REQUIRE_E2E=1: logs must exist);
 #   - Dockerfile basics.
 #   - built-in kinds validated against Kubernetes 1.32 schemas (PyPI kubernetes-validate, strict);
-# Env: KUBE_SIM_BIN (skip the cargo build), OPERATOR_BIN (path, or `none`), CARGO_TARGET_DIR.
+# Env: KUBE_SIM_BIN (skip the cargo build), OPERATOR_BIN (path, or `none`), CARGO_TARGET_DIR,
+#      E2E_REQUEST_LOG_DIR, RBAC_REQUIRE_E2E.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -268,6 +271,21 @@ for kind, f in (("CustomDomain", "customdomain"), ("Auth0Tenant", "auth0tenant")
   fi
   stop_sim
 done
+
+# ---------------------------------------------------------------------------------------------
+# RBAC vs every Kubernetes call the operator made during the e2e suite (`make test-rust` runs it
+# with E2E_REQUEST_LOG_DIR, one kube-sim request log per scenario), checked against the base
+# install (the e2e operator runs with --namespace, so its calls are namespaced ones the base
+# ClusterRole must grant).
+echo "== RBAC vs the e2e suite's operator requests"
+if [[ -n "${E2E_REQUEST_LOG_DIR:-}" ]] && compgen -G "$E2E_REQUEST_LOG_DIR/*.json" >/dev/null; then
+  pyout tests/deploy/rbac_observed.py --label "e2e suite, $(ls "$E2E_REQUEST_LOG_DIR"/*.json | wc -l) worlds" \
+    base "$E2E_REQUEST_LOG_DIR"
+elif [[ "${RBAC_REQUIRE_E2E:-}" == 1 ]]; then
+  fail "no e2e request logs in ${E2E_REQUEST_LOG_DIR:-<E2E_REQUEST_LOG_DIR unset>} (the e2e run must write them)"
+else
+  echo "skip RBAC vs the e2e suite: no request logs (set E2E_REQUEST_LOG_DIR; make test-rust writes target/e2e-requests)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 echo "== argocd health scripts (lua5.4)"

@@ -25,7 +25,7 @@ def check(what, ok):
 check("kinds are ConfigMap, Deployment, Service, PodDisruptionBudget",
       sorted(by_kind) == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"])
 cm = by_kind["ConfigMap"][0]
-shipped = ["render.sh", "nginx.conf.template", "edge.conf.template",
+shipped = ["render.sh", "watch.sh", "nginx.conf.template", "edge.conf.template",
            "auth0-origin.inc.template", "edge-mtls.conf.template"]
 for name in shipped:
     with open(os.path.join(edge_dir, name)) as f:
@@ -53,9 +53,10 @@ run_mount = mounts["run"]["mountPath"]
 check("OUT_DIR is on the writable emptyDir",
       "emptyDir" in vols["run"] and (env["OUT_DIR"] + "/").startswith(run_mount.rstrip("/") + "/"))
 cmd = " ".join(c.get("command", []) + c.get("args", []))
-check("container renders with render.sh then runs nginx -c OUT_DIR/nginx.conf",
-      f"{env['TEMPLATE_DIR']}/render.sh" in cmd
-      and f"exec nginx -e stderr -c {env['OUT_DIR']}/nginx.conf" in cmd)
+check("container runs watch.sh (render.sh, nginx, reload on Secret changes) from TEMPLATE_DIR",
+      c.get("command") == ["/bin/sh"] and c.get("args") == [f"{env['TEMPLATE_DIR']}/watch.sh"])
+check("WATCH_INTERVAL is a positive number of seconds",
+      float(env.get("WATCH_INTERVAL") or 0) > 0)
 ports = {p["name"]: p["containerPort"] for p in c["ports"]}
 check("container ports match HTTP_PORT/HTTPS_PORT",
       ports == {"http": int(env["HTTP_PORT"]), "https": int(env["HTTPS_PORT"])})

@@ -73,9 +73,9 @@ wait_for_file() {
 PY=$(python3 -c 'import sys; print(sys.executable)')
 # Distinct free loopback ports (bound then released: nginx cannot report port 0 back).
 read -r http_port https_port http_port2 https_port2 http_port3 https_port3 sni_port http_port4 \
-    https_port4 < <("$PY" -c '
+    https_port4 http_port5 https_port5 < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(9)]
+socks = [socket.socket() for _ in range(11)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 
@@ -382,6 +382,113 @@ check "no extra client-IP header when it is x-forwarded-for" "$(j '.headers["tru
 
 counters=$(curl -sS --cacert "$sim_ca" "$sim_url/__sim/counters")
 check "edge counters: refused" "$(jq -r '.edge_refused' <<<"$counters")" 1
+
+# --- watch.sh: a changed Secret reaches nginx without a restart ---------------------------------
+# The Deployment runs watch.sh: render, start nginx, re-render when the mounted Secret changes and
+# reload only when the rendered config differs. The Secret directory here has kubelet's layout
+# (files are symlinks through `..data`, swapped atomically on update). The key is rotated the way
+# Auth0 issues a new one: the domain is deleted and created again (new key, new origin).
+rot_domain=rotate.edge-proxy.test
+new_verified_domain() { # → "key origin" of a freshly created and verified self-managed $rot_domain
+    local created id name value verified
+    created=$(api POST /api/v2/custom-domains "{\"domain\":\"$rot_domain\",\"type\":\"self_managed_certs\"}")
+    id=$(jq -r .custom_domain_id <<<"$created")
+    [[ -n $id && $id != null ]] || die "create $rot_domain failed: $created"
+    name=$(jq -r '.verification.methods[0].domain // empty' <<<"$created")
+    value=$(jq -r '.verification.methods[0].record' <<<"$created")
+    curl -sS -o /dev/null -X PUT "$dns_ctl/records" -H 'content-type: application/json' \
+        --data "{\"name\":\"${name:-_cf-custom-hostname.$rot_domain}\",\"type\":\"TXT\",\"value\":\"$value\"}"
+    verified=$(api POST "/api/v2/custom-domains/$id/verify")
+    echo "$id $(jq -r .cname_api_key <<<"$verified") $(jq -r .origin_domain_name <<<"$verified")"
+}
+# kubelet_secret DIR VERSION KEY ORIGIN — writes ..VERSION/ and swaps ..data to it atomically.
+kubelet_secret() {
+    local dir=$1 version=$2
+    mkdir -p "$dir/..$version"
+    printf '%s' "$3" >"$dir/..$version/cname-api-key"
+    printf '%s' "$4" >"$dir/..$version/origin-domain-name"
+    printf '%s' "$rot_domain" >"$dir/..$version/domain"
+    ln -sfn "..$version" "$dir/..data_tmp"
+    mv -T "$dir/..data_tmp" "$dir/..data"
+    for k in cname-api-key origin-domain-name domain; do
+        [[ -L $dir/$k ]] || ln -s "..data/$k" "$dir/$k"
+    done
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$rot_domain" \
+    -addext "subjectAltName=DNS:$rot_domain" -keyout "$tmp/rot.key" -out "$tmp/rot.crt" 2>/dev/null
+read -r rot_id key1 origin1 < <(new_verified_domain)
+kubelet_secret "$tmp/secret-watch" v1 "$key1" "$origin1"
+wprefix=$tmp/nginx-watch
+mkdir -p "$wprefix"
+env SECRET_DIR="$tmp/secret-watch" TEMPLATE_DIR="$edge_dir" OUT_DIR="$wprefix" NGINX="$NGINX" \
+    HTTP_PORT="127.0.0.1:$http_port5" HTTPS_PORT="127.0.0.1:$https_port5" \
+    TLS_CERT_FILE="$tmp/rot.crt" TLS_KEY_FILE="$tmp/rot.key" UPSTREAM_CA_FILE="$sim_ca" \
+    RESOLVER="$dns_addr" EDGE_UPSTREAM="127.0.0.1:$edge_port" WATCH_INTERVAL=0.3 \
+    sh "$edge_dir/watch.sh" >"$wprefix/watch.out" 2>"$wprefix/watch.log" &
+pids+=($!)
+watch_pid=$!
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$http_port5/edge-healthz" && break
+    kill -0 "$watch_pid" 2>/dev/null || die "watch.sh exited: $(tail -n 5 "$wprefix/watch.log")"
+    sleep 0.05
+done
+master=$(cat "$wprefix/nginx.pid")
+rot() { # curl through the watched nginx; prints "<status> <host the edge saw>"
+    local out
+    out=$(curl -sS --cacert "$tmp/rot.crt" --resolve "$rot_domain:$https_port5:127.0.0.1" -w '\n%{http_code}' \
+        "https://$rot_domain:$https_port5/authorize?rot=1")
+    echo "${out##*$'\n'} $(jq -r '.host // .error' <<<"${out%$'\n'*}" 2>/dev/null)"
+}
+check "watch.sh: nginx (master $master) serves $rot_domain with the first key" "$(rot)" "200 $origin1"
+
+# Same values swapped in again: the rendered config does not change, so no reload.
+kubelet_secret "$tmp/secret-watch" v1b "$key1" "$origin1"
+sleep 1
+check "watch.sh: a Secret update with the same values renders the same config → no reload" \
+    "$(grep -c 'reloading nginx' "$wprefix/watch.log")" 0
+
+# Auth0 issues a new key (and origin); the Secret is updated while nginx runs.
+api DELETE "/api/v2/custom-domains/$rot_id" >/dev/null
+read -r rot_id key2 origin2 < <(new_verified_domain)
+[[ $key2 != "$key1" && -n $key2 && $key2 != null ]] || die "the simulator did not issue a new key"
+refused_before=$(curl -sS --cacert "$sim_ca" "$sim_url/__sim/counters" | jq -r .edge_refused)
+swapped=$(date +%s.%N)
+kubelet_secret "$tmp/secret-watch" v2 "$key2" "$origin2"
+got=""
+for _ in $(seq 1 100); do
+    got=$(rot)
+    [[ $got == "200 $origin2" ]] && break
+    sleep 0.1
+done
+took=$("$PY" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$swapped")
+check "watch.sh: the new key and origin reach the edge (200, Host = new origin) within 10 s" "$got" "200 $origin2"
+ok "Secret swap → new key in use after ${took}s (WATCH_INTERVAL=0.3)"
+check "watch.sh: same nginx master (reloaded, not restarted)" "$(cat "$wprefix/nginx.pid") $(kill -0 "$master" 2>/dev/null && echo alive)" "$master alive"
+check "watch.sh: exactly one reload" "$(grep -c 'Secret changed: reloading nginx' "$wprefix/watch.log")" 1
+refused_mid=$(curl -sS --cacert "$sim_ca" "$sim_url/__sim/counters" | jq -r .edge_refused)
+for _ in 1 2 3 4 5; do
+    [[ $(rot) == "200 $origin2" ]] || die "a request after the reload did not use the new key"
+done
+check "watch.sh: the old key is no longer sent (5 more requests, no refusal at the edge)" \
+    "$(curl -sS --cacert "$sim_ca" "$sim_url/__sim/counters" | jq -r .edge_refused)" "$refused_mid"
+! grep -rqF "$key1" "$wprefix/conf.d" || die "the old key is still in the rendered config"
+grep -rqF "$key2" "$wprefix/conf.d" || die "the new key is not in the rendered config"
+ok "rendered config holds the new key only ($((refused_mid - refused_before)) requests refused while the swap propagated)"
+
+# A Secret render.sh refuses leaves the running configuration alone.
+kubelet_secret "$tmp/secret-watch" v3 'bad"key' "$origin2"
+for _ in $(seq 1 50); do
+    grep -q 'render.sh refused it' "$wprefix/watch.log" && break
+    sleep 0.1
+done
+grep -q 'render.sh refused it' "$wprefix/watch.log" || die "watch.sh did not report the refused Secret"
+check "watch.sh: an invalid Secret is refused, nginx keeps serving the last good config" "$(rot)" "200 $origin2"
+! grep -qF "$key2" "$wprefix/watch.log" "$wprefix/watch.out" || die "watch.sh printed the key"
+kill -TERM "$watch_pid"
+wstatus=0
+wait "$watch_pid" 2>/dev/null || wstatus=$?
+check "watch.sh: SIGTERM stops nginx gracefully (exit 0, master gone)" \
+    "$wstatus $(kill -0 "$master" 2>/dev/null && echo alive || echo gone)" "0 gone"
 
 # --- render.sh refuses bad input ---------------------------------------------------------------
 mkdir -p "$tmp/secret-bad"

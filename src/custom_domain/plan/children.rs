@@ -42,6 +42,10 @@ fn labels(cd: &CustomDomain) -> Value {
 /// The `DNSEndpoint` holding the records Auth0 asked for, when `spec.dnsEndpoint.enabled` and the
 /// records are known (Auth0 names them in the domain's `verification.methods`). A TXT endpoint is
 /// only published by external-dns running with `--managed-record-types=TXT`.
+///
+/// With `spec.mtls.enabled` it also holds the alias `mtls.<domain>` as a CNAME to `<domain>`: the
+/// alias must reach the same edge proxy as the domain (which serves both names), wherever the
+/// domain itself points.
 pub fn dns_endpoint_object(cd: &CustomDomain, remote: Option<&wire::CustomDomain>) -> Option<Value> {
     if !cd.spec.dns_endpoint.as_ref().is_some_and(|d| d.enabled) {
         return None;
@@ -50,7 +54,7 @@ pub fn dns_endpoint_object(cd: &CustomDomain, remote: Option<&wire::CustomDomain
     if records.is_empty() {
         return None;
     }
-    let endpoints: Vec<Value> = records
+    let mut endpoints: Vec<Value> = records
         .iter()
         .map(|r| {
             // external-dns wants TXT targets unquoted; it adds the quotes itself.
@@ -58,6 +62,13 @@ pub fn dns_endpoint_object(cd: &CustomDomain, remote: Option<&wire::CustomDomain
                    "targets": [r.value.trim_matches('"')]})
         })
         .collect();
+    // mTLS is self-managed only (admission and plan::validate refuse it otherwise).
+    if cd.spec.type_ == DomainType::SelfManagedCerts
+        && let Some(alias) = mtls_alias(cd)
+    {
+        endpoints.push(json!({"dnsName": alias, "recordType": "CNAME",
+                              "recordTTL": DNS_ENDPOINT_TTL, "targets": [cd.spec.domain]}));
+    }
     Some(json!({
         "apiVersion": DNS_ENDPOINT_API_VERSION,
         "kind": "DNSEndpoint",
@@ -129,6 +140,33 @@ mod tests {
             json!([{"dnsName": "_cf-custom-hostname.login.example.com", "recordType": "TXT",
                     "recordTTL": 300, "targets": ["abc"]}])
         );
+    }
+
+    #[test]
+    fn dns_endpoint_publishes_the_mtls_alias_as_cname_to_the_domain() {
+        let mut c = cd("SelfManagedCerts");
+        c.spec.dns_endpoint = Some(DnsEndpointSpec { enabled: true });
+        c.spec.mtls = Some(DomainMtls { enabled: true });
+        let obj = dns_endpoint_object(&c, Some(&remote())).unwrap();
+        assert_eq!(
+            obj["spec"]["endpoints"],
+            json!([
+                {"dnsName": "_cf-custom-hostname.login.example.com", "recordType": "TXT",
+                 "recordTTL": 300, "targets": ["abc"]},
+                {"dnsName": "mtls.login.example.com", "recordType": "CNAME",
+                 "recordTTL": 300, "targets": ["login.example.com"]},
+            ])
+        );
+        // Switched off: only the verification record.
+        c.spec.mtls = Some(DomainMtls { enabled: false });
+        let obj = dns_endpoint_object(&c, Some(&remote())).unwrap();
+        assert_eq!(obj["spec"]["endpoints"].as_array().map(Vec::len), Some(1));
+        // Never for an Auth0-managed domain, even if the spec slipped past admission.
+        let mut am = c.clone();
+        am.spec.type_ = DomainType::Auth0ManagedCerts;
+        am.spec.mtls = Some(DomainMtls { enabled: true });
+        let obj = dns_endpoint_object(&am, Some(&remote())).unwrap();
+        assert!(!obj.to_string().contains("mtls.login.example.com"), "{obj}");
     }
 
     #[test]

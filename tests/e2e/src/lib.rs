@@ -17,6 +17,7 @@ pub mod hygiene;
 pub mod kubectl;
 pub mod measure;
 pub mod operator;
+pub mod request_log;
 pub mod resources;
 pub mod wait;
 pub mod world;

@@ -20,6 +20,7 @@ use crate::error::{Error, Result, ensure};
 use crate::hygiene::{self, Leak};
 use crate::kubectl::{Kubectl, KubectlOutput};
 use crate::operator::Operator;
+use crate::request_log;
 use crate::resources::{self, Record};
 use crate::wait::wait_for;
 
@@ -94,6 +95,10 @@ pub struct World {
     /// kubectl for the cluster.
     pub kubectl: Kubectl,
     operator: Option<Operator>,
+    /// Whether an operator was ever launched (its requests are worth saving).
+    launched: bool,
+    /// The test that built this world (libtest names its thread after it), for file names.
+    test_name: Option<String>,
     seen_keys: Mutex<BTreeSet<String>>,
     kubeconfig: PathBuf,
     dns: TestDns,
@@ -223,6 +228,8 @@ impl World {
             client,
             kubectl,
             operator: None,
+            launched: false,
+            test_name: std::thread::current().name().map(str::to_string),
             seen_keys: Mutex::new(BTreeSet::new()),
             kubeconfig,
             dns,
@@ -345,6 +352,7 @@ impl World {
         }
         let log = self.dir.path().join("operator.log");
         self.operator = Some(Operator::spawn(&bin, args, envs, log)?);
+        self.launched = true;
         Ok(())
     }
 
@@ -844,6 +852,36 @@ impl World {
     }
 }
 
+impl World {
+    /// With `E2E_REQUEST_LOG_DIR` set, writes the Kubernetes requests the operator made in this
+    /// world (kube-sim's request log without the test's own) to
+    /// `<dir>/<test name>.<tag>.json`; see [`request_log`]. Called on drop; returns the file
+    /// written, if any.
+    pub fn save_request_log(&self) -> Result<Option<PathBuf>> {
+        let (Some(dir), Some(kube)) = (request_log::dir_from_env(), self.kube.as_ref()) else {
+            return Ok(None);
+        };
+        if !self.launched {
+            return Ok(None);
+        }
+        let file = request_log::file_name(self.test_name.as_deref(), &self.tag);
+        request_log::save(&dir, &file, &kube.control().requests())?;
+        Ok(Some(dir.join(file)))
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // Stop the operator first so the log holds everything it did.
+        if let Some(op) = self.operator.as_mut() {
+            let _ = op.kill();
+        }
+        if let Err(e) = self.save_request_log() {
+            eprintln!("WARNING: saving the operator's request log failed: {e}");
+        }
+    }
+}
+
 async fn client_for(kubeconfig: &Path) -> Result<kube::Client> {
     let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| Error::Start {
         what: "kube client",
@@ -855,5 +893,11 @@ async fn client_for(kubeconfig: &Path) -> Result<kube::Client> {
             what: "kube client",
             message: e.to_string(),
         })?;
+    // Tells the harness's requests from the operator's in kube-sim's request log.
+    let mut cfg = cfg;
+    cfg.headers.push((
+        reqwest::header::USER_AGENT,
+        reqwest::header::HeaderValue::from_static(request_log::HARNESS_USER_AGENT),
+    ));
     kube::Client::try_from(cfg).map_err(kube_err("build kube client"))
 }

@@ -651,3 +651,235 @@ async fn killed_between_create_and_status_write_resumes_without_duplicate() -> R
     )?;
     w.assert_no_leaks().await
 }
+
+/// `kubectl get KIND NAME -o json` in the world's namespace: the object, or `None` when kubectl
+/// says it is not found.
+async fn kubectl_get(w: &World, kind: &str, name: &str) -> Result<Option<Value>> {
+    let out = w.kubectl(&["get", kind, name, "-o", "json"]).await?;
+    if !out.success() {
+        if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
+            return Ok(None);
+        }
+        return Err(Error::Check(format!(
+            "kubectl get {kind} {name}: {}",
+            out.stderr.trim()
+        )));
+    }
+    serde_json::from_str(&out.stdout)
+        .map(Some)
+        .map_err(|e| Error::Check(format!("kubectl get {kind} {name}: not JSON ({e})")))
+}
+
+/// Waits until `kubectl get KIND NAME` says NotFound.
+async fn wait_kubectl_gone(w: &World, kind: &str, name: &str) -> Result<()> {
+    wait_for(
+        &format!("{kind} {name} to be deleted"),
+        STEP,
+        || async { matches!(kubectl_get(w, kind, name).await, Ok(None)).then_some(()) },
+        || w.log_tail(),
+    )
+    .await
+}
+
+fn owned_by(obj: &Value, cd: &DynamicObject) -> bool {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|owners| {
+            owners.iter().any(|o| {
+                o.get("kind").and_then(Value::as_str) == Some("CustomDomain")
+                    && o.get("uid").and_then(Value::as_str) == cd.metadata.uid.as_deref()
+                    && o.get("controller").and_then(Value::as_bool) == Some(true)
+            })
+        })
+}
+
+async fn apply_fixture_crd(w: &World, dir: &str, crd: &str) -> Result<()> {
+    let path = e2e::binary::workspace_root().join("tests/fixtures").join(dir);
+    let path = path.to_string_lossy().into_owned();
+    w.kubectl.ok(&["apply", "-f", &path], None).await?;
+    w.kubectl
+        .ok(
+            &["wait", "--for=condition=Established", "--timeout=30s", crd],
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The optional children through the running operator: the external-dns `DNSEndpoint` (the
+/// verification TXT record the status names, plus the `mtls.` alias as a CNAME to the domain)
+/// and the cert-manager `Certificate` (domain and alias), owned by the CustomDomain and reported
+/// by `ChildObjectsReady`; a missing CRD is a clear condition that does not block `Ready`;
+/// switching the DNSEndpoint off deletes it; deleting the CustomDomain garbage-collects the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<()> {
+    let w = World::start_default().await?;
+    apply_fixture_crd(&w, "external-dns", "crd/dnsendpoints.externaldns.k8s.io").await?;
+    let out = w
+        .kubectl(&[
+            "patch",
+            "auth0tenant",
+            &w.tenant,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"mtls":{"enableEndpointAliases":true}}}"#,
+        ])
+        .await?;
+    ensure(out.success(), || format!("patch tenant: {}", out.stderr))?;
+
+    // cert-manager is not installed yet: a clear condition, and the domain still becomes Ready.
+    let lone = "nocert";
+    let issuer = json!({"issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}});
+    w.apply_json(&w.custom_domain(
+        lone,
+        &w.domain(lone),
+        "SelfManagedCerts",
+        json!({"certificate": issuer}),
+    ))
+    .await?;
+    w.publish_records(lone, STEP).await?;
+    let obj = w
+        .wait_cd(lone, "Ready with ChildObjectsReady=False", STEP, |o| {
+            ready(o)
+                && condition(o, "ChildObjectsReady")
+                    .is_some_and(|c| c.status == "False" && c.reason == "ChildCrdNotInstalled")
+        })
+        .await?;
+    let cond = condition(&obj, "ChildObjectsReady").unwrap_or_default();
+    ensure(
+        cond.message
+            .contains("cert-manager Certificate CRD is not installed"),
+        || format!("ChildObjectsReady message: {}", cond.message),
+    )?;
+    println!(
+        "CRD missing: ChildObjectsReady=False ChildCrdNotInstalled: {}",
+        cond.message
+    );
+    let events = w.events_text().await?;
+    ensure(events.contains("ChildCrdNotInstalled"), || {
+        "no Warning Event with reason ChildCrdNotInstalled".into()
+    })?;
+
+    // Both CRDs installed: a self-managed mTLS domain with both children.
+    apply_fixture_crd(&w, "cert-manager", "crd/certificates.cert-manager.io").await?;
+    let name = "edge";
+    let domain = w.domain(name);
+    let alias = format!("mtls.{domain}");
+    w.apply_json(&w.custom_domain(
+        name,
+        &domain,
+        "SelfManagedCerts",
+        json!({"dnsEndpoint": {"enabled": true}, "certificate": issuer, "mtls": {"enabled": true}}),
+    ))
+    .await?;
+    let obj = w
+        .wait_cd(name, "ChildObjectsReady=True", STEP, |o| {
+            is_true(o, "ChildObjectsReady") && !resources::records(o).is_empty()
+        })
+        .await?;
+    let cond = condition(&obj, "ChildObjectsReady").unwrap_or_default();
+    ensure(cond.reason == "ChildObjectsApplied", || {
+        format!("ChildObjectsReady reason {}", cond.reason)
+    })?;
+    let txt = resources::records(&obj)
+        .into_iter()
+        .find(|r| r.type_.eq_ignore_ascii_case("TXT"))
+        .ok_or_else(|| Error::Check("status names no TXT record".into()))?;
+
+    let de_name = format!("{name}-auth0-verification");
+    let de = kubectl_get(&w, "dnsendpoints.externaldns.k8s.io", &de_name)
+        .await?
+        .ok_or_else(|| Error::Check(format!("DNSEndpoint {de_name} missing")))?;
+    let endpoints = de
+        .pointer("/spec/endpoints")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let has = |dns: &str, kind: &str, target: &str| {
+        endpoints.iter().any(|e| {
+            e.get("dnsName").and_then(Value::as_str) == Some(dns)
+                && e.get("recordType").and_then(Value::as_str) == Some(kind)
+                && e.pointer("/targets/0").and_then(Value::as_str) == Some(target)
+        })
+    };
+    ensure(has(&txt.name, "TXT", txt.value.trim_matches('"')), || {
+        format!(
+            "DNSEndpoint lacks TXT {} = {}: {endpoints:?}",
+            txt.name, txt.value
+        )
+    })?;
+    ensure(has(&alias, "CNAME", &domain), || {
+        format!("DNSEndpoint lacks CNAME {alias} -> {domain}: {endpoints:?}")
+    })?;
+    ensure(endpoints.len() == 2, || format!("endpoints: {endpoints:?}"))?;
+    ensure(owned_by(&de, &obj), || {
+        format!(
+            "DNSEndpoint owners: {:?}",
+            de.pointer("/metadata/ownerReferences")
+        )
+    })?;
+
+    let cert_name = format!("{name}-tls");
+    let cert = kubectl_get(&w, "certificates.cert-manager.io", &cert_name)
+        .await?
+        .ok_or_else(|| Error::Check(format!("Certificate {cert_name} missing")))?;
+    ensure(
+        cert.pointer("/spec/dnsNames") == Some(&json!([domain, alias])),
+        || format!("Certificate dnsNames: {:?}", cert.pointer("/spec/dnsNames")),
+    )?;
+    ensure(
+        cert.pointer("/spec/secretName").and_then(Value::as_str) == Some(cert_name.as_str()),
+        || format!("Certificate secretName: {:?}", cert.pointer("/spec/secretName")),
+    )?;
+    ensure(owned_by(&cert, &obj), || {
+        format!(
+            "Certificate owners: {:?}",
+            cert.pointer("/metadata/ownerReferences")
+        )
+    })?;
+    println!(
+        "children: DNSEndpoint {de_name} ({} endpoints: TXT {}, CNAME {alias} -> {domain}), Certificate {cert_name} {:?}",
+        endpoints.len(),
+        txt.name,
+        cert.pointer("/spec/dnsNames")
+    );
+
+    w.publish_records(name, STEP).await?;
+    w.wait_cd(name, "Ready", STEP, |o| {
+        ready(o) && is_true(o, "ChildObjectsReady")
+    })
+    .await?;
+
+    // Switching the DNSEndpoint off deletes it; the Certificate stays.
+    let out = w
+        .kubectl(&[
+            "patch",
+            "acd",
+            name,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"dnsEndpoint":{"enabled":false}}}"#,
+        ])
+        .await?;
+    ensure(out.success(), || format!("patch dnsEndpoint off: {}", out.stderr))?;
+    wait_kubectl_gone(&w, "dnsendpoints.externaldns.k8s.io", &de_name).await?;
+    w.wait_cd(name, "Ready after switching the DNSEndpoint off", STEP, |o| {
+        ready(o) && is_true(o, "ChildObjectsReady")
+    })
+    .await?;
+    ensure(
+        kubectl_get(&w, "certificates.cert-manager.io", &cert_name)
+            .await?
+            .is_some(),
+        || "the Certificate went with the DNSEndpoint".into(),
+    )?;
+
+    // Deleting the CustomDomain garbage-collects its Certificate.
+    let out = w
+        .kubectl(&["delete", "acd", name, "--wait=true", "--timeout=45s"])
+        .await?;
+    ensure(out.success(), || format!("kubectl delete: {}", out.stderr))?;
+    w.wait_cd_gone(name, STEP).await?;
+    wait_kubectl_gone(&w, "certificates.cert-manager.io", &cert_name).await?;
+    w.assert_no_leaks().await
+}

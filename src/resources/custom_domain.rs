@@ -23,8 +23,18 @@ pub const ADOPT_ANNOTATION: &str = "auth0-domain-operator.dev/adopt";
 /// Annotation that lets the operator delete and recreate a domain whose `cname_api_key` was lost.
 pub const RECREATE_ON_KEY_LOSS_ANNOTATION: &str = "auth0-domain-operator.dev/recreate-on-key-loss";
 
-/// Lower-case FQDN: labels of 1–63 characters, at least two labels, no wildcard, no trailing dot.
-pub const FQDN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
+/// Lower-case FQDN: labels of 1–63 characters, at least two labels, no wildcard, no trailing dot,
+/// and a top-level label that starts with a letter (so IP addresses are refused). Internationalised
+/// names are written in their punycode form (`xn--…`), as Auth0 validates an ASCII host name.
+pub const FQDN_PATTERN: &str = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// CEL rule of `spec.domain`'s shape: [`FQDN_PATTERN`], except for the mistakes with their own message
+/// (wildcard, trailing dot, upper case). CEL strings unescape `\\`, hence the doubled backslash.
+const DOMAIN_SHAPE_RULE: &str = r"self.contains('*') || self.endsWith('.') || self.matches('[A-Z]') || self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
+/// CEL rule of `spec.relyingPartyIdentifier`: a host name of the [`FQDN_PATTERN`] shape.
+const RELYING_PARTY_SHAPE_RULE: &str =
+    r"self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
+/// What a person is told when `spec.domain` is not a host name (the CRD's CEL message).
+pub const DOMAIN_SHAPE_MESSAGE: &str = "spec.domain must be a lower-case host name like login.example.com: letters, digits and inner hyphens, labels of 1 to 63 characters joined by dots, ending in a top-level domain that starts with a letter (no scheme, port, path, IP address or wildcard; write an internationalised name in its xn-- punycode form)";
 /// DNS-1123 subdomain (the form of a Secret name).
 pub const DNS1123_SUBDOMAIN_PATTERN: &str =
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -62,30 +72,40 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[x_kube(
+    // `field_path` makes the apiserver report these under the field to change, not under `spec`.
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.verificationMethod)")
-        .message("verificationMethod is only valid for SelfManagedCerts: remove spec.verificationMethod (Auth0-managed domains are verified with a CNAME)"),
+        .message("verificationMethod is only valid for SelfManagedCerts: remove spec.verificationMethod (Auth0-managed domains are verified with a CNAME)")
+        .field_path(".verificationMethod"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.mtls) || !self.mtls.enabled")
-        .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts"),
+        .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts")
+        .field_path(".mtls"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.certificate) || !has(self.certificate.issuerRef)")
-        .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef"),
+        .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef")
+        .field_path(".certificate.issuerRef"),
+    validation = Rule::new("!has(self.relyingPartyIdentifier) || self.domain == self.relyingPartyIdentifier || self.domain.endsWith('.' + self.relyingPartyIdentifier)")
+        .message("spec.relyingPartyIdentifier must be spec.domain or a parent domain of it, e.g. example.com for login.example.com (passkeys only work for such a relying party)")
+        .field_path(".relyingPartyIdentifier"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CustomDomainSpec {
     /// The Auth0Tenant (cluster-scoped) this domain belongs to. Defaults to the tenant named `default`.
+    /// Immutable: the Auth0 domain lives in one tenant.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.tenantRef is immutable: the domain exists in its tenant; create a new CustomDomain for another tenant"))]
     pub tenant_ref: TenantRef,
 
     /// The custom domain, a lower-case fully qualified domain name such as `login.example.com`:
     /// no wildcard, no trailing dot, at most 253 characters, each label at most 63. Immutable.
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
-    )]
+    // The shape rule is CEL rather than a schema `pattern` so the message says what to write; the
+    // common mistakes get their own message and are left out of the general rule, so each bad
+    // value is reported once.
+    #[schemars(length(min = 1, max = 253))]
     #[x_kube(
-        validation = Rule::new("self == oldSelf").message("domain is immutable: create a new CustomDomain to use a different domain"),
-        validation = Rule::new("!self.startsWith('*')").message("wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
-        validation = Rule::new("!self.endsWith('.')").message("remove the trailing dot from domain"),
-        validation = Rule::new("!self.matches('[A-Z]')").message("domain must be lower-case: write it in lower-case letters"),
+        validation = Rule::new("self == oldSelf").message("spec.domain is immutable: create a new CustomDomain to use a different domain"),
+        validation = Rule::new("!self.contains('*')").message("spec.domain: wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
+        validation = Rule::new("!self.endsWith('.')").message("spec.domain: remove the trailing dot from domain"),
+        validation = Rule::new("!self.matches('[A-Z]')").message("spec.domain must be lower-case: write it in lower-case letters"),
+        validation = Rule::new(DOMAIN_SHAPE_RULE).message(DOMAIN_SHAPE_MESSAGE),
     )]
     pub domain: String,
 
@@ -93,7 +113,7 @@ pub struct CustomDomainSpec {
     /// with a CNAME) or `SelfManagedCerts` (your reverse proxy terminates TLS, verified with a TXT
     /// record). Immutable.
     #[serde(rename = "type")]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("type is immutable: create a new CustomDomain to change the certificate type"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.type is immutable: create a new CustomDomain to change the certificate type"))]
     pub type_: DomainType,
 
     /// Verification method sent to Auth0; only `TXT`, and only for `SelfManagedCerts`. The record to
@@ -126,9 +146,10 @@ pub struct CustomDomainSpec {
     pub metadata: BTreeMap<String, String>,
 
     /// Relying party identifier for passkeys (`relying_party_identifier`); unset leaves Auth0's default
-    /// (the domain itself). Removing it removes it in Auth0.
+    /// (the domain itself). Must be the domain or a parent domain of it. Removing it removes it in Auth0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(RELYING_PARTY_SHAPE_RULE).message("spec.relyingPartyIdentifier must be a lower-case host name such as example.com (no scheme, port or path)"))]
     pub relying_party_identifier: Option<String>,
 
     /// Name of the Secret (same namespace) that receives `cname-api-key`, `origin-domain-name` and
@@ -173,7 +194,10 @@ fn metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 pub struct TenantRef {
     /// Name of the Auth0Tenant. Defaults to `default`.
     #[serde(default = "default_tenant_name")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
 }
 

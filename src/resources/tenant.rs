@@ -22,7 +22,10 @@ pub const DEFAULT_RESYNC_INTERVAL: &str = "10m";
 /// Shortest accepted resync interval.
 pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Pattern of `resyncInterval`: one or more `<number><s|m|h>` parts, e.g. `90s`, `10m`, `1h30m`.
-pub const DURATION_PATTERN: &str = r"^([0-9]+(s|m|h))+$";
+pub const DURATION_PATTERN: &str = r"^([0-9]{1,5}(s|m|h)){1,3}$";
+/// CEL rule for a lower-case host name (the shape of `FQDN_PATTERN` in `custom_domain`).
+const HOST_NAME_RULE: &str =
+    r"self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
 
 /// An Auth0 tenant whose custom domains this cluster manages.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -52,10 +55,8 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(s|m|h))+$";
 #[serde(rename_all = "camelCase")]
 pub struct Auth0TenantSpec {
     /// The tenant's Auth0 domain, e.g. `acme.eu.auth0.com`.
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
-    )]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(HOST_NAME_RULE).message("spec.domain must be the tenant's Auth0 host name, lower-case, such as acme.eu.auth0.com (no scheme, port, path, IP address or wildcard); set spec.managementApiUrl for another address"))]
     pub domain: String,
 
     /// Base URL of the Management API, overriding `https://<domain>`. Plain `http://` is refused
@@ -79,16 +80,16 @@ pub struct Auth0TenantSpec {
 
     /// How often the tenant's domain list is re-read, e.g. `10m` (default), `90s`, `1h`; at least `30s`.
     #[serde(default = "default_resync_interval")]
-    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(s|m|h))+$"))]
+    // At most three parts of at most five digits: the sum stays far below what a Go duration (and
+    // CEL's `duration()`) can hold, so the minimum rule below never fails to evaluate.
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]{1,5}(s|m|h)){1,3}$"))]
     #[x_kube(validation = Rule::new("duration(self) >= duration('30s')").message("resyncInterval must be at least 30s: each resync lists every domain of the tenant"))]
     pub resync_interval: String,
 
     /// The custom domain to make the tenant's default (Multiple Custom Domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
-    )]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(HOST_NAME_RULE).message("spec.defaultCustomDomain must be the host name of a verified custom domain, lower-case, such as login.example.com (no scheme, port, path, trailing dot or wildcard)"))]
     pub default_custom_domain: Option<String>,
 
     /// How many custom domains the tenant's plan includes (default 20); the tenant warns past it.
@@ -114,16 +115,24 @@ fn default_entitlement() -> u32 {
 #[serde(rename_all = "camelCase")]
 pub struct CredentialsSecretRef {
     /// Namespace of the Secret.
-    #[schemars(length(min = 1, max = 63))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub namespace: String,
     /// Name of the Secret.
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
     /// Key holding the client id (default `client_id`).
     #[serde(default = "default_client_id_key")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub client_id_key: String,
     /// Key holding the client secret (default `client_secret`).
     #[serde(default = "default_client_secret_key")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub client_secret_key: String,
 }
 
@@ -137,7 +146,7 @@ fn default_client_secret_key() -> String {
 
 /// Namespaces allowed to use a tenant.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("allowedNamespaces.from is Selector: set allowedNamespaces.selector"))]
+#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("spec.allowedNamespaces.from is Selector: set spec.allowedNamespaces.selector").field_path(".selector"))]
 #[serde(rename_all = "camelCase")]
 pub struct AllowedNamespaces {
     /// `All` (default) or `Selector` (namespaces matching `selector`).

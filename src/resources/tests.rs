@@ -130,6 +130,12 @@ fn custom_domain_admission() {
         ),
         merged(&am, json!({"mtls": {"enabled": false}, "certificate": {}})),
         merged(&am, json!({"domain": format!("{}.example.com", "a".repeat(63))})),
+        merged(&am, json!({"domain": "xn--lgin-5qa.example.com"})),
+        merged(
+            &am,
+            json!({"domain": "1.example.com", "tenantRef": {"name": "eu.tenant-1"}}),
+        ),
+        merged(&sm, json!({"relyingPartyIdentifier": "login.example.com"})),
     ];
     for spec in good {
         assert_eq!(
@@ -164,12 +170,66 @@ fn custom_domain_admission() {
         (
             merged(&am, json!({"domain": "localhost"})),
             None,
-            "spec.domain in body should match",
+            "spec.domain must be a lower-case host name like login.example.com",
         ),
         (
             merged(&am, json!({"domain": format!("{}.example.com", "a".repeat(64))})),
             None,
-            "spec.domain in body should match",
+            "spec.domain must be a lower-case host name like login.example.com",
+        ),
+        // Rules added with the bad-input corpus (tests/bad-input).
+        (
+            merged(&am, json!({"domain": "192.168.10.20"})),
+            None,
+            "top-level domain that starts with a letter (no scheme, port, path, IP address",
+        ),
+        (
+            merged(&am, json!({"domain": "login.example.123"})),
+            None,
+            "spec.domain must be a lower-case host name",
+        ),
+        (
+            merged(&am, json!({"domain": "https://login.example.com"})),
+            None,
+            "spec.domain: Invalid value: \"string\": spec.domain must be a lower-case host name",
+        ),
+        (
+            merged(&am, json!({"domain": "lögin.example.com"})),
+            None,
+            "write an internationalised name in its xn-- punycode form",
+        ),
+        (
+            merged(&am, json!({"domain": "login.*.example.com"})),
+            None,
+            "spec.domain: wildcard domains are not supported by Auth0",
+        ),
+        (
+            merged(&am, json!({"tenantRef": {"name": "eu"}})),
+            Some(am.clone()),
+            "spec.tenantRef: Invalid value: \"object\": spec.tenantRef is immutable",
+        ),
+        (
+            merged(&am, json!({"tenantRef": {"name": "EU_tenant"}})),
+            None,
+            "spec.tenantRef.name in body should match",
+        ),
+        (
+            merged(&sm, json!({"relyingPartyIdentifier": "https://example.com"})),
+            None,
+            "spec.relyingPartyIdentifier must be a lower-case host name",
+        ),
+        (
+            merged(&sm, json!({"relyingPartyIdentifier": "example.org"})),
+            None,
+            "spec.relyingPartyIdentifier: Invalid value: \"object\": spec.relyingPartyIdentifier must be spec.domain or a parent domain",
+        ),
+        (
+            merged(
+                &sm,
+                json!({"domain": "login.myexample.com", "relyingPartyIdentifier": "example.com"}),
+            ),
+            None,
+            "must be spec.domain or a parent domain",
         ),
         (
             merged(
@@ -197,7 +257,7 @@ fn custom_domain_admission() {
         (
             merged(&am, json!({"verificationMethod": "TXT"})),
             None,
-            "verificationMethod is only valid for SelfManagedCerts",
+            "spec.verificationMethod: Invalid value: \"object\": verificationMethod is only valid for SelfManagedCerts",
         ),
         (
             merged(&sm, json!({"verificationMethod": "CNAME"})),
@@ -207,12 +267,12 @@ fn custom_domain_admission() {
         (
             merged(&am, json!({"mtls": {"enabled": true}})),
             None,
-            "mTLS is only supported on SelfManagedCerts domains",
+            "spec.mtls: Invalid value: \"object\": mTLS is only supported on SelfManagedCerts domains",
         ),
         (
             merged(&am, json!({"certificate": {"issuerRef": {"name": "le"}}})),
             None,
-            "certificate.issuerRef is only valid for SelfManagedCerts",
+            "spec.certificate.issuerRef: Invalid value: \"object\": certificate.issuerRef is only valid",
         ),
         (
             merged(&am, json!({"tlsPolicy": "compatible"})),
@@ -313,6 +373,11 @@ fn auth0_tenant_admission_and_defaults() {
             "mtls": {"enableEndpointAliases": true}, "entitlement": 1000}),
         ),
         merged(&base, json!({"resyncInterval": "30s"})),
+        merged(
+            &base,
+            json!({"resyncInterval": "99999h59m59s", "domain": "xn--acm-bma.auth0.com",
+            "credentialsSecretRef": {"namespace": "a-1", "name": "c.d", "clientIdKey": "ID_1.x", "clientSecretKey": "s-e_c"}}),
+        ),
     ];
     for spec in good {
         assert_eq!(
@@ -336,7 +401,7 @@ fn auth0_tenant_admission_and_defaults() {
         ),
         (
             merged(&base, json!({"allowedNamespaces": {"from": "Selector"}})),
-            "set allowedNamespaces.selector",
+            "spec.allowedNamespaces.selector: Invalid value: \"object\": spec.allowedNamespaces.from is Selector: set spec.allowedNamespaces.selector",
         ),
         (
             merged(&base, json!({"allowedNamespaces": {"from": "Some"}})),
@@ -352,7 +417,52 @@ fn auth0_tenant_admission_and_defaults() {
         ),
         (
             merged(&base, json!({"domain": "ACME.auth0.com"})),
-            "spec.domain in body should match",
+            "spec.domain must be the tenant's Auth0 host name",
+        ),
+        // Rules added with the bad-input corpus (tests/bad-input).
+        (
+            merged(&base, json!({"domain": "10.1.2.3"})),
+            "spec.domain must be the tenant's Auth0 host name",
+        ),
+        (
+            merged(&base, json!({"defaultCustomDomain": "*.example.com"})),
+            "spec.defaultCustomDomain must be the host name of a verified custom domain",
+        ),
+        (
+            merged(&base, json!({"resyncInterval": "99999999999999h"})),
+            "spec.resyncInterval in body should match",
+        ),
+        (
+            merged(&base, json!({"resyncInterval": "1h1h1h1h"})),
+            "spec.resyncInterval in body should match",
+        ),
+        (
+            merged(
+                &base,
+                json!({"credentialsSecretRef": {"namespace": "Auth0", "name": "creds"}}),
+            ),
+            "spec.credentialsSecretRef.namespace in body should match",
+        ),
+        (
+            merged(
+                &base,
+                json!({"credentialsSecretRef": {"namespace": "auth0", "name": "auth0_creds"}}),
+            ),
+            "spec.credentialsSecretRef.name in body should match",
+        ),
+        (
+            merged(
+                &base,
+                json!({"credentialsSecretRef": {"namespace": "auth0", "name": "c", "clientSecretKey": "../x"}}),
+            ),
+            "spec.credentialsSecretRef.clientSecretKey in body should match",
+        ),
+        (
+            merged(
+                &base,
+                json!({"credentialsSecretRef": {"namespace": "auth0", "name": "c", "clientIdKey": ""}}),
+            ),
+            "spec.credentialsSecretRef.clientIdKey",
         ),
         (
             json!({"domain": "acme.eu.auth0.com"}),

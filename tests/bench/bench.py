@@ -10,7 +10,11 @@ What it reports, from the Auth0 simulator's own counters and /proc:
   - operator peak RSS (VmHWM) and CPU seconds.
 
 The DNS records are published the moment a domain's status names them (as a person or
-external-dns would), so "published → Ready" is the operator's own latency. Python stdlib only.
+external-dns would), so "published → Ready" is the operator's own latency.
+
+Side by side (tests/bench/deploy_cli.py): the pinned npm auth0-deploy-cli applies the same domains
+to a fresh simulator with the same limits, in the same run, after the operator's steady window;
+`--only deploy-cli` runs just that part, `--only operator` skips it. Python stdlib only.
 """
 
 import argparse
@@ -26,6 +30,7 @@ import tempfile
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from world import ROOT, World  # noqa: E402
+import deploy_cli  # noqa: E402
 
 
 def log(msg):
@@ -51,6 +56,38 @@ def pct(values, p):
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
 
 
+def command(args):
+    """The command line that reproduces this run."""
+    return (f"python3 tests/bench/bench.py --domains {args.domains} --type {args.type} --sim-rate-limit {args.sim_rate_limit} "
+            f"--tenant-rate-limit {args.tenant_rate_limit} --sim-verify-limit {args.sim_verify_limit} --resync {args.resync} "
+            f"--steady-seconds {args.steady_seconds} --profile {args.profile}"
+            + (f" --dns-batches {args.dns_batches} --dns-batch-interval {args.dns_batch_interval:g}" if args.dns_batches > 1 else "")
+            + (f" --dns-recheck-max {args.dns_recheck_max}" if args.dns_recheck_max else "")
+            + (f" --only {args.only}" if args.only != "all" else "")
+            + (f" --results-name {args.results_name}" if args.results_name else ""))
+
+
+def finish(args, lines, workdir):
+    """Prints the report and, with --write, stores it under bench/results/."""
+    report = "\n".join(lines)
+    print()
+    print(report)
+    if args.write:
+        out = os.path.join(ROOT, "bench", "results")
+        os.makedirs(out, exist_ok=True)
+        name = args.results_name
+        if not name:
+            today = datetime.date.today().isoformat()
+            if args.only == "deploy-cli":
+                name = f"{today}-deploy-cli.md"
+            else:
+                name = f"{today}-{args.domains}-{args.type}{'-dns-late' if args.dns_batches > 1 else ''}.md"
+        path = os.path.join(out, name)
+        with open(path, "w") as f:
+            f.write(report + "\n")
+        log(f"wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--domains", type=int, default=100)
@@ -70,16 +107,31 @@ def main():
     ap.add_argument("--write", action="store_true", help="also write bench/results/<date>.md")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")
+    ap.add_argument("--only", choices=["all", "operator", "deploy-cli"], default="all",
+                    help="all: the operator, then auth0-deploy-cli side by side (default); or just one of them")
+    ap.add_argument("--results-name", default=None,
+                    help="file name under bench/results/ for --write (default: <date>-<N>-<type>[-dns-late].md, "
+                         "or <date>-deploy-cli.md with --only deploy-cli)")
     args = ap.parse_args()
 
     if not args.no_build and not args.bin_dir:
         log(f"building ({args.profile})")
         build = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if args.profile == "release" else [])
+        if args.only == "deploy-cli":
+            build += ["-p", "auth0-sim", "-p", "test-dns"]
         subprocess.run(build, cwd=ROOT, check=True)
+    if args.only != "operator":
+        deploy_cli.installed_version()  # fail before the long part when it is missing
 
     workdir = tempfile.mkdtemp(prefix="auth0-bench-")
     w = World(args, workdir)
     try:
+        if args.only == "deploy-cli":
+            w.start_dns()
+            theirs = deploy_cli.run(w, args, workdir)
+            lines = deploy_cli.report(theirs, None, args, command(args))
+            finish(args, lines, workdir)
+            return 0 if theirs["first"]["rc"] == 0 else 1
         w.start()
         n = args.domains
         docs = []
@@ -148,11 +200,7 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         lines = [
             f"# auth0-domain-operator bench — {datetime.date.today().isoformat()}",
             "",
-            f"Command: `python3 tests/bench/bench.py --domains {n} --type {args.type} --sim-rate-limit {args.sim_rate_limit} "
-            f"--tenant-rate-limit {args.tenant_rate_limit} --sim-verify-limit {args.sim_verify_limit} --resync {args.resync} "
-            f"--steady-seconds {args.steady_seconds} --profile {args.profile}"
-            + (f" --dns-batches {args.dns_batches} --dns-batch-interval {args.dns_batch_interval:g}" if args.dns_batches > 1 else "")
-            + (f" --dns-recheck-max {args.dns_recheck_max}" if args.dns_recheck_max else "") + "`",
+            f"Command: `{command(args)}`",
             "",
             "| measure | value |",
             "|---|---|",
@@ -178,17 +226,15 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
             "Steady-state calls by endpoint:",
             "",
         ] + ([f"- `{k}`: {v}" for k, v in sorted(steady_calls.items())] or ["- none"])
-        report = "\n".join(lines)
-        print()
-        print(report)
-        if args.write:
-            out = os.path.join(ROOT, "bench", "results")
-            os.makedirs(out, exist_ok=True)
-            suffix = "-dns-late" if args.dns_batches > 1 else ""
-            path = os.path.join(out, f"{datetime.date.today().isoformat()}-{n}-{args.type}{suffix}.md")
-            with open(path, "w") as f:
-                f.write(report + "\n")
-            log(f"wrote {path}")
+        rc = 0
+        if args.only == "all":
+            log(f"auth0-deploy-cli: the same {n} domains against a fresh simulator with the same limits")
+            theirs = deploy_cli.run(w, args, workdir)
+            ours = {"wall_s": wall, "calls": cold_calls, "rate_limited": too_many, "cpu_s": cold["cpu_s"]}
+            lines += [""] + deploy_cli.report(theirs, ours, args, None)
+            rc = 0 if theirs["first"]["rc"] == 0 else 1
+        finish(args, lines, workdir)
+        return rc
     finally:
         w.stop()
         if os.environ.get("BENCH_KEEP") != "1":

@@ -53,22 +53,20 @@ class World:
             time.sleep(0.1)
         raise SystemExit(f"{what} did not start; see {self.dir}")
 
-    def start(self, start_operator=True):
-        a = self.args
+    def start_dns(self):
+        """Starts test-dns (the only part a deploy-cli-only bench run needs besides its simulator)."""
         d = self.dir
-        seed = str(getattr(a, "seed", 1))
         self.spawn("test-dns", [f"{self.bin}/test-dns", "--listen", "127.0.0.1:0", "--control-listen",
                                 "127.0.0.1:0", "--ready-file", f"{d}/dns.json"])
         dns = self.ready_file(f"{d}/dns.json", "test-dns")
         self.dns, self.dns_control = dns["dns"], dns["control"]
+
+    def start(self, start_operator=True):
+        a = self.args
+        d = self.dir
+        self.start_dns()
         self.secret = os.urandom(12).hex()
-        self.spawn("auth0-sim", [f"{self.bin}/auth0-sim", "--listen", "127.0.0.1:0", "--tls-dir", f"{d}/tls",
-                                 "--client", f"bench:{self.secret}", "--tenant", "bench", "--tenant-domain",
-                                 "bench.auth0.local", "--dns-server", self.dns, "--control", "--no-edge",
-                                 "--rate-limit", a.sim_rate_limit, "--verify-limit", a.sim_verify_limit,
-                                 "--cert-delay", "500", "--seed", seed, "--ready-file", f"{d}/auth0.json"],
-                   env=dict(os.environ, RUST_LOG="info"))
-        sim = self.ready_file(f"{d}/auth0.json", "auth0-sim")
+        sim = self.start_auth0_sim("auth0-sim", self.secret, tenant_domain="bench.auth0.local")
         self.sim_url, self.sim_control, self.ca = sim["url"], sim["control"], sim["ca_file"]
         self.ssl = ssl.create_default_context(cafile=self.ca)
         self.spawn("kube-sim", [f"{self.bin}/kube-sim", "--listen", "127.0.0.1:0", "--kubeconfig",
@@ -96,6 +94,21 @@ spec:
 """)
         if start_operator:
             self.start_operator()
+
+    def start_auth0_sim(self, name, secret, tenant_domain=None):
+        """Starts one more auth0-sim (client `bench:<secret>`, this world's DNS and limits, a CA shared
+        through `<dir>/tls`) and returns its ready file: url, tenant_domain, control, ca_file.
+        Without `tenant_domain` the simulator's own `127.0.0.1:<port>` is the tenant domain."""
+        a = self.args
+        d = self.dir
+        argv = [f"{self.bin}/auth0-sim", "--listen", "127.0.0.1:0", "--tls-dir", f"{d}/tls",
+                "--client", f"bench:{secret}", "--tenant", "bench", "--dns-server", self.dns, "--control",
+                "--no-edge", "--rate-limit", a.sim_rate_limit, "--verify-limit", a.sim_verify_limit,
+                "--cert-delay", "500", "--seed", str(getattr(a, "seed", 1)), "--ready-file", f"{d}/{name}.json"]
+        if tenant_domain:
+            argv += ["--tenant-domain", tenant_domain]
+        self.spawn(name, argv, env=dict(os.environ, RUST_LOG="info"))
+        return self.ready_file(f"{d}/{name}.json", name)
 
     def start_operator(self):
         """Starts (or restarts) the operator; each run logs to operator-<n>.log."""

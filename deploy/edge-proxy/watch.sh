@@ -33,15 +33,16 @@ log() {
     echo "watch: $*" >&2
 }
 
-# Fingerprints (cksum of the contents; file names too, so a key that appears or goes counts).
+# Fingerprints: md5sum (busybox and coreutils) of the contents, and of the file names, so a key
+# that appears or goes counts too.
 secret_sum() {
-    { ls "$SECRET_DIR" && cat "$SECRET_DIR"/*; } 2>/dev/null | cksum
+    { ls "$SECRET_DIR" && cat "$SECRET_DIR"/*; } 2>/dev/null | md5sum
 }
 tls_sum() {
-    cat "$TLS_CERT_FILE" "$TLS_KEY_FILE" 2>/dev/null | cksum
+    cat "$TLS_CERT_FILE" "$TLS_KEY_FILE" 2>/dev/null | md5sum
 }
 rendered_sum() {
-    { ls "$OUT_DIR/conf.d" && cat "$OUT_DIR/nginx.conf" "$OUT_DIR"/conf.d/*; } 2>/dev/null | cksum
+    { ls "$OUT_DIR/conf.d" && cat "$OUT_DIR/nginx.conf" "$OUT_DIR"/conf.d/*; } 2>/dev/null | md5sum
 }
 
 nginx_test() {

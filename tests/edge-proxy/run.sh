@@ -73,9 +73,9 @@ wait_for_file() {
 PY=$(python3 -c 'import sys; print(sys.executable)')
 # Distinct free loopback ports (bound then released: nginx cannot report port 0 back).
 read -r http_port https_port http_port2 https_port2 http_port3 https_port3 sni_port http_port4 \
-    https_port4 http_port5 https_port5 < <("$PY" -c '
+    https_port4 http_port5 https_port5 http_port6 https_port6 < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(11)]
+socks = [socket.socket() for _ in range(13)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 
@@ -418,25 +418,32 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
     -addext "subjectAltName=DNS:$rot_domain" -keyout "$tmp/rot.key" -out "$tmp/rot.crt" 2>/dev/null
 read -r rot_id key1 origin1 < <(new_verified_domain)
 kubelet_secret "$tmp/secret-watch" v1 "$key1" "$origin1"
+# start_watch PREFIX SECRET_DIR HTTP_PORT HTTPS_PORT [SHELL [PATH]] — watch.sh as the container runs
+# it (optionally under another shell and PATH); sets watch_pid and master (nginx master PID).
+start_watch() {
+    local wp=$1 sd=$2 hp=$3 sp=$4 shell=${5:-sh} path=${6:-$PATH}
+    mkdir -p "$wp"
+    env PATH="$path" SECRET_DIR="$sd" TEMPLATE_DIR="$edge_dir" OUT_DIR="$wp" NGINX="$NGINX" \
+        HTTP_PORT="127.0.0.1:$hp" HTTPS_PORT="127.0.0.1:$sp" \
+        TLS_CERT_FILE="$tmp/rot.crt" TLS_KEY_FILE="$tmp/rot.key" UPSTREAM_CA_FILE="$sim_ca" \
+        RESOLVER="$dns_addr" EDGE_UPSTREAM="127.0.0.1:$edge_port" WATCH_INTERVAL=0.3 \
+        "$shell" "$edge_dir/watch.sh" >"$wp/watch.out" 2>"$wp/watch.log" &
+    pids+=($!)
+    watch_pid=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$hp/edge-healthz" && break
+        kill -0 "$watch_pid" 2>/dev/null || die "watch.sh exited: $(tail -n 5 "$wp/watch.log")"
+        sleep 0.05
+    done
+    master=$(cat "$wp/nginx.pid")
+}
 wprefix=$tmp/nginx-watch
-mkdir -p "$wprefix"
-env SECRET_DIR="$tmp/secret-watch" TEMPLATE_DIR="$edge_dir" OUT_DIR="$wprefix" NGINX="$NGINX" \
-    HTTP_PORT="127.0.0.1:$http_port5" HTTPS_PORT="127.0.0.1:$https_port5" \
-    TLS_CERT_FILE="$tmp/rot.crt" TLS_KEY_FILE="$tmp/rot.key" UPSTREAM_CA_FILE="$sim_ca" \
-    RESOLVER="$dns_addr" EDGE_UPSTREAM="127.0.0.1:$edge_port" WATCH_INTERVAL=0.3 \
-    sh "$edge_dir/watch.sh" >"$wprefix/watch.out" 2>"$wprefix/watch.log" &
-pids+=($!)
-watch_pid=$!
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$http_port5/edge-healthz" && break
-    kill -0 "$watch_pid" 2>/dev/null || die "watch.sh exited: $(tail -n 5 "$wprefix/watch.log")"
-    sleep 0.05
-done
-master=$(cat "$wprefix/nginx.pid")
+start_watch "$wprefix" "$tmp/secret-watch" "$http_port5" "$https_port5"
+rot_port=$https_port5
 rot() { # curl through the watched nginx; prints "<status> <host the edge saw>"
     local out
-    out=$(curl -sS --cacert "$tmp/rot.crt" --resolve "$rot_domain:$https_port5:127.0.0.1" -w '\n%{http_code}' \
-        "https://$rot_domain:$https_port5/authorize?rot=1")
+    out=$(curl -sS --cacert "$tmp/rot.crt" --resolve "$rot_domain:$rot_port:127.0.0.1" -w '\n%{http_code}' \
+        "https://$rot_domain:$rot_port/authorize?rot=1")
     echo "${out##*$'\n'} $(jq -r '.host // .error' <<<"${out%$'\n'*}" 2>/dev/null)"
 }
 check "watch.sh: nginx (master $master) serves $rot_domain with the first key" "$(rot)" "200 $origin1"
@@ -539,6 +546,25 @@ if command -v busybox >/dev/null; then
     "$NGINX" -e stderr -t -q -p "$tmp/nginx-bb" -c "$tmp/nginx-bb/nginx.conf" >"$tmp/bb-t.out" 2>&1 ||
         die "nginx -t (busybox render): $(cat "$tmp/bb-t.out")"
     ok "render.sh under busybox sh/grep/sed/tr (as in nginx:alpine) = dash/GNU render; nginx -t passes"
+
+    # watch.sh under busybox: serves, follows a key rotation with one reload of the same master.
+    for applet in ls md5sum sleep kill; do ln -s "$(command -v busybox)" "$tmp/bb/$applet"; done
+    kubelet_secret "$tmp/secret-bb-watch" v1 "$key2" "$origin2"
+    start_watch "$tmp/nginx-bb-watch" "$tmp/secret-bb-watch" "$http_port6" "$https_port6" "$tmp/bb/sh" "$tmp/bb"
+    rot_port=$https_port6
+    check "watch.sh under busybox serves with the current key" "$(rot)" "200 $origin2"
+    api DELETE "/api/v2/custom-domains/$rot_id" >/dev/null
+    read -r rot_id key3 origin3 < <(new_verified_domain)
+    kubelet_secret "$tmp/secret-bb-watch" v2 "$key3" "$origin3"
+    got=""
+    for _ in $(seq 1 100); do
+        got=$(rot)
+        [[ $got == "200 $origin3" ]] && break
+        sleep 0.1
+    done
+    check "watch.sh under busybox: rotated key reaches the edge, same master, one reload" \
+        "$got $(cat "$tmp/nginx-bb-watch/nginx.pid") $(grep -c 'reloading nginx' "$tmp/nginx-bb-watch/watch.log")" \
+        "200 $origin3 $master 1"
 else
     echo "# skipped: busybox render (apt-get install busybox to run it)"
 fi

@@ -246,6 +246,8 @@ def report(theirs, ours, args, command):
         def row(name, ours_value, theirs_value):
             return f"| {name} | {ours_value} | {theirs_value} |"
     ours_calls = _total(ours["calls"]) if ours else {}
+    ours_429 = sum(v.get(429, 0) for v in ours["calls"].values()) if ours else ""
+    ours_err = sum(c for v in ours["calls"].values() for st, c in v.items() if st >= 400 and st != 429) if ours else ""
     ours_api = sum(v for k, v in ours_calls.items() if "/oauth/" not in k)
     theirs_calls = _total(first["calls"])
     rows = [
@@ -258,11 +260,11 @@ def report(theirs, ours, args, command):
         row("Management API calls (total / per domain)", f"{ours_api} / {ours_api / n:.2f}" if ours else "",
             f"{first['api_calls']} / {first['api_calls'] / n:.2f}"),
         row("token requests", ours_calls.get("POST /oauth/token", 0) if ours else "", first["token_calls"]),
-        row("429s received", ours["rate_limited"] if ours else "", first["status_429"]),
+        row("429s received", ours_429, first["status_429"]),
         row("retries", "after each 429, at x-ratelimit-reset (POST only after looking first)" if ours else "",
             f"{first['status_429']} (node-auth0 retries 429 up to 10× at x-ratelimit-reset; deploy-cli's own "
             f"wrapper logged {first['wrapper_retries']})"),
-        row("other 4xx/5xx", "" if not ours else "see calls by endpoint", first["errors_4xx_5xx"]),
+        row("other 4xx/5xx", ours_err, first["errors_4xx_5xx"]),
         row("verify calls", ours_calls.get(VERIFY, 0) if ours else "", first["verify_calls"]),
         row("cname_api_key issued", n if ours else "", first["keys_issued"]),
         row("its own pacing", f"token bucket spec.rateLimit {args.tenant_rate_limit} rps:burst" if ours else "",
@@ -270,12 +272,14 @@ def report(theirs, ours, args, command):
         row("same file applied again, nothing changed",
             "no call per unchanged domain (one list per resync)" if ours else "",
             f"{again['wall_s']:.1f} s ({again['cpu_s']:.1f} s CPU), {again['api_calls']} calls "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(_total(again['calls']).items()))}), exit {again['rc']}"),
+            f"({_statuses(again['calls'])}), exit {again['rc']}"),
     ]
     endpoints = sorted(set(ours_calls) | set(theirs_calls))
-    rows += [row(f"`{k}` per domain", f"{ours_calls.get(k, 0) / n:.2f}" if ours else "",
+    rows += [row(f"`{k}` per domain (all statuses)", f"{ours_calls.get(k, 0) / n:.2f}" if ours else "",
                  f"{theirs_calls.get(k, 0) / n:.2f}") for k in endpoints]
     lines += head + rows + ["", f"deploy-cli calls by endpoint and status (first import): {_statuses(first['calls'])}."]
+    if ours:
+        lines += ["", f"Operator calls by endpoint and status (apply → Ready): {_statuses(ours['calls'])}."]
     for tag, r in (("first import", first), ("second import", again)):
         if r.get("log_tail"):
             lines += ["", f"deploy-cli {tag} failed; its log ends with:", "", "```", r["log_tail"].strip(), "```"]

@@ -20,7 +20,7 @@ use super::budget::{Budget, RateLimit, RateLimitHeaders};
 use super::config::origin_url;
 pub use super::config::{RetryPolicy, TenantConfig};
 pub use super::endpoint::Endpoint;
-use super::error::{Error, ErrorBody, TransportKind};
+use super::error::{Error, ErrorBody, TransportKind, decode_detail};
 use super::redact::Redacted;
 use super::request::{Call, Reply, api_error, parse, parse_list, to_json, transport_detail, transport_kind};
 use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
@@ -43,6 +43,29 @@ pub const TENANT_SETTINGS_SCOPES: [&str; 2] = ["read:tenant_settings", "update:t
 
 /// Page size of checkpoint pagination.
 pub const PAGE_SIZE: u32 = 100;
+
+/// Largest response body the client reads. A checkpoint page of 100 domains is well under 1 MiB and a
+/// plain list of 1,000 domains a few MiB; anything past this is refused ([`Error::BodyTooLarge`])
+/// as it arrives, so memory stays bounded whatever a server or proxy sends.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads the body up to [`MAX_RESPONSE_BYTES`]; `None` when it is larger (the rest is not read).
+async fn read_limited(mut resp: reqwest::Response) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
 
 /// Upper bound of pages read in one list (100,000 domains), against a server that loops.
 const MAX_PAGES: usize = 1000;
@@ -413,17 +436,26 @@ impl TenantClient {
                 Ok(resp) => {
                     let status = resp.status();
                     self.count(Endpoint::Token, status.as_str());
-                    match resp.bytes().await {
-                        Ok(bytes) if status.is_success() => {
+                    match read_limited(resp).await {
+                        Ok(None) if status.is_success() => {
+                            return Err(Error::BodyTooLarge {
+                                endpoint: Endpoint::Token.route(),
+                                status: status.as_u16(),
+                                limit: MAX_RESPONSE_BYTES,
+                            });
+                        }
+                        Ok(Some(bytes)) if status.is_success() => {
                             return serde_json::from_slice::<TokenResponse>(&bytes).map_err(|e| {
                                 Error::Decode {
                                     endpoint: Endpoint::Token.route(),
                                     status: status.as_u16(),
-                                    detail: e.to_string(),
+                                    detail: decode_detail(&e),
                                 }
                             });
                         }
                         Ok(bytes) => {
+                            // An oversized error body is classified by its status alone.
+                            let bytes = bytes.unwrap_or_default();
                             let parsed: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
                             let err = Error::Token {
                                 status: status.as_u16(),
@@ -508,8 +540,8 @@ impl TenantClient {
                 let resp = request.send().await?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+                let body = read_limited(resp).await?;
+                Ok::<_, reqwest::Error>((status, headers, body))
             }
             .await;
             let (status, headers, body) = match sent {
@@ -549,6 +581,26 @@ impl TenantClient {
             if status != StatusCode::TOO_MANY_REQUESTS {
                 inner.budget.observe(scope, &limits);
             }
+            let body = match body {
+                Some(body) => body,
+                None if status.is_success() => {
+                    let err = Error::BodyTooLarge {
+                        endpoint: route,
+                        status: status.as_u16(),
+                        limit: MAX_RESPONSE_BYTES,
+                    };
+                    // The create was answered with success: it happened, so look before creating again.
+                    if is_create {
+                        return Err(Error::CreateOutcomeUnknown {
+                            domain: call.creating.unwrap_or_default().to_string(),
+                            cause: err.to_string(),
+                        });
+                    }
+                    return Err(err);
+                }
+                // An oversized error body: the status alone classifies the failure.
+                None => Vec::new(),
+            };
             if status.is_success() {
                 return Ok(Reply {
                     status,

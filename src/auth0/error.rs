@@ -116,6 +116,17 @@ pub enum Error {
         /// Parser message.
         detail: String,
     },
+    /// A success status with a body larger than the client reads (`client::MAX_RESPONSE_BYTES`):
+    /// the read stops at the limit, so a broken proxy or server cannot exhaust the operator's memory.
+    #[error("Auth0 {endpoint} answered {status} with a body over {limit} bytes; refused without reading it")]
+    BodyTooLarge {
+        /// Route template.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The tenant's URL is unusable.
     #[error("invalid Auth0 URL {url:?}: {reason}")]
     InvalidUrl {
@@ -152,18 +163,21 @@ impl Error {
             }
             Self::Token { status, .. } => *status >= 500 || *status == 429,
             Self::Transport { .. } | Self::CreateOutcomeUnknown { .. } => true,
-            Self::Decode { .. } | Self::InvalidUrl { .. } | Self::InsecureUrl { .. } | Self::Build(_) => {
-                false
-            }
+            Self::Decode { .. }
+            | Self::BodyTooLarge { .. }
+            | Self::InvalidUrl { .. }
+            | Self::InsecureUrl { .. }
+            | Self::Build(_) => false,
         }
     }
 
     /// HTTP status, when Auth0 answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } | Self::Token { status, .. } | Self::Decode { status, .. } => {
-                Some(*status)
-            }
+            Self::Api { status, .. }
+            | Self::Token { status, .. }
+            | Self::Decode { status, .. }
+            | Self::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -256,6 +270,53 @@ impl Error {
     }
 }
 
+/// The parser's message for [`Error::Decode`], without the values it quotes from the body.
+///
+/// serde_json quotes the offending value (`invalid type: string "…", expected u64`), and a
+/// malformed answer may carry a token or a `cname_api_key` exactly there; errors end up in logs and
+/// status conditions, so quoted values are replaced by `…`. Field names and positions stay.
+pub(crate) fn decode_detail(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Eof => {
+            return format!(
+                "the body ends early (truncated JSON) at line {} column {}",
+                e.line(),
+                e.column()
+            );
+        }
+        Category::Syntax => {
+            return format!(
+                "the body is not valid JSON (line {} column {})",
+                e.line(),
+                e.column()
+            );
+        }
+        Category::Io => return "the body could not be read".to_owned(),
+        Category::Data => e.to_string(),
+    };
+    let mut out = String::with_capacity(what.len());
+    let mut chars = what.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            // A Debug-quoted value: skip to its closing quote (escaped quotes stay inside).
+            let mut escaped = false;
+            for c in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
+}
+
 /// Route template of create (the one call never retried blindly).
 pub(crate) const CREATE_ROUTE: &str = "POST /custom-domains";
 
@@ -295,9 +356,27 @@ mod tests {
             .category(),
             "auth0_transient"
         );
+        let big = Error::BodyTooLarge {
+            endpoint: "GET /custom-domains",
+            status: 200,
+            limit: 10,
+        };
+        assert!(!big.is_transient() && big.status() == Some(200));
+        assert_eq!(big.category(), "auth0_permanent");
         assert_eq!(
             api(CREATE_ROUTE, 400, Some("invalid_body")).to_string(),
             "Auth0 POST /custom-domains answered 400 (invalid_body): m"
         );
+    }
+
+    #[test]
+    fn decode_detail_drops_quoted_values() {
+        let e = serde_json::from_str::<u64>(r#""tok-SECRET \" still secret""#).unwrap_err();
+        let d = decode_detail(&e);
+        assert!(!d.contains("SECRET") && d.contains("invalid type: string"), "{d}");
+        let e = serde_json::from_str::<Vec<u8>>("[1, 2").unwrap_err();
+        assert!(decode_detail(&e).contains("truncated JSON"));
+        let e = serde_json::from_str::<serde_json::Value>("{x").unwrap_err();
+        assert!(decode_detail(&e).starts_with("the body is not valid JSON"));
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::endpoint::Endpoint;
-use super::error::{Error, ErrorBody, TransportKind};
+use super::error::{Error, ErrorBody, TransportKind, decode_detail};
 use super::types::{CustomDomain, DomainPage};
 
 /// A 2xx answer.
@@ -75,7 +75,7 @@ pub(crate) fn parse<T: DeserializeOwned>(endpoint: Endpoint, reply: &Reply) -> R
     serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
         endpoint: endpoint.route(),
         status: reply.status.as_u16(),
-        detail: e.to_string(),
+        detail: decode_detail(&e),
     })
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn parse_list(
     let decode = |e: serde_json::Error| Error::Decode {
         endpoint: endpoint.route(),
         status: reply.status.as_u16(),
-        detail: e.to_string(),
+        detail: decode_detail(&e),
     };
     if value.is_array() {
         return Ok((serde_json::from_value(value).map_err(decode)?, None));

@@ -111,6 +111,10 @@ pub struct TokenCache {
 /// Share of `expires_in` after which the token is refreshed.
 const REFRESH_FRACTION: f64 = 0.8;
 
+/// Longest token lifetime believed (Auth0's maximum, 30 days). A larger `expires_in` (a malformed
+/// answer can say 2^64-1) would overflow the refresh instant and panic.
+const MAX_LIFETIME_SECS: u64 = 30 * 24 * 3600;
+
 impl TokenCache {
     /// Returns the cached token, or fetches one with `fetch` when none is cached or it is due for
     /// refresh. Concurrent callers share one fetch.
@@ -127,7 +131,8 @@ impl TokenCache {
         }
         let response = fetch().await?;
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        let lifetime = Duration::from_secs(response.expires_in).mul_f64(REFRESH_FRACTION);
+        let lifetime =
+            Duration::from_secs(response.expires_in.min(MAX_LIFETIME_SECS)).mul_f64(REFRESH_FRACTION);
         let token = AccessToken {
             scopes: response.scopes(),
             value: response.access_token,

@@ -46,6 +46,11 @@ test-conformance: build
 test-kubectl: build
 	bash tests/kube-sim/kubectl/run.sh
 
+## Bad input: every invalid manifest of tests/bad-input/corpus through real kubectl against kube-sim
+.PHONY: test-bad-input
+test-bad-input: build
+	python3 tests/bad-input/run.py
+
 test-edge-proxy: build
 	bash tests/edge-proxy/run.sh
 
@@ -55,7 +60,7 @@ test-deploy: build
 test-sandbox: build
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
-test: deps lint test-rust test-conformance test-kubectl test-edge-proxy test-deploy test-sandbox
+test: deps lint test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-sandbox
 	@echo "make test: all suites passed"
 
 sandbox: deps

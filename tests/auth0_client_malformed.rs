@@ -772,6 +772,14 @@ fn generate() -> Vec<Case> {
     cases
 }
 
+/// The process's peak resident set (`VmHWM`), where /proc has it.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_answers_give_typed_errors_without_panics_or_secrets() {
     let cases = generate();
@@ -830,6 +838,14 @@ async fn malformed_answers_give_typed_errors_without_panics_or_secrets() {
         }
     }
     let elapsed = started.elapsed();
+    // The 1 GiB stream would lift the peak far past this if the client read bodies unbounded.
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak RSS {peak} MiB");
+        assert!(
+            peak < 512,
+            "peak RSS {peak} MiB: the client does not bound what it reads"
+        );
+    }
     println!("{} cases in {elapsed:.1?} ({panics} panics)", cases.len());
     println!("by family:  {by_family:?}");
     println!("by call:    {by_call:?}");

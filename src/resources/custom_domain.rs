@@ -72,16 +72,13 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[x_kube(
-    // `field_path` makes the apiserver report these under the field to change, not under `spec`.
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.verificationMethod)")
-        .message("verificationMethod is only valid for SelfManagedCerts: remove spec.verificationMethod (Auth0-managed domains are verified with a CNAME)")
-        .field_path(".verificationMethod"),
+        .message("verificationMethod is only valid for SelfManagedCerts: remove spec.verificationMethod (Auth0-managed domains are verified with a CNAME)"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.mtls) || !self.mtls.enabled")
-        .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts")
-        .field_path(".mtls"),
+        .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.certificate) || !has(self.certificate.issuerRef)")
-        .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef")
-        .field_path(".certificate.issuerRef"),
+        .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef"),
+    // `field_path`: reported under the field to change rather than under `spec`.
     validation = Rule::new("!has(self.relyingPartyIdentifier) || self.domain == self.relyingPartyIdentifier || self.domain.endsWith('.' + self.relyingPartyIdentifier)")
         .message("spec.relyingPartyIdentifier must be spec.domain or a parent domain of it, e.g. example.com for login.example.com (passkeys only work for such a relying party)")
         .field_path(".relyingPartyIdentifier"),
@@ -96,15 +93,18 @@ pub struct CustomDomainSpec {
 
     /// The custom domain, a lower-case fully qualified domain name such as `login.example.com`:
     /// no wildcard, no trailing dot, at most 253 characters, each label at most 63. Immutable.
-    // The shape rule is CEL rather than a schema `pattern` so the message says what to write; the
-    // common mistakes get their own message and are left out of the general rule, so each bad
-    // value is reported once.
-    #[schemars(length(min = 1, max = 253))]
+    // The schema `pattern` is [`FQDN_PATTERN`]; its error quotes a regular expression, so a CEL rule
+    // says the same in words. The common mistakes get their own message and are left out of that
+    // rule, so each is explained once.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    )]
     #[x_kube(
-        validation = Rule::new("self == oldSelf").message("spec.domain is immutable: create a new CustomDomain to use a different domain"),
-        validation = Rule::new("!self.contains('*')").message("spec.domain: wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
-        validation = Rule::new("!self.endsWith('.')").message("spec.domain: remove the trailing dot from domain"),
-        validation = Rule::new("!self.matches('[A-Z]')").message("spec.domain must be lower-case: write it in lower-case letters"),
+        validation = Rule::new("self == oldSelf").message("domain is immutable: create a new CustomDomain to use a different domain"),
+        validation = Rule::new("!self.contains('*')").message("wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
+        validation = Rule::new("!self.endsWith('.')").message("remove the trailing dot from domain"),
+        validation = Rule::new("!self.matches('[A-Z]')").message("domain must be lower-case: write it in lower-case letters"),
         validation = Rule::new(DOMAIN_SHAPE_RULE).message(DOMAIN_SHAPE_MESSAGE),
     )]
     pub domain: String,
@@ -113,7 +113,7 @@ pub struct CustomDomainSpec {
     /// with a CNAME) or `SelfManagedCerts` (your reverse proxy terminates TLS, verified with a TXT
     /// record). Immutable.
     #[serde(rename = "type")]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.type is immutable: create a new CustomDomain to change the certificate type"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("type is immutable: create a new CustomDomain to change the certificate type"))]
     pub type_: DomainType,
 
     /// Verification method sent to Auth0; only `TXT`, and only for `SelfManagedCerts`. The record to

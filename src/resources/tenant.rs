@@ -146,7 +146,7 @@ fn default_client_secret_key() -> String {
 
 /// Namespaces allowed to use a tenant.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("spec.allowedNamespaces.from is Selector: set spec.allowedNamespaces.selector").field_path(".selector"))]
+#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("allowedNamespaces.from is Selector: set allowedNamespaces.selector"))]
 #[serde(rename_all = "camelCase")]
 pub struct AllowedNamespaces {
     /// `All` (default) or `Selector` (namespaces matching `selector`).

@@ -525,7 +525,7 @@ def tenant_cases(c):
     for label, field, v in [
         ("allowedNamespaces.from Some", "spec.allowedNamespaces.from", {"from": "Some"}),
         ("allowedNamespaces.from lower-case all", "spec.allowedNamespaces.from", {"from": "all"}),
-        ("allowedNamespaces Selector without selector", "spec.allowedNamespaces.selector", {"from": "Selector"}),
+        ("allowedNamespaces Selector without selector", "spec.allowedNamespaces", {"from": "Selector"}),
         ("allowedNamespaces is a string", "spec.allowedNamespaces", "All"),
         ("allowedNamespaces.selector is a string", "spec.allowedNamespaces.selector", {"from": "Selector", "selector": "team=id"}),
         ("allowedNamespaces.selector.matchLabels value a number", "spec.allowedNamespaces.selector.matchLabels", {"from": "Selector", "selector": {"matchLabels": {"team": 1}}}),

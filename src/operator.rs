@@ -9,9 +9,9 @@ use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
-        Controller, WatchStreamExt,
+        Controller, PredicateConfig, WatchStreamExt,
         controller::Config as ControllerConfig,
-        events::{Recorder, Reporter},
+        events::Reporter,
         reflector::{self, ObjectRef},
         watcher,
     },
@@ -21,11 +21,12 @@ use tracing::{info, warn};
 
 use crate::auth0::RateLimit;
 use crate::cli::RunArgs;
-use crate::custom_domain::{MANAGER, plan::PlanOptions, reconcile as cd};
+use crate::custom_domain::{MANAGER, plan::PlanOptions, reconcile as cd, trigger};
 use crate::dns::{DnsChecker, DnsConfig, parse_nameservers};
 use crate::leader::{self, Leadership};
 use crate::resources::{custom_domain::CustomDomain, tenant::Auth0Tenant};
 use crate::telemetry::{
+    events::Recorder,
     http::{self, Readiness},
     metrics::Metrics,
 };
@@ -138,8 +139,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let cd_controller = Controller::new(cd_api, watcher::Config::default().any_semantic());
-    let cd_store = cd_controller.store();
+    // The main stream drops the echoes of our own status writes (see `custom_domain::trigger`).
+    let (cd_store, cd_writer) = reflector::store::<CustomDomain>();
+    let cd_changes = watcher(cd_api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        // managedFields are a third of a CustomDomain and nothing here reads them; at 1,000
+        // domains the store is the operator's largest allocation.
+        .modify(|cd| cd.managed_fields_mut().clear())
+        .reflect(cd_writer)
+        .applied_objects()
+        .predicate_filter(trigger::relevant_change, PredicateConfig::default());
+    let cd_controller = Controller::for_stream(cd_changes, cd_store.clone());
 
     let cd_ctx = Arc::new(cd::Context::new(
         client.clone(),

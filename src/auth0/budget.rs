@@ -3,9 +3,11 @@
 //!
 //! Time is `tokio::time::Instant`, so the logic is testable with a paused clock.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// A token-bucket budget: `requests_per_second` sustained, `burst` at once.
@@ -38,6 +40,22 @@ impl RateLimit {
         }
     }
 
+    /// The same rate with a token or two of the burst held back (one per 20, at least one when
+    /// the burst allows): requests do not reach Auth0 exactly as they left the bucket, and with
+    /// no slack a request that overtakes its predecessor on the wire lands before Auth0 has
+    /// refilled its token, which is a 429.
+    pub fn with_margin(self) -> Self {
+        let burst = self.burst.max(1);
+        Self {
+            burst: if burst > 1 {
+                burst - (burst / 20).max(1)
+            } else {
+                burst
+            },
+            ..self
+        }
+    }
+
     fn sanitized(self) -> Self {
         let rps = if self.requests_per_second.is_finite() && self.requests_per_second > 0.0 {
             self.requests_per_second
@@ -51,18 +69,58 @@ impl RateLimit {
     }
 }
 
-#[derive(Debug)]
-struct BucketState {
-    /// May go negative: each waiter reserves its token up front and sleeps until it is "paid".
-    tokens: f64,
-    last: Instant,
+/// Which calls go first when several wait for the same bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Calls that move a domain already in progress forward (verify, reads, patches, deletes).
+    Finish,
+    /// Calls that start new work (create). They take what the finishing calls leave, so a
+    /// domain whose DNS record is already published is never queued behind a thousand creates.
+    Start,
 }
 
-/// A token bucket with reservations: `acquire` never spins and waiters are served in order.
+#[derive(Debug)]
+struct BucketState {
+    tokens: f64,
+    last: Instant,
+    /// Waiting callers by (priority, arrival): the first one gets the next token.
+    queue: BTreeSet<(Priority, u64)>,
+    next_ticket: u64,
+}
+
+impl BucketState {
+    fn refill(&mut self, limit: RateLimit, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        let cap = f64::from(limit.with_margin().burst);
+        self.tokens = (self.tokens + elapsed * limit.requests_per_second).min(cap);
+        self.last = now;
+    }
+}
+
+/// A token bucket whose waiters are served by [`Priority`], then in arrival order. A waiter
+/// sleeps until the next token is due (or until the queue's head changes); it never spins. It
+/// holds [`RateLimit::with_margin`] back from the configured burst.
 #[derive(Debug)]
 pub struct TokenBucket {
     limit: Mutex<RateLimit>,
     state: Mutex<BucketState>,
+    /// Woken when the head of the queue leaves (took its token or gave up).
+    turn: Notify,
+}
+
+/// Removes a waiter's ticket if its future is dropped before it got a token.
+struct Ticket<'a> {
+    bucket: &'a TokenBucket,
+    id: Option<(Priority, u64)>,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            lock(&self.bucket.state).queue.remove(&id);
+            self.bucket.turn.notify_waiters();
+        }
+    }
 }
 
 impl TokenBucket {
@@ -71,10 +129,13 @@ impl TokenBucket {
         let limit = limit.sanitized();
         Self {
             state: Mutex::new(BucketState {
-                tokens: f64::from(limit.burst),
+                tokens: f64::from(limit.with_margin().burst),
                 last: Instant::now(),
+                queue: BTreeSet::new(),
+                next_ticket: 0,
             }),
             limit: Mutex::new(limit),
+            turn: Notify::new(),
         }
     }
 
@@ -84,7 +145,9 @@ impl TokenBucket {
         let limit = limit.sanitized();
         *lock(&self.limit) = limit;
         let mut s = lock(&self.state);
-        s.tokens = s.tokens.min(f64::from(limit.burst));
+        s.tokens = s.tokens.min(f64::from(limit.with_margin().burst));
+        drop(s);
+        self.turn.notify_waiters();
     }
 
     /// The current limit.
@@ -92,29 +155,60 @@ impl TokenBucket {
         *lock(&self.limit)
     }
 
-    /// Reserves one token and returns how long the caller must wait before using it.
-    pub fn reserve(&self) -> Duration {
-        let limit = self.limit();
-        let mut s = lock(&self.state);
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
-        s.tokens = (s.tokens + elapsed * limit.requests_per_second).min(f64::from(limit.burst));
-        s.last = now;
-        s.tokens -= 1.0;
-        if s.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-s.tokens / limit.requests_per_second)
-        }
+    /// Waits for a token as a [`Priority::Finish`] call; returns the time waited.
+    pub async fn acquire(&self) -> Duration {
+        self.acquire_as(Priority::Finish).await
     }
 
-    /// Waits for a token; returns the time waited.
-    pub async fn acquire(&self) -> Duration {
-        let wait = self.reserve();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+    /// Waits for a token, served after every waiting call of a higher priority and every earlier
+    /// call of the same priority; returns the time waited.
+    pub async fn acquire_as(&self, priority: Priority) -> Duration {
+        let start = Instant::now();
+        let id = {
+            let mut s = lock(&self.state);
+            let id = (priority, s.next_ticket);
+            s.next_ticket += 1;
+            s.queue.insert(id);
+            id
+        };
+        let mut ticket = Ticket {
+            bucket: self,
+            id: Some(id),
+        };
+        loop {
+            // Registered before looking, so a head change between the look and the sleep wakes us.
+            let turn = self.turn.notified();
+            tokio::pin!(turn);
+            turn.as_mut().enable();
+            let limit = self.limit();
+            let wait = {
+                let mut s = lock(&self.state);
+                s.refill(limit, Instant::now());
+                if s.queue.first() != Some(&id) {
+                    None
+                } else if s.tokens >= 1.0 {
+                    s.tokens -= 1.0;
+                    s.queue.remove(&id);
+                    ticket.id = None;
+                    drop(s);
+                    self.turn.notify_waiters();
+                    return start.elapsed();
+                } else {
+                    Some(Duration::from_secs_f64(
+                        (1.0 - s.tokens) / limit.requests_per_second,
+                    ))
+                }
+            };
+            match wait {
+                Some(d) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(d) => {}
+                        () = &mut turn => {}
+                    }
+                }
+                None => turn.await,
+            }
         }
-        wait
     }
 }
 
@@ -238,16 +332,16 @@ impl Budget {
         self.verify.set_limit(limit);
     }
 
-    /// Waits until a call may be sent: pauses first, then the tenant bucket, and for verify also
-    /// verify's pause and bucket. Returns the total wait.
-    pub async fn acquire(&self, is_verify: bool) -> Duration {
+    /// Waits until a call may be sent: pauses first, then the tenant bucket (by `priority`), and
+    /// for verify also verify's pause and bucket. Returns the total wait.
+    pub async fn acquire(&self, is_verify: bool, priority: Priority) -> Duration {
         let mut waited = Duration::ZERO;
         if is_verify {
             waited += self.verify_pause.wait().await;
             waited += self.verify.acquire().await;
         }
         waited += self.tenant_pause.wait().await;
-        waited += self.tenant.acquire().await;
+        waited += self.tenant.acquire_as(priority).await;
         waited
     }
 
@@ -326,22 +420,39 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn bucket_allows_burst_then_paces() {
+    async fn bucket_allows_burst_less_margin_then_paces() {
         let b = TokenBucket::new(RateLimit {
             requests_per_second: 2.0,
             burst: 3,
         });
         let start = Instant::now();
-        for _ in 0..3 {
+        // Burst 3 less one token of margin.
+        for _ in 0..2 {
             assert_eq!(b.acquire().await, Duration::ZERO);
         }
-        // 4th and 5th wait 0.5 s each.
+        // 3rd and 4th wait 0.5 s each.
         b.acquire().await;
         b.acquire().await;
         let elapsed = start.elapsed();
         assert!(
             elapsed >= Duration::from_millis(1000) && elapsed < Duration::from_millis(1100),
             "{elapsed:?}"
+        );
+    }
+
+    #[test]
+    fn margin_is_one_token_in_twenty_at_least_one() {
+        let burst = |b| {
+            RateLimit {
+                requests_per_second: 1.0,
+                burst: b,
+            }
+            .with_margin()
+            .burst
+        };
+        assert_eq!(
+            [burst(1), burst(2), burst(5), burst(10), burst(40), burst(100)],
+            [1, 1, 4, 9, 38, 95]
         );
     }
 
@@ -357,12 +468,57 @@ mod tests {
         for h in handles {
             h.await.unwrap();
         }
-        // 5 free, then 2 more at 12 s each.
+        // 4 free (5 less the margin), then 3 more at 12 s each.
         let elapsed = start.elapsed();
         assert!(
-            elapsed >= Duration::from_secs(24) && elapsed < Duration::from_secs(25),
+            elapsed >= Duration::from_secs(36) && elapsed < Duration::from_secs(37),
             "{elapsed:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn finishing_calls_overtake_waiting_starts() {
+        let b = std::sync::Arc::new(TokenBucket::new(RateLimit {
+            requests_per_second: 1.0,
+            burst: 2,
+        }));
+        // Drain the one usable token, then queue three starts and, later, one finish.
+        b.acquire().await;
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for i in 0..3 {
+            let (b, order) = (b.clone(), order.clone());
+            handles.push(tokio::spawn(async move {
+                b.acquire_as(Priority::Start).await;
+                lock(&order).push(format!("start{i}"));
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (b2, order2) = (b.clone(), order.clone());
+        handles.push(tokio::spawn(async move {
+            b2.acquire_as(Priority::Finish).await;
+            lock(&order2).push("finish".to_owned());
+        }));
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert_eq!(*lock(&order), ["finish", "start0", "start1", "start2"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_gives_up_does_not_block_the_queue() {
+        let b = std::sync::Arc::new(TokenBucket::new(RateLimit {
+            requests_per_second: 1.0,
+            burst: 2,
+        }));
+        b.acquire().await;
+        // The head of the queue is dropped (its reconcile was cancelled) before its token.
+        let head = tokio::time::timeout(Duration::from_millis(100), b.acquire_as(Priority::Finish)).await;
+        assert!(head.is_err());
+        let start = Instant::now();
+        b.acquire_as(Priority::Start).await;
+        assert!(start.elapsed() <= Duration::from_secs(1), "{:?}", start.elapsed());
     }
 
     #[tokio::test(start_paused = true)]
@@ -386,9 +542,9 @@ mod tests {
         assert_eq!(budget.tenant_paused_for(), Duration::ZERO);
         assert!(budget.verify_paused_for() > Duration::from_secs(1));
         let start = Instant::now();
-        budget.acquire(false).await;
+        budget.acquire(false, Priority::Finish).await;
         assert!(start.elapsed() < Duration::from_millis(10));
-        budget.acquire(true).await;
+        budget.acquire(true, Priority::Finish).await;
         assert!(start.elapsed() >= Duration::from_secs(2));
     }
 
@@ -408,7 +564,7 @@ mod tests {
         let d = budget.on_429(Scope::Tenant, &h, Duration::from_secs(1));
         assert_eq!(d, Duration::from_secs(60), "capped");
         let start = Instant::now();
-        budget.acquire(false).await;
+        budget.acquire(false, Priority::Finish).await;
         assert!(start.elapsed() >= Duration::from_secs(59));
     }
 

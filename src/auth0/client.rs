@@ -521,7 +521,10 @@ impl TenantClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let waited = inner.budget.acquire(endpoint.is_verify()).await;
+            let waited = inner
+                .budget
+                .acquire(endpoint.is_verify(), endpoint.priority())
+                .await;
             if !waited.is_zero() {
                 if let Some(m) = &inner.metrics {
                     m.auth0_ratelimit_wait(&inner.name, waited.as_secs_f64());

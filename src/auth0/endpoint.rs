@@ -1,5 +1,6 @@
 //! The Management API calls this client makes, with their route templates.
 
+use super::budget::Priority;
 use super::error::CREATE_ROUTE;
 
 /// The Management API calls, each with its route template (the `endpoint` metric label).
@@ -63,5 +64,13 @@ impl Endpoint {
 
     pub(crate) fn is_verify(self) -> bool {
         self == Self::VerifyDomain
+    }
+
+    /// A create starts new work; everything else moves work in progress forward.
+    pub(crate) fn priority(self) -> Priority {
+        match self {
+            Self::CreateDomain => Priority::Start,
+            _ => Priority::Finish,
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod children;
 pub mod plan;
 pub mod reconcile;
 pub mod secret;
+pub mod trigger;
 
 /// Finalizer that holds a `CustomDomain` until its Auth0 domain is cleaned up.
 pub const FINALIZER: &str = "auth0-domain-operator.dev/cleanup";

@@ -17,7 +17,7 @@ use kube::{
     api::{Patch, PatchParams},
     runtime::{
         controller::Action,
-        events::{Event, EventType, Recorder},
+        events::{Event, EventType},
         reflector::{ObjectRef, Store},
     },
 };
@@ -34,6 +34,7 @@ use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
 use crate::resources::custom_domain::{CustomDomain, CustomDomainStatus};
 use crate::resources::tenant::Auth0Tenant;
+use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
 use crate::tenant::namespaces::namespace_allowed;
 use crate::tenant::runtime::{Health, TenantRuntime, Tenants};
@@ -218,18 +219,20 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         ctx.forget(&key);
         return Ok(Action::await_change());
     }
-    if !deleting && !has_finalizer {
-        add_finalizer(&api, &cd).await?;
+    if !deleting && !has_finalizer && !add_finalizer(&api, &cd).await? {
+        // Our view is older than the object (the watch lags under load): look again shortly.
+        return Ok(Action::requeue(Duration::from_secs(1)));
     }
 
     // A key received earlier whose Secret write failed goes first: it exists nowhere else.
-    flush_pending_key(&ctx, &key, &secrets, &cd).await?;
+    let flushed = flush_pending_key(&ctx, &key, &secrets, &cd).await?;
 
     let mut exec = Executor {
         ctx: &ctx,
         cd: &cd,
         key: &key,
         secrets: &secrets,
+        secret: flushed.map(Some),
         dns: None,
         verified: false,
         refreshed: false,
@@ -279,7 +282,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         }
         if acted || failure.is_some() {
             for ev in &plan.events {
-                publish(&ctx, &cd, ev, &mut published).await;
+                publish(&ctx, &cd, ev, &mut published);
             }
         }
         if release {
@@ -305,7 +308,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
     if changed {
         // Events of the final plan describe transitions: publish them when the status moved.
         for ev in &plan.events {
-            publish(&ctx, &cd, ev, &mut published).await;
+            publish(&ctx, &cd, ev, &mut published);
         }
         write_status(&api, &cd, &plan.status).await?;
     }
@@ -336,6 +339,9 @@ struct Executor<'a> {
     cd: &'a CustomDomain,
     key: &'a (String, String),
     secrets: &'a Api<Secret>,
+    /// The Secret as read at the start of this reconcile or as returned by our own writes since
+    /// (`Some(None)`: absent). One GET per reconcile instead of one per round.
+    secret: Option<Option<Secret>>,
     dns: Option<DnsAnswer>,
     /// One verify per reconcile: Auth0's verify budget is 5 per minute.
     verified: bool,
@@ -395,11 +401,15 @@ impl Executor<'_> {
             .as_ref()
             .and_then(|s| s.as_ref())
             .and_then(|s| s.domain.origin_domain_name.as_deref());
-        let secret = self
-            .secrets
-            .get_opt(&cd.secret_name())
-            .await
-            .map_err(kube_err("read the Secret of", cd))?;
+        if self.secret.is_none() {
+            let read = self
+                .secrets
+                .get_opt(&cd.secret_name())
+                .await
+                .map_err(kube_err("read the Secret of", cd))?;
+            self.secret = Some(read);
+        }
+        let secret = self.secret.clone().flatten();
         let (attempts, pending_key) = self
             .ctx
             .with_memory(self.key, |m| (m.attempts, m.pending_key.is_some()));
@@ -525,9 +535,11 @@ impl Executor<'_> {
                 }
             }
             Step::EnsureSecret(content) => {
-                secret::ensure(self.secrets, cd, content)
+                let exists = !matches!(self.secret, Some(None));
+                let stored = secret::ensure(self.secrets, cd, content, exists)
                     .await
                     .map_err(kube_err("write the Secret of", cd))?;
+                self.secret = Some(Some(stored));
                 Ok(Outcome::Done)
             }
             Step::LookupDns(record) => {
@@ -584,7 +596,11 @@ impl Executor<'_> {
                             info!("received the one-time cname_api_key; writing it to the Secret");
                             self.ctx
                                 .with_memory(self.key, |m| m.pending_key = Some((key, content)));
-                            flush_pending_key(self.ctx, self.key, self.secrets, cd).await?;
+                            if let Some(stored) =
+                                flush_pending_key(self.ctx, self.key, self.secrets, cd).await?
+                            {
+                                self.secret = Some(Some(stored));
+                            }
                         }
                         Ok(Outcome::Replan)
                     }
@@ -653,24 +669,25 @@ fn failure_backoff(failures: u32) -> Duration {
 }
 
 /// Writes a key held in memory into the Secret; keeps it in memory until a write succeeds.
+/// Returns the Secret as stored when there was a key to write.
 async fn flush_pending_key(
     ctx: &Context,
     key: &(String, String),
     secrets: &Api<Secret>,
     cd: &CustomDomain,
-) -> Result<(), Error> {
+) -> Result<Option<Secret>, Error> {
     let Some((cname_key, content)) = ctx.with_memory(key, |m| {
         m.pending_key.as_ref().map(|(k, c)| (k.clone(), c.clone()))
     }) else {
-        return Ok(());
+        return Ok(None);
     };
     let mut last = None;
     for attempt in 0..KEY_WRITE_ATTEMPTS {
         match secret::store_key(secrets, cd, &content, &cname_key).await {
-            Ok(()) => {
+            Ok(stored) => {
                 ctx.with_memory(key, |m| m.pending_key = None);
                 info!(secret = %content.name, "cname-api-key stored");
-                return Ok(());
+                return Ok(Some(stored));
             }
             Err(e) => {
                 warn!(error = %e, attempt, "writing the cname-api-key failed; retrying from memory");
@@ -681,18 +698,24 @@ async fn flush_pending_key(
     }
     match last {
         Some(source) => Err(kube_err("store the cname-api-key of", cd)(source)),
-        None => Ok(()),
+        None => Ok(None),
     }
 }
 
-async fn add_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<(), Error> {
+/// Adds our finalizer; false when the object changed since it was read (409).
+async fn add_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<bool, Error> {
     let mut finalizers = cd.finalizers().to_vec();
     finalizers.push(FINALIZER.to_owned());
+    // The resourceVersion guards the rest of the list: never drop another controller's finalizer.
     let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": cd.resource_version() } });
-    api.patch(&cd.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+    match api
+        .patch(&cd.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
         .await
-        .map_err(kube_err("add the finalizer to", cd))?;
-    Ok(())
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+        Err(source) => Err(kube_err("add the finalizer to", cd)(source)),
+    }
 }
 
 async fn remove_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<(), Error> {
@@ -734,7 +757,7 @@ async fn write_status(
     }
 }
 
-async fn publish(ctx: &Context, cd: &CustomDomain, ev: &plan::EventNote, done: &mut Vec<(Reason, String)>) {
+fn publish(ctx: &Context, cd: &CustomDomain, ev: &plan::EventNote, done: &mut Vec<(Reason, String)>) {
     if done.iter().any(|(r, n)| *r == ev.reason && *n == ev.note) {
         return;
     }
@@ -749,9 +772,19 @@ async fn publish(ctx: &Context, cd: &CustomDomain, ev: &plan::EventNote, done: &
         action: ev.action.to_owned(),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&event, &cd.object_ref(&())).await {
-        warn!(error = %e, "publishing an Event failed");
-    }
+    send_event(ctx, cd, event);
+}
+
+/// Publishes an Event without holding the reconcile (and its tenant slot) for the round trip;
+/// Events are best effort either way.
+fn send_event(ctx: &Context, cd: &CustomDomain, event: Event) {
+    let recorder = ctx.recorder.clone();
+    let reference = cd.object_ref(&());
+    tokio::spawn(async move {
+        if let Err(e) = recorder.publish(&event, &reference).await {
+            warn!(error = %e, "publishing an Event failed");
+        }
+    });
 }
 
 /// Applies/removes the `DNSEndpoint` and `Certificate` children and records the outcome in the
@@ -787,9 +820,7 @@ async fn sync_children(
             action: "ApplyChildObjects".to_owned(),
             secondary: None,
         };
-        if let Err(e) = ctx.recorder.publish(&event, &cd.object_ref(&())).await {
-            warn!(error = %e, "publishing an Event failed");
-        }
+        send_event(ctx, cd, event);
     }
     set_condition(&mut status.conditions, cond);
 }

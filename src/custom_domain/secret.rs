@@ -76,22 +76,26 @@ fn encoded_data(content: &SecretContent, key: Option<&Redacted<String>>) -> BTre
 }
 
 /// Creates the Secret or merges the non-secret keys into it. Never touches `cname-api-key`.
+/// `exists` is what the caller last saw (it picks the first call; either way the other follows
+/// on 404/409). Returns the Secret as stored.
 pub async fn ensure(
     api: &Api<Secret>,
     cd: &CustomDomain,
     content: &SecretContent,
-) -> Result<(), kube::Error> {
-    write(api, cd, content, None).await
+    exists: bool,
+) -> Result<Secret, kube::Error> {
+    write(api, cd, content, None, exists).await
 }
 
 /// Writes the one-time key (and the rest) the moment it arrives; creates the Secret if it is gone.
+/// Returns the Secret as stored.
 pub async fn store_key(
     api: &Api<Secret>,
     cd: &CustomDomain,
     content: &SecretContent,
     key: &Redacted<String>,
-) -> Result<(), kube::Error> {
-    write(api, cd, content, Some(key)).await
+) -> Result<Secret, kube::Error> {
+    write(api, cd, content, Some(key), true).await
 }
 
 async fn write(
@@ -99,15 +103,18 @@ async fn write(
     cd: &CustomDomain,
     content: &SecretContent,
     key: Option<&Redacted<String>>,
-) -> Result<(), kube::Error> {
+    exists: bool,
+) -> Result<Secret, kube::Error> {
+    if !exists {
+        return create(api, cd, content, key).await;
+    }
     let patch = json!({ "metadata": { "labels": labels(cd) }, "data": encoded_data(content, key) });
     match api
         .patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
     {
-        Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => create(api, cd, content, key).await,
-        Err(e) => Err(e),
+        other => other,
     }
 }
 
@@ -116,7 +123,7 @@ async fn create(
     cd: &CustomDomain,
     content: &SecretContent,
     key: Option<&Redacted<String>>,
-) -> Result<(), kube::Error> {
+) -> Result<Secret, kube::Error> {
     let mut data: BTreeMap<String, ByteString> = plain_data(content)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), ByteString(v.into_bytes())))
@@ -141,15 +148,13 @@ async fn create(
         ..Default::default()
     };
     match api.create(&params, &secret).await {
-        Ok(_) => Ok(()),
         // Created concurrently (another round or a restarted operator): merge into it instead.
         Err(kube::Error::Api(e)) if e.code == 409 => {
-            let patch = json!({ "data": encoded_data(content, key) });
+            let patch = json!({ "metadata": { "labels": labels(cd) }, "data": encoded_data(content, key) });
             api.patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
-                .map(|_| ())
         }
-        Err(e) => Err(e),
+        other => other,
     }
 }
 

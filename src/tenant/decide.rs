@@ -1,8 +1,39 @@
 //! Pure tenant-wide decisions: which default domain to apply (and what to say about it), and
 //! whether the domain count has reached the plan's entitlement. No I/O, so table-tested.
 
+use std::time::Duration;
+
 use crate::auth0::types::{CustomDomain, DomainStatus};
 use crate::resources::conditions::Reason;
+
+/// How long a tenant fact that only changes by hand (the default domain, an unmanaged mTLS
+/// setting) is trusted before it is read again. At `resyncInterval` 10m reading both at every
+/// resync would cost 12 of the ~70 calls an hour a 1,000-domain tenant can afford.
+pub const TENANT_FACT_TTL: Duration = Duration::from_secs(3600);
+
+/// The custom domain the tenant's list marks `is_default`, if any.
+pub fn listed_default(domains: &[CustomDomain]) -> Option<&str> {
+    domains.iter().find(|d| d.is_default).map(|d| d.domain.as_str())
+}
+
+/// Whether `GET /custom-domains/default` is needed, given the last read (`None` inside: the
+/// canonical domain was the default) and its age, and what the fresh list says. The list's
+/// `is_default` flags answer the question for free while they agree with the last read; a
+/// disagreement (a change made in the dashboard, or a tenant that does not fill `is_default`)
+/// and the hourly refresh ask Auth0.
+pub fn must_read_default(last: Option<(Option<&str>, Duration)>, listed: Option<&str>) -> bool {
+    match last {
+        None => true,
+        Some((_, age)) if age >= TENANT_FACT_TTL => true,
+        Some((value, _)) => value != listed,
+    }
+}
+
+/// Whether tenant settings must be read: always when `spec.mtls` manages them (drift is repaired
+/// every resync), otherwise only to learn the setting once an hour.
+pub fn must_read_settings(managed: bool, last_read_age: Option<Duration>) -> bool {
+    managed || last_read_age.is_none_or(|age| age >= TENANT_FACT_TTL)
+}
 
 /// What to do about the tenant's default custom domain, and the `DefaultDomain` condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +146,61 @@ pub fn entitlement_warning(total: u32, entitlement: u32) -> Option<String> {
              creates (raise spec.entitlement if the plan includes more)"
         )
     })
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    fn listed(default: Option<&str>) -> Vec<CustomDomain> {
+        ["a.example.com", "b.example.com"]
+            .iter()
+            .map(|d| {
+                serde_json::from_value(serde_json::json!({
+                    "custom_domain_id": format!("cd_{d}"), "domain": d, "status": "ready",
+                    "type": "self_managed_certs", "is_default": Some(*d) == default,
+                }))
+                .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_list_answers_while_it_agrees() {
+        let fresh = Duration::from_secs(60);
+        let doms = listed(Some("b.example.com"));
+        assert_eq!(listed_default(&doms), Some("b.example.com"));
+        assert_eq!(listed_default(&listed(None)), None);
+        assert!(must_read_default(None, Some("b.example.com")), "first look reads");
+        assert!(!must_read_default(
+            Some((Some("b.example.com"), fresh)),
+            Some("b.example.com")
+        ));
+        assert!(
+            !must_read_default(Some((None, fresh)), None),
+            "canonical, none flagged"
+        );
+        assert!(
+            must_read_default(Some((None, fresh)), Some("b.example.com")),
+            "set in the dashboard"
+        );
+        assert!(
+            must_read_default(Some((Some("b.example.com"), fresh)), None),
+            "unset, or no is_default"
+        );
+        assert!(
+            must_read_default(Some((None, TENANT_FACT_TTL)), None),
+            "hourly refresh"
+        );
+    }
+
+    #[test]
+    fn settings_are_read_every_resync_only_when_managed() {
+        assert!(must_read_settings(true, Some(Duration::from_secs(1))));
+        assert!(must_read_settings(false, None));
+        assert!(!must_read_settings(false, Some(Duration::from_secs(599))));
+        assert!(must_read_settings(false, Some(TENANT_FACT_TTL)));
+    }
 }
 
 #[cfg(test)]

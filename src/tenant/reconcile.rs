@@ -15,13 +15,15 @@ use kube::{
     api::{Patch, PatchParams},
     runtime::{
         controller::Action,
-        events::{Event, EventType, Recorder},
+        events::{Event, EventType},
     },
 };
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
-use super::decide::{decide_default, entitlement_warning};
+use super::decide::{
+    decide_default, entitlement_warning, listed_default, must_read_default, must_read_settings,
+};
 use super::runtime::{Health, TenantRuntime, Tenants};
 use super::snapshot::Snapshot;
 use crate::auth0::{
@@ -33,6 +35,7 @@ use crate::resources::conditions::{
     ConditionType, Reason, condition, is_true, remove_condition, set_condition,
 };
 use crate::resources::tenant::{Auth0Tenant, Auth0TenantSpec, Auth0TenantStatus, DomainCounts};
+use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
 
 /// Scopes every tenant's credentials need.
@@ -217,8 +220,23 @@ async fn apply_default(
     now: Timestamp,
 ) -> bool {
     let generation = tenant.metadata.generation;
-    let current = match rt.client.get_default_domain().await {
-        Ok(d) => d.is_custom().then_some(d.domain),
+    let domains = rt.snapshot.all();
+    let last = rt.last_default_read();
+    let listed = listed_default(&domains);
+    let cached = last
+        .as_ref()
+        .filter(|(value, age)| !must_read_default(Some((value.as_deref(), *age)), listed))
+        .map(|(value, _)| value.clone());
+    let read = match cached {
+        Some(value) => Ok(value),
+        None => rt.client.get_default_domain().await.map(|d| {
+            let current = d.is_custom().then_some(d.domain);
+            rt.remember_default(current.clone());
+            current
+        }),
+    };
+    let current = match read {
+        Ok(current) => current,
         Err(e) => {
             warn!(error = %e, "reading the default domain failed");
             set_condition(
@@ -238,7 +256,7 @@ async fn apply_default(
     let decision = decide_default(
         tenant.spec.default_custom_domain.as_deref(),
         current.as_deref(),
-        &rt.snapshot.all(),
+        &domains,
     );
     status.default_custom_domain = current;
     if let Some(domain) = &decision.set {
@@ -246,6 +264,7 @@ async fn apply_default(
             Ok(d) => {
                 info!(default = %d.domain, "default custom domain set");
                 status.default_custom_domain = d.is_custom().then_some(d.domain);
+                rt.remember_default(status.default_custom_domain.clone());
                 events.push((
                     EventType::Normal,
                     Reason::DefaultDomainSet,
@@ -308,9 +327,12 @@ async fn apply_mtls(
     let Some(wanted) = wanted else {
         // Not managed: learn the setting when the grant allows, so domains report it truthfully.
         remove_condition(&mut status.conditions, ConditionType::MtlsAliases);
-        if readable {
+        if readable && must_read_settings(false, rt.last_settings_read()) {
             match rt.client.get_tenant_settings().await {
-                Ok(s) => record(aliases_on(&s)),
+                Ok(s) => {
+                    rt.remember_settings_read();
+                    record(aliases_on(&s));
+                }
                 Err(e) => warn!(error = %e, "reading tenant settings failed"),
             }
         }

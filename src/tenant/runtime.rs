@@ -4,10 +4,10 @@
 use std::{
     collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc, Mutex, RwLock,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use crate::auth0::TenantClient;
@@ -37,6 +37,10 @@ pub struct TenantRuntime {
     health: RwLock<Health>,
     /// CustomDomain reconciles of this tenant running now (see [`Tenants::enter`]).
     in_flight: AtomicUsize,
+    /// Last read of the default domain (`None` inside: the canonical domain) and when.
+    default_read: Mutex<Option<(Option<String>, Instant)>>,
+    /// When tenant settings were last read.
+    settings_read: Mutex<Option<Instant>>,
 }
 
 /// Whether the tenant can be used, and why not.
@@ -72,7 +76,31 @@ impl TenantRuntime {
             endpoint,
             health: RwLock::new(Health::Checking),
             in_flight: AtomicUsize::new(0),
+            default_read: Mutex::default(),
+            settings_read: Mutex::default(),
         }
+    }
+
+    /// The default domain as last read from Auth0, with the read's age.
+    pub fn last_default_read(&self) -> Option<(Option<String>, Duration)> {
+        lock(&self.default_read)
+            .as_ref()
+            .map(|(d, at)| (d.clone(), at.elapsed()))
+    }
+
+    /// Records the default domain just read from (or set on) Auth0.
+    pub fn remember_default(&self, default: Option<String>) {
+        *lock(&self.default_read) = Some((default, Instant::now()));
+    }
+
+    /// Age of the last tenant-settings read.
+    pub fn last_settings_read(&self) -> Option<Duration> {
+        lock(&self.settings_read).map(|at| at.elapsed())
+    }
+
+    /// Records a tenant-settings read.
+    pub fn remember_settings_read(&self) {
+        *lock(&self.settings_read) = Some(Instant::now());
     }
 
     /// Current health.
@@ -100,6 +128,10 @@ impl TenantRuntime {
             Err(e) => *e.into_inner() = health,
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How many reconcile slots a tenant whose budget is paused by a 429 may hold.

@@ -1,0 +1,74 @@
+//! Which changes to a `CustomDomain` wake its reconcile.
+//!
+//! The operator's own status writes (and its finalizer) are echoed back by the watch; reconciling
+//! on each echo re-reads the Secret and DNS for nothing, and at 1,000 domains those echoes take
+//! reconcile slots from domains that have Auth0 work to do. Only what a person or another
+//! controller changes matters: the spec (`generation`), deletion, labels and annotations (adopt,
+//! recreate-on-key-loss). Everything else is caught by the planned requeue.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use kube::ResourceExt;
+
+use crate::resources::custom_domain::CustomDomain;
+
+/// The predicate for `predicate_filter`: a hash of the fields whose change wakes a reconcile.
+pub fn relevant_change(cd: &CustomDomain) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    cd.metadata.generation.hash(&mut h);
+    cd.metadata
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .hash(&mut h);
+    cd.labels().hash(&mut h);
+    cd.annotations().hash(&mut h);
+    Some(h.finish())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cd() -> CustomDomain {
+        let mut cd = CustomDomain::new(
+            "login",
+            serde_json::from_value(
+                serde_json::json!({"domain": "login.example.com", "type": "SelfManagedCerts"}),
+            )
+            .unwrap(),
+        );
+        cd.metadata.generation = Some(1);
+        cd
+    }
+
+    #[test]
+    fn status_and_finalizer_echoes_do_not_wake() {
+        let base = cd();
+        let mut echoed = base.clone();
+        echoed.status = Some(Default::default());
+        echoed.metadata.finalizers = Some(vec!["auth0-domain-operator.dev/cleanup".into()]);
+        echoed.metadata.resource_version = Some("42".into());
+        assert_eq!(relevant_change(&base), relevant_change(&echoed));
+    }
+
+    #[test]
+    fn spec_deletion_and_annotations_wake() {
+        let base = cd();
+        let mut spec = base.clone();
+        spec.metadata.generation = Some(2);
+        let mut deleted = base.clone();
+        deleted.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff::Timestamp::now(),
+        ));
+        let mut annotated = base.clone();
+        annotated
+            .annotations_mut()
+            .insert("auth0-domain-operator.dev/adopt".into(), "true".into());
+        for other in [spec, deleted, annotated] {
+            assert_ne!(relevant_change(&base), relevant_change(&other));
+        }
+    }
+}

@@ -83,8 +83,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_DNS_PREFLIGHT")]
     pub dns_preflight: bool,
 
-    /// Longest wait between DNS re-checks of a missing record (backoff starts at 5s).
-    #[arg(long, default_value = "30s", value_parser = parse_duration_arg, env = "AUTH0_DOMAIN_OPERATOR_DNS_RECHECK_MAX")]
+    /// Longest wait between DNS re-checks of a missing record (backoff starts at 5s). 20s keeps
+    /// "Ready within half a minute of publishing" at the 95th percentile with 1,000 domains (at
+    /// 30s the bench measured 34.8 s); a lookup costs no Management API call.
+    #[arg(long, default_value = "20s", value_parser = parse_duration_arg, env = "AUTH0_DOMAIN_OPERATOR_DNS_RECHECK_MAX")]
     pub dns_recheck_max: Duration,
 
     /// Allow `http://` Management API URLs (tests and sandboxes only).
@@ -214,7 +216,7 @@ mod tests {
             panic!("expected run")
         };
         assert!(run.dns_preflight);
-        assert_eq!(run.dns_recheck_max, Duration::from_secs(30));
+        assert_eq!(run.dns_recheck_max, Duration::from_secs(20));
         assert_eq!(run.metrics_addr, "0.0.0.0:8080".parse().unwrap());
         assert!(!run.leader_election);
         assert_eq!(run.concurrency, 16);

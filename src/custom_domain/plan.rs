@@ -40,8 +40,8 @@ use status::StatusBuilder;
 
 /// First DNS re-check delay while the verification record is missing.
 pub const DNS_RECHECK_MIN: Duration = Duration::from_secs(5);
-/// Default cap of the DNS re-check backoff (`--dns-recheck-max`).
-pub const DNS_RECHECK_MAX_DEFAULT: Duration = Duration::from_secs(30);
+/// Default cap of the DNS re-check backoff (`--dns-recheck-max`; see there why 20 s).
+pub const DNS_RECHECK_MAX_DEFAULT: Duration = Duration::from_secs(20);
 /// Longest wait between verify attempts while Auth0 still says pending with the record visible.
 pub const VERIFY_RECHECK_MAX: Duration = Duration::from_secs(60);
 /// How old a domain's remote state may be before a transitional state is re-read with a GET.

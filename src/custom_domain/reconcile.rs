@@ -37,7 +37,7 @@ use crate::resources::tenant::Auth0Tenant;
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
 use crate::tenant::namespaces::namespace_allowed;
-use crate::tenant::runtime::{Health, TenantRuntime, Tenants};
+use crate::tenant::runtime::{Health, TenantRuntime, Tenants, WaitingCall};
 
 /// Plan/execute rounds per reconcile (create → DNS → verify → key is four).
 const MAX_ROUNDS: usize = 8;
@@ -258,6 +258,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
     let mut last: Option<Plan> = None;
     let mut published: Vec<(Reason, String)> = Vec::new();
     let mut failure: Option<Duration> = None;
+    let mut deferred: Option<Duration> = None;
 
     for _round in 0..MAX_ROUNDS {
         let mut plan = exec.observe_and_plan(&view, runtime.as_deref()).await?;
@@ -278,6 +279,10 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
                     failure = Some(after);
                     break;
                 }
+                Outcome::Deferred(after) => {
+                    deferred = Some(after);
+                    break;
+                }
             }
         }
         if acted || failure.is_some() {
@@ -290,7 +295,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
             ctx.forget(&key);
             return Ok(Action::await_change());
         }
-        let stop = !replan || failure.is_some();
+        let stop = !replan || failure.is_some() || deferred.is_some();
         last = Some(plan);
         if stop {
             break;
@@ -313,9 +318,10 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         write_status(&api, &cd, &plan.status).await?;
     }
     exec.count_dns_answer();
-    let requeue = match failure {
-        Some(after) => after,
-        None => {
+    let requeue = match (failure, deferred) {
+        (Some(after), _) => after,
+        (None, Some(after)) => after,
+        (None, None) => {
             ctx.with_memory(&key, |m| m.failures = 0);
             plan.requeue_after
         }
@@ -332,6 +338,13 @@ enum Outcome {
     Release,
     /// A failure already written into the plan's status; requeue after this long.
     Failed(Duration),
+    /// Nothing done: the tenant's places for this call are taken; come back after this long.
+    Deferred(Duration),
+}
+
+/// When a reconcile that stepped aside comes back: soon, spread so they do not return together.
+fn step_aside() -> Outcome {
+    Outcome::Deferred(Duration::from_millis(rand::random_range(500..1500)))
 }
 
 struct Executor<'a> {
@@ -494,6 +507,9 @@ impl Executor<'_> {
                 let Ok(rt) = need_rt() else {
                     return Ok(Outcome::Done);
                 };
+                let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Create) else {
+                    return Ok(step_aside());
+                };
                 match rt.client.create_domain(body).await {
                     Ok(d) => {
                         info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain");
@@ -574,6 +590,9 @@ impl Executor<'_> {
                 if self.verified {
                     return Ok(Outcome::Done);
                 }
+                let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Verify) else {
+                    return Ok(step_aside());
+                };
                 self.verified = true;
                 match rt.client.verify_domain(id).await {
                     Ok(resp) => {
@@ -642,6 +661,7 @@ impl Executor<'_> {
                 rt.snapshot.remove(&cd.spec.domain);
                 match rt.client.create_domain(create).await {
                     Ok(d) => {
+                        info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain (again, for a new key)");
                         rt.snapshot.upsert(d);
                         Ok(Outcome::Replan)
                     }

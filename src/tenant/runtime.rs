@@ -37,6 +37,9 @@ pub struct TenantRuntime {
     health: RwLock<Health>,
     /// CustomDomain reconciles of this tenant running now (see [`Tenants::enter`]).
     in_flight: AtomicUsize,
+    /// Reconciles now inside a create / a verify call (see [`Tenants::call_permit`]).
+    creating: AtomicUsize,
+    verifying: AtomicUsize,
     /// Last read of the default domain (`None` inside: the canonical domain) and when.
     default_read: Mutex<Option<(Option<String>, Instant)>>,
     /// When tenant settings were last read.
@@ -76,6 +79,8 @@ impl TenantRuntime {
             endpoint,
             health: RwLock::new(Health::Checking),
             in_flight: AtomicUsize::new(0),
+            creating: AtomicUsize::new(0),
+            verifying: AtomicUsize::new(0),
             default_read: Mutex::default(),
             settings_read: Mutex::default(),
         }
@@ -134,6 +139,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Calls that may wait in a tenant's budget for a long time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitingCall {
+    /// `POST /custom-domains` (served after every other call of the tenant).
+    Create,
+    /// `POST …/verify` (its own bucket: 5 per minute on Auth0).
+    Verify,
+}
+
+/// A reconcile's claim on one of its tenant's create or verify places; released on drop.
+#[derive(Debug)]
+pub struct CallPermit<'a>(&'a AtomicUsize);
+
+impl Drop for CallPermit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// How many reconcile slots a tenant whose budget is paused by a 429 may hold.
 pub const PAUSED_TENANT_SLOTS: usize = 2;
 
@@ -188,6 +212,29 @@ impl Tenants {
         // Back once the pause is over (or shortly), spread so the retries do not arrive together.
         let spread = Duration::from_millis(rand::random_range(0..1000));
         Err(paused.min(Duration::from_secs(30)) + Duration::from_millis(500) + spread)
+    }
+
+    /// Claims one of the tenant's places for a call that may wait long in its budget: a third of
+    /// the tenant's slots (at least 2) per kind. Creates wait behind every other call and
+    /// verifies behind a 5-per-minute bucket; without this cap they fill every slot while
+    /// waiting, and the DNS re-checks that find published records cannot run. `None`: step
+    /// aside and come back.
+    pub fn call_permit<'a>(&self, rt: &'a TenantRuntime, call: WaitingCall) -> Option<CallPermit<'a>> {
+        let counter = match call {
+            WaitingCall::Create => &rt.creating,
+            WaitingCall::Verify => &rt.verifying,
+        };
+        let cap = if self.slot_cap == 0 {
+            usize::MAX
+        } else {
+            (self.slot_cap / 3).max(2)
+        };
+        if counter.fetch_add(1, Ordering::AcqRel) < cap {
+            Some(CallPermit(counter))
+        } else {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            None
+        }
     }
 
     /// The runtime of a tenant, when it could be built.
@@ -282,5 +329,28 @@ mod tests {
         assert!(one.enter(&a).is_err());
         drop(s);
         assert!(one.enter(&a).is_ok());
+    }
+
+    #[test]
+    fn creates_and_verifies_each_get_a_third_of_the_slots() {
+        // 16 slots: 12 per tenant, 4 of them may wait on creates and 4 on verifies.
+        let tenants = Tenants::new(16);
+        let a = runtime();
+        let creates: Vec<_> = (0..4)
+            .map(|_| tenants.call_permit(&a, WaitingCall::Create).unwrap())
+            .collect();
+        assert!(tenants.call_permit(&a, WaitingCall::Create).is_none());
+        let verify = tenants.call_permit(&a, WaitingCall::Verify);
+        assert!(verify.is_some(), "verifies have places of their own");
+        drop(creates);
+        assert!(tenants.call_permit(&a, WaitingCall::Create).is_some());
+        // Never fewer than two.
+        let small = Tenants::new(2);
+        let b = runtime();
+        let held: Vec<_> = (0..2)
+            .map(|_| small.call_permit(&b, WaitingCall::Verify).unwrap())
+            .collect();
+        assert!(small.call_permit(&b, WaitingCall::Verify).is_none());
+        drop(held);
     }
 }

@@ -5,11 +5,13 @@ auth0-sim, kube-sim and the operator as processes, plus helpers to drive them. P
 import base64
 import json
 import os
+import queue
 import re
 import signal
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -169,6 +171,33 @@ spec:
         if r.returncode != 0:
             raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
         return r.stdout
+
+    def watch(self, resource, namespace):
+        """`kubectl get -w -o json` in the background: returns a queue of the objects as they change
+        (the first list, then every update), so the bench reacts within milliseconds instead of
+        re-listing every second."""
+        proc = subprocess.Popen(["kubectl", "get", resource, "-n", namespace, "-w", "-o", "json"],
+                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(proc)
+        out = queue.Queue()
+
+        def pump():
+            # kubectl prints each object indented, opening and closing braces at column 0.
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                if line.rstrip("\n") == "}":
+                    try:
+                        obj = json.loads("".join(lines))
+                    except ValueError:
+                        obj = {}
+                    # The first answer may be the whole list at once.
+                    for item in obj.get("items", [obj]) if obj.get("kind", "").endswith("List") else [obj]:
+                        out.put(item)
+                    lines = []
+
+        threading.Thread(target=pump, daemon=True).start()
+        return out
 
     def apply(self, yaml):
         return self.kubectl("apply", "-f", "-", stdin=yaml)

@@ -39,6 +39,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from world import ROOT, World  # noqa: E402
 
 BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
+RECREATE_ANNOTATION = "auth0-domain-operator.dev/recreate-on-key-loss"
+RECREATE = f", annotations: {{{RECREATE_ANNOTATION}: 'true'}}"
 
 
 def log(msg):
@@ -71,6 +73,29 @@ def is_key_lost(cd):
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ISSUED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z.*cname_api_key issued.*?\bid=(cd_\w+)")
+
+
+def recreates_allowed(cd):
+    return ((cd.get("metadata") or {}).get("annotations") or {}).get(RECREATE_ANNOTATION) == "true"
+
+
+CREATED = re.compile(r'"created Auth0 domain[^"]*".*?"id":"(cd_\w+)".*?"domain":"([^"]+)"'
+                     r'|"id":"(cd_\w+)".*?"domain":"([^"]+)".*?"created Auth0 domain')
+
+
+def created_ids(log_paths):
+    """{host: [domain ids the operator created for it]} from the operators' JSON logs."""
+    out = collections.defaultdict(list)
+    for path in log_paths:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if "created Auth0 domain" not in line:
+                    continue
+                m = CREATED.search(line)
+                if m:
+                    cid, host = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+                    out[host].append(cid)
+    return out
 
 
 def issued_times(sim_log):
@@ -192,9 +217,11 @@ def main():
         w.start()
         n = args.domains
         ns = args.namespace
+        # Every other domain may be recreated to get a new key after a loss (design: annotation
+        # recreate-on-key-loss): those must all end Ready; the others may end CnameApiKeyLost.
         docs = [f"""apiVersion: auth0.domain-operator.dev/v1alpha1
 kind: CustomDomain
-metadata: {{name: d{i:04d}, namespace: {ns}}}
+metadata: {{name: d{i:04d}, namespace: {ns}{RECREATE if i % 2 == 0 else ""}}}
 spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in range(n)]
         chaos = Chaos(w, rng, args)
         chaos.start()
@@ -262,12 +289,32 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         counters = w.sim("/counters")
         secrets = {s["metadata"]["name"]: s for s in
                    json.loads(w.kubectl("get", "secrets", "-n", ns, "-o", "json"))["items"]}
-        events_text = w.kubectl("get", "events", "-A", "-o", "json")
+        events_text = w.kubectl("get", "events.events.k8s.io", "-A", "-o", "json")
         issued_at = issued_times(os.path.join(workdir, "auth0-sim.log"))
 
         per_host = collections.Counter(d["domain"] for d in sim_domains)
         duplicates = {h: c for h, c in per_host.items() if c > 1}
         by_host = {d["domain"]: d for d in sim_domains}
+        ids_by_host = created_ids(w.operator_logs())
+        recreated = {e["regarding"]["name"] for e in json.loads(events_text)["items"]
+                     if e.get("reason") == "Recreating" and (e.get("regarding") or {}).get("name")}
+        recreations_explained = 0
+        for cd in items:
+            name, host = cd["metadata"]["name"], cd["spec"]["domain"]
+            if not recreates_allowed(cd):
+                continue
+            if not is_ready(cd):
+                violations.append(f"{name}: annotated recreate-on-key-loss but not Ready")
+            if name in recreated:
+                current = (by_host.get(host) or {}).get("custom_domain_id")
+                old = [i for i in ids_by_host.get(host, []) if i != current]
+                gaps = [k - issued_at[i] for i in old if i in issued_at
+                        for k in chaos.kill_times if 0 <= k - issued_at[i] <= args.lost_window]
+                if gaps:
+                    recreations_explained += 1
+                else:
+                    violations.append(f"{name}: recreated for a lost key with no SIGKILL within {args.lost_window}s "
+                                      f"after an earlier key was issued (earlier ids {old})")
         ready = [cd for cd in items if is_ready(cd)]
         lost = [cd for cd in items if is_key_lost(cd)]
         neither = [cd["metadata"]["name"] for cd in items if not is_ready(cd) and not is_key_lost(cd)]
@@ -343,6 +390,8 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
             print(f"  key issued → SIGKILL for the lost keys: {', '.join(f'{g:.2f}s' for g in sorted(lost_gaps))}")
         print(f"simulator domains {len(sim_domains)}; duplicates {sum(c - 1 for c in duplicates.values())}; "
               f"keys issued {counters.get('keys_issued')}; domains created {counters.get('domains_created')}")
+        print(f"recreated after a key loss (annotated domains): {len(recreated)} (explained by a kill "
+              f"{recreations_explained})")
         print(f"Secret key == issued key {key_ok}; loss reported {key_reported}; SILENT losses {silent}; "
               f"unfinished (no key yet or not Ready) {unfinished}")
         print(f"secret values in logs/events/objects: {sum(leaks.values())}")

@@ -351,7 +351,7 @@ fn rows() -> Vec<Row> {
                 verifies: 0,
             },
             ..row(
-                "DNS missing, many checks -> capped at 30 s",
+                "DNS missing, many checks -> capped at the default 20 s",
                 self_managed(),
                 found(sm("pending_verification"), 0),
                 Want {
@@ -359,7 +359,7 @@ fn rows() -> Vec<Row> {
                     ready: (false, Reason::AwaitingDns),
                     stalled: None,
                     reconciling: true,
-                    requeue: Duration::from_secs(30),
+                    requeue: Duration::from_secs(20),
                     events: &[Reason::AwaitingDns],
                     message: "not visible in DNS yet",
                 },

@@ -1,6 +1,6 @@
 # auth0-domain-operator — one entry point for people and CI.
 #   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start)
-#   make test      everything: lint, unit, simulators, SDK and kubectl conformance, end to end, sandbox smoke
+#   make test      everything: lint, unit, simulators, SDK and kubectl conformance, bad input, end to end, deploy, reduced chaos, sandbox smoke
 #   make bench     benchmarks (never part of `make test`)
 #   make chaos     chaos suite, 1,000 domains and 200 SIGKILLs (CHAOS_ARGS="--domains 100 --kills 20" reduced)
 #   make crds      regenerate crds/ from the Rust types
@@ -57,10 +57,15 @@ test-edge-proxy: build
 test-deploy: build
 	E2E_REQUEST_LOG_DIR=$(E2E_REQUEST_LOG_DIR) RBAC_REQUIRE_E2E=$(RBAC_REQUIRE_E2E) bash tests/deploy/run.sh
 
+## Reduced chaos: 100 domains, 20 SIGKILLs and every injected fault (debug binaries from `build`)
+.PHONY: test-chaos
+test-chaos: build
+	python3 tests/chaos/chaos.py --domains 100 --kills 20 --no-build $(CHAOS_TEST_ARGS)
+
 test-sandbox: build
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
-test: deps lint test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-sandbox
+test: deps lint test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox
 	@echo "make test: all suites passed"
 
 sandbox: deps

@@ -206,7 +206,7 @@ def main():
 
     if not args.no_build and not args.bin_dir:
         log(f"building ({args.profile})")
-        build = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if args.profile == "release" else [])
+        build = ["cargo", "build", "--quiet", "--workspace", "--bins"] + (["--release"] if args.profile == "release" else [])
         subprocess.run(build, cwd=ROOT, check=True)
 
     started = time.monotonic()

@@ -247,6 +247,23 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     });
 
+    // Auth0Tenants carry no finalizer: drop the runtime and the metrics of deleted ones here.
+    let (sweep_tenants, sweep_store, sweep_metrics) =
+        (tenants.clone(), tenant_store.clone(), metrics.clone());
+    tokio::spawn(async move {
+        if !poll_ready(&sweep_store).await {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            for name in sweep_tenants.retain_existing(|n| sweep_store.get(&ObjectRef::new(n)).is_some()) {
+                info!(tenant = %name, "Auth0Tenant deleted; forgetting its client and metrics");
+                sweep_metrics.forget_tenant(&name);
+            }
+        }
+    });
+
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

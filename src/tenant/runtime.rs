@@ -265,6 +265,23 @@ impl Tenants {
         write(&self.broken).remove(name);
     }
 
+    /// Forgets every tenant (runtime or broken mark) for which `exists` is false, e.g. deleted
+    /// `Auth0Tenant`s (they carry no finalizer, so no reconcile sees them go); returns their names.
+    pub fn retain_existing(&self, exists: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut gone: Vec<String> = read(&self.by_name)
+            .keys()
+            .chain(read(&self.broken).keys())
+            .filter(|n| !exists(n))
+            .cloned()
+            .collect();
+        gone.sort();
+        gone.dedup();
+        for name in &gone {
+            self.remove(name);
+        }
+        gone
+    }
+
     /// Names of all tenants with a runtime.
     pub fn names(&self) -> Vec<String> {
         read(&self.by_name).keys().cloned().collect()
@@ -329,6 +346,22 @@ mod tests {
         assert!(one.enter(&a).is_err());
         drop(s);
         assert!(one.enter(&a).is_ok());
+    }
+
+    #[test]
+    fn deleted_tenants_are_forgotten() {
+        let tenants = Tenants::new(4);
+        let mut a = runtime();
+        Arc::get_mut(&mut a).unwrap().name = "a".into();
+        tenants.insert(a);
+        tenants.set_broken("b", "missing Secret".into());
+        let mut c = runtime();
+        Arc::get_mut(&mut c).unwrap().name = "c".into();
+        tenants.insert(c);
+        let gone = tenants.retain_existing(|n| n == "c");
+        assert_eq!(gone, ["a", "b"]);
+        assert!(tenants.get("a").is_none() && tenants.broken_reason("b").is_none());
+        assert!(tenants.get("c").is_some());
     }
 
     #[test]

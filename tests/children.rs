@@ -5,6 +5,8 @@
 //! message (no panic, no error) when a CRD is not installed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use auth0_domain_operator::auth0::types as wire;
 use auth0_domain_operator::custom_domain::children::{
     self, CONDITION_TYPE, ChildKind, ChildState, ChildrenReport,
@@ -24,12 +26,8 @@ const CD_CRD: &str = include_str!("../crds/customdomains.yaml");
 const DNS_CRD: &str = include_str!("fixtures/external-dns/dnsendpoint-crd.yaml");
 const CERT_CRD: &str = include_str!("fixtures/cert-manager/certificate-crd.yaml");
 
-async fn sim() -> Result<(kube_sim::KubeSim, Client), BoxError> {
-    let sim = kube_sim::start(kube_sim::Config::default()).await?;
-    let kc = kube::config::Kubeconfig::read_from(sim.kubeconfig_path())?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
-    Ok((sim, Client::try_from(config)?))
+async fn sim() -> Result<(kube_sim::KubeSim, Client), common::BoxError> {
+    common::kube_sim().await
 }
 
 async fn install_crd(client: &Client, yaml: &str) -> TestResult {

@@ -2,6 +2,8 @@
 //! becomes a series count on one Event; a different note is a new Event.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use auth0_domain_operator::telemetry::events::Recorder;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
@@ -11,12 +13,8 @@ use kube::{Api, Client};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn sim() -> Result<(kube_sim::KubeSim, Client), BoxError> {
-    let sim = kube_sim::start(kube_sim::Config::default()).await?;
-    let kc = kube::config::Kubeconfig::read_from(sim.kubeconfig_path())?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
-    Ok((sim, Client::try_from(config)?))
+async fn sim() -> Result<(kube_sim::KubeSim, Client), common::BoxError> {
+    common::kube_sim().await
 }
 
 fn warning(note: &str) -> Event {

@@ -3,6 +3,8 @@
 //! and an unreachable API server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use auth0_domain_operator::leader::{ElectionConfig, LeaderElector, Leadership, Role};
@@ -20,12 +22,8 @@ type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 const NS: &str = "default";
 
-async fn sim() -> Result<(kube_sim::KubeSim, Client), Box<dyn std::error::Error + Send + Sync>> {
-    let sim = kube_sim::start(kube_sim::Config::default()).await?;
-    let kc = kube::config::Kubeconfig::read_from(sim.kubeconfig_path())?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
-    Ok((sim, Client::try_from(config)?))
+async fn sim() -> Result<(kube_sim::KubeSim, Client), common::BoxError> {
+    common::kube_sim().await
 }
 
 /// Short timing for the behaviour tests (the 5-kill measurement uses the defaults).

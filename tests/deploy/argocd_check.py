@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Runs deploy/argocd/*.lua with a real Lua interpreter over the recorded objects in
+"""Runs deploy/argocd/health.lua with a real Lua interpreter over the recorded objects in
 tests/deploy/argocd/*.yaml and compares the health status and message; also checks that the
-argocd-cm patch embeds exactly the .lua files. Prints one line per check; exit 1 on a failure."""
+argocd-cm patch embeds it byte for byte under both keys. Prints one line per check; exit 1 on a failure."""
 import glob, json, math, os, shutil, subprocess, sys, tempfile
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # lua5.4 (required) and lua5.1 when installed: Argo CD runs health checks in gopher-lua, a Lua 5.1.
 LUAS = [l for l in ("lua5.4", "lua5.1") if l == "lua5.4" or shutil.which(l)]
+# One script serves both kinds (kstatus conditions); each argocd-cm key must embed it.
 SCRIPTS = {
-    "customdomain": ("deploy/argocd/customdomain-health.lua", "auth0.domain-operator.dev_CustomDomain"),
-    "auth0tenant": ("deploy/argocd/auth0tenant-health.lua", "auth0.domain-operator.dev_Auth0Tenant"),
+    "customdomain": ("deploy/argocd/health.lua", "auth0.domain-operator.dev_CustomDomain"),
+    "auth0tenant": ("deploy/argocd/health.lua", "auth0.domain-operator.dev_Auth0Tenant"),
 }
 
 

@@ -258,8 +258,8 @@ import json, subprocess
 cm = json.loads(subprocess.check_output(["kubectl", "-n", "argocd", "get", "configmap", "argocd-cm", "-o", "json"]))
 d = cm["data"]
 assert d["url"] == "https://argocd.example.com", d.get("url")
-for kind, f in (("CustomDomain", "customdomain"), ("Auth0Tenant", "auth0tenant")):
-    assert d["resource.customizations.health.auth0.domain-operator.dev_" + kind] == open("deploy/argocd/%s-health.lua" % f).read(), kind
+for kind in ("CustomDomain", "Auth0Tenant"):
+    assert d["resource.customizations.health.auth0.domain-operator.dev_" + kind] == open("deploy/argocd/health.lua").read(), kind
 '
 
     # The recorded objects the health checks are tested on must be ones the CRDs admit.

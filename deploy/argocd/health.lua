@@ -1,4 +1,4 @@
--- Argo CD health check for auth0.domain-operator.dev/Auth0Tenant (kstatus semantics).
+-- Argo CD health check for auth0.domain-operator.dev/CustomDomain and /Auth0Tenant (kstatus semantics).
 -- Written for Argo CD's Lua 5.1 runtime (gopher-lua): `obj` is the live object as a table.
 --   Healthy      Ready=True and the status describes the current generation
 --   Degraded     Stalled=True (progress needs a person; the condition's message says why)

@@ -661,16 +661,7 @@ impl TenantClient {
 mod tests {
     use super::*;
 
-    fn cfg(url: Option<&str>) -> TenantConfig {
-        let mut c = TenantConfig::new(
-            "t",
-            "acme.eu.auth0.com",
-            "id",
-            Redacted::new("very-secret".into()),
-        );
-        c.management_api_url = url.map(Into::into);
-        c
-    }
+    use crate::auth0::config::test_config as cfg;
 
     #[test]
     fn paths_and_debug() {

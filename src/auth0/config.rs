@@ -138,21 +138,25 @@ pub(crate) fn origin_url(cfg: &TenantConfig) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// A tenant configuration for unit tests (`acme.eu.auth0.com`, secret `very-secret`).
+#[cfg(test)]
+pub(crate) fn test_config(url: Option<&str>) -> TenantConfig {
+    let mut c = TenantConfig::new(
+        "t",
+        "acme.eu.auth0.com",
+        "id",
+        Redacted::new("very-secret".into()),
+    );
+    c.management_api_url = url.map(Into::into);
+    c
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
-    fn cfg(url: Option<&str>) -> TenantConfig {
-        let mut c = TenantConfig::new(
-            "t",
-            "acme.eu.auth0.com",
-            "id",
-            Redacted::new("very-secret".into()),
-        );
-        c.management_api_url = url.map(Into::into);
-        c
-    }
+    use super::test_config as cfg;
 
     #[test]
     fn urls() {

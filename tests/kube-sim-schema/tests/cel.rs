@@ -332,7 +332,8 @@ fn nested_and_list_rules_use_field_paths() {
 
 #[test]
 fn evaluation_never_panics() {
-    // cel-interpreter hits todo!() when a macro iterates a string: it must become a rule error.
+    // The cel-interpreter crate panics (an unimplemented branch of its own) when a macro iterates
+    // a string; the simulator catches that and it must come out as a rule error, not a crash.
     let r = passes("self.s.all(c, true)", &json!({"s": "abc"}));
     assert_eq!(
         r,

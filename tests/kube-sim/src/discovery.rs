@@ -70,6 +70,9 @@ pub fn resource_list(types: &[Arc<ResourceType>], g: &str, v: &str) -> Option<Va
         if t.status_subresource {
             resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
         }
+        if t.scale.is_some() {
+            resources.push(json!({"name": format!("{}/scale", t.plural), "singularName": "", "namespaced": t.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        }
     }
     let gv = if g.is_empty() {
         v.to_string()
@@ -91,9 +94,17 @@ fn aggregated_resource(t: &ResourceType) -> Value {
     if !t.categories.is_empty() {
         r["categories"] = json!(t.categories);
     }
+    let mut subs = Vec::new();
     if t.status_subresource {
-        r["subresources"] =
-            json!([{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]);
+        subs.push(
+            json!({"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}),
+        );
+    }
+    if t.scale.is_some() {
+        subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
+    }
+    if !subs.is_empty() {
+        r["subresources"] = json!(subs);
     }
     r
 }

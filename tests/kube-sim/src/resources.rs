@@ -67,6 +67,23 @@ pub struct ResourceType {
     pub from_crd: bool,
     /// Whether `metadata.generation` is maintained.
     pub has_generation: bool,
+    /// CRD `selectableFields` (paths without the leading dot: `spec.color`).
+    pub selectable_fields: Vec<String>,
+    /// CRD `subresources.scale`.
+    pub scale: Option<ScaleSpec>,
+    /// A virtual, create-only type (access reviews): answered, never stored.
+    pub review: bool,
+}
+
+/// A CRD's `subresources.scale` (JSON paths without the leading dot).
+#[derive(Debug, Clone)]
+pub struct ScaleSpec {
+    /// `specReplicasPath` (`spec.replicas`).
+    pub spec_replicas_path: String,
+    /// `statusReplicasPath` (`status.replicas`).
+    pub status_replicas_path: String,
+    /// `labelSelectorPath`, if any.
+    pub label_selector_path: Option<String>,
 }
 
 impl ResourceType {
@@ -98,6 +115,9 @@ impl ResourceType {
 
     /// Verbs listed in discovery.
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.review {
+            return vec!["create"];
+        }
         vec![
             "create",
             "delete",
@@ -108,6 +128,82 @@ impl ResourceType {
             "update",
             "watch",
         ]
+    }
+
+    /// Checks a field selector label as the type's field label conversion does; `Err` is the
+    /// message of the server's 400.
+    pub fn check_field_label(&self, label: &str) -> Result<(), String> {
+        let unsupported = || Err(format!("field label not supported: {label}"));
+        if self.from_crd {
+            return match label {
+                "metadata.name" => Ok(()),
+                "metadata.namespace" if self.namespaced => Ok(()),
+                l if self.selectable_fields.iter().any(|f| f == l) => Ok(()),
+                _ => unsupported(),
+            };
+        }
+        let specific: Option<&[&str]> = match (self.group.as_str(), self.plural.as_str()) {
+            ("", "secrets") => Some(&["type", "metadata.namespace", "metadata.name"]),
+            ("", "namespaces") => Some(&["status.phase", "metadata.name"]),
+            ("", "services") => Some(&[
+                "metadata.namespace",
+                "metadata.name",
+                "spec.clusterIP",
+                "spec.type",
+            ]),
+            ("", "events") => Some(&[
+                "involvedObject.kind",
+                "involvedObject.namespace",
+                "involvedObject.name",
+                "involvedObject.uid",
+                "involvedObject.apiVersion",
+                "involvedObject.resourceVersion",
+                "involvedObject.fieldPath",
+                "reason",
+                "reportingComponent",
+                "source",
+                "type",
+                "metadata.namespace",
+                "metadata.name",
+            ]),
+            ("events.k8s.io", "events") => Some(&[
+                "regarding.kind",
+                "regarding.namespace",
+                "regarding.name",
+                "regarding.uid",
+                "regarding.apiVersion",
+                "regarding.resourceVersion",
+                "regarding.fieldPath",
+                "reason",
+                "reportingController",
+                "type",
+                "metadata.namespace",
+                "metadata.name",
+            ]),
+            ("", "pods") => Some(&[
+                "metadata.name",
+                "metadata.namespace",
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "spec.hostNetwork",
+                "status.phase",
+                "status.podIP",
+                "status.podIPs",
+                "status.nominatedNodeName",
+            ]),
+            _ => None,
+        };
+        match specific {
+            Some(labels) if labels.contains(&label) => Ok(()),
+            Some(_) => unsupported(),
+            // Types without their own conversion accept only the ObjectMeta fields.
+            None if matches!(label, "metadata.name" | "metadata.namespace") => Ok(()),
+            None => Err(format!(
+                "\"{label}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+            )),
+        }
     }
 
     /// The `metadata.name` rules: built-ins and CRs are DNS subdomains, namespaces DNS labels.
@@ -152,7 +248,27 @@ fn builtin(
         raw_schema: None,
         from_crd: false,
         has_generation: !group.is_empty() || matches!(plural, "services"),
+        selectable_fields: Vec::new(),
+        scale: None,
+        review: false,
     }
+}
+
+fn review(kind: &str, plural: &str) -> ResourceType {
+    let mut t = builtin(
+        "authorization.k8s.io",
+        "v1",
+        kind,
+        plural,
+        false,
+        &[],
+        &[],
+        false,
+        Vec::new(),
+    );
+    t.review = true;
+    t.has_generation = false;
+    t
 }
 
 fn age() -> Column {
@@ -163,6 +279,8 @@ fn age() -> Column {
 pub fn builtins() -> Vec<ResourceType> {
     let c = Column::builtin;
     vec![
+        review("SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+        review("SelfSubjectRulesReview", "selfsubjectrulesreviews"),
         builtin(
             "",
             "v1",
@@ -556,5 +674,23 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, Vec<CrdError>> {
         raw_schema,
         from_crd: true,
         has_generation: true,
+        selectable_fields: version
+            .get("selectableFields")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|f| s(f, "jsonPath").trim_start_matches('.').to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        scale: version.pointer("/subresources/scale").map(|sc| ScaleSpec {
+            spec_replicas_path: s(sc, "specReplicasPath").trim_start_matches('.').to_string(),
+            status_replicas_path: s(sc, "statusReplicasPath").trim_start_matches('.').to_string(),
+            label_selector_path: sc
+                .get("labelSelectorPath")
+                .and_then(Value::as_str)
+                .map(|p| p.trim_start_matches('.').to_string()),
+        }),
+        review: false,
     })
 }

@@ -127,6 +127,11 @@ impl FieldSelector {
         Ok(Self(terms))
     }
 
+    /// The field labels (left-hand sides) of the terms.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _, _)| k.as_str())
+    }
+
     /// Whether the object matches all terms.
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, eq, want)| {

@@ -637,18 +637,24 @@ fn write_opts(query: &HashMap<String, String>, ua: &str, body_dry_run: bool) -> 
     })
 }
 
-fn list_opts(query: &HashMap<String, String>) -> Result<ListOpts, ApiError> {
+fn list_opts(query: &HashMap<String, String>, rt: &ResourceType) -> Result<ListOpts, ApiError> {
+    let fields = query
+        .get("fieldSelector")
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::selectors::FieldSelector::parse(s))
+        .transpose()?;
+    if let Some(f) = &fields {
+        for label in f.labels() {
+            rt.check_field_label(label).map_err(ApiError::bad_request)?;
+        }
+    }
     Ok(ListOpts {
         labels: query
             .get("labelSelector")
             .filter(|s| !s.is_empty())
             .map(|s| crate::selectors::LabelSelector::parse(s))
             .transpose()?,
-        fields: query
-            .get("fieldSelector")
-            .filter(|s| !s.is_empty())
-            .map(|s| crate::selectors::FieldSelector::parse(s))
-            .transpose()?,
+        fields,
         limit: query.get("limit").and_then(|s| s.parse().ok()),
         continue_token: query.get("continue").filter(|s| !s.is_empty()).cloned(),
     })
@@ -687,9 +693,15 @@ async fn dispatch(
         return error(&ApiError::method_not_allowed());
     }
     if let Some(sub) = &t.sub
-        && !(sub == "status" && rt.status_subresource)
+        && !((sub == "status" && rt.status_subresource) || (sub == "scale" && rt.scale.is_some()))
     {
         return error(&ApiError::no_resource());
+    }
+    if rt.review {
+        return match verb {
+            "create" => review_response(&rt, body, content_type),
+            _ => error(&ApiError::method_not_allowed()),
+        };
     }
     if t.sub.is_some() && !matches!(verb, "get" | "update" | "patch") {
         return error(&ApiError::method_not_allowed());
@@ -748,6 +760,12 @@ async fn dispatch(
             let Ok(w) = server.world.lock() else {
                 return error(&ApiError::internal("store poisoned"));
             };
+            if sub == "scale" {
+                return match crate::scale::get(&w, &rt, nsr, &name) {
+                    Ok(o) => respond(200, &o, &[]),
+                    Err(e) => error(&e),
+                };
+            }
             match verbs::get(&w, &rt, nsr, &name) {
                 Ok(o) if meta_only => respond(200, &partial_metadata(&o), &[]),
                 Ok(o) => match table {
@@ -762,7 +780,7 @@ async fn dispatch(
             }
         }
         "list" => {
-            let lo = match list_opts(query) {
+            let lo = match list_opts(query, &rt) {
                 Ok(l) => l,
                 Err(e) => return error(&e),
             };
@@ -822,6 +840,12 @@ async fn dispatch(
             let Ok(mut w) = server.world.lock() else {
                 return error(&ApiError::internal("store poisoned"));
             };
+            if sub == "scale" {
+                return match crate::scale::update(&mut w, &rt, nsr, &name, &obj, &opts) {
+                    Ok(o) => respond(o.code, &o.obj, &o.warnings),
+                    Err(e) => error(&e),
+                };
+            }
             match verbs::replace(&mut w, &rt, nsr, &name, obj, &sub, &opts) {
                 Ok(o) => respond(o.code, &o.obj, &o.warnings),
                 Err(e) => error(&e),
@@ -839,6 +863,12 @@ async fn dispatch(
             let Ok(mut w) = server.world.lock() else {
                 return error(&ApiError::internal("store poisoned"));
             };
+            if sub == "scale" {
+                return match crate::scale::patch(&mut w, &rt, nsr, &name, kind, body, &opts) {
+                    Ok(o) => respond(o.code, &o.obj, &o.warnings),
+                    Err(e) => error(&e),
+                };
+            }
             match verbs::patch(&mut w, &rt, nsr, &name, kind, body, &sub, &opts) {
                 Ok(o) => respond(o.code, &o.obj, &o.warnings),
                 Err(e) => error(&e),
@@ -882,7 +912,7 @@ async fn dispatch(
                     Err(e) => error(&e),
                 };
             }
-            let lo = match list_opts(query) {
+            let lo = match list_opts(query, &rt) {
                 Ok(l) => l,
                 Err(e) => return error(&e),
             };
@@ -919,6 +949,32 @@ async fn dispatch(
     }
 }
 
+/// Access reviews: kube-sim has no RBAC, so every question is answered "allowed".
+fn review_response(rt: &ResourceType, body: &Bytes, content_type: &str) -> Response<Body> {
+    let mut obj = match parse_body(body, content_type) {
+        Ok(v) => v,
+        Err(e) => return error(&e),
+    };
+    if let Err(e) = verbs::check_type(rt, &obj) {
+        return error(&e);
+    }
+    let status = if rt.kind == "SelfSubjectRulesReview" {
+        json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        })
+    } else {
+        json!({"allowed": true, "reason": "kube-sim has no RBAC: every authenticated user may do everything"})
+    };
+    obj["status"] = status;
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    obj["metadata"]["creationTimestamp"] = Value::Null;
+    respond(201, &obj, &[])
+}
+
 fn watch_response(
     server: &Arc<Server>,
     rt: Arc<ResourceType>,
@@ -927,7 +983,7 @@ fn watch_response(
     table: Option<Include>,
     meta_only: bool,
 ) -> Response<Body> {
-    let lo = match list_opts(query) {
+    let lo = match list_opts(query, &rt) {
         Ok(l) => l,
         Err(e) => return error(&e),
     };

@@ -228,6 +228,12 @@ impl ApiError {
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
+        if self.reason.is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            // StatusReasonUnknown is "" and omitted from the JSON.
+            m.remove("reason");
+        }
         s
     }
 }

@@ -22,6 +22,9 @@ pub struct Change {
     pub kind: &'static str,
     /// The object after the change (before, for DELETED, with the new resourceVersion).
     pub object: Arc<Value>,
+    /// The object before the change (None for ADDED), so selector watches can tell an object
+    /// entering or leaving their selection.
+    pub prev: Option<Arc<Value>>,
 }
 
 /// All state of the simulated cluster.
@@ -139,11 +142,12 @@ impl World {
         set_rv(&mut obj, self.rv);
         let key = obj_key(&obj);
         let shared = Arc::new(obj);
-        self.objects
+        let prev = self
+            .objects
             .entry(res.clone())
             .or_default()
             .insert(key, shared.clone());
-        self.emit(res, kind, shared.clone());
+        self.emit(res, kind, shared.clone(), prev);
         let obj = Arc::unwrap_or_clone(shared);
         if crate::events::is_new_events(res) {
             let core_res = crate::events::core_events();
@@ -163,7 +167,8 @@ impl World {
         let mut obj = Arc::unwrap_or_clone(self.objects.get_mut(res)?.remove(key)?);
         self.rv += 1;
         set_rv(&mut obj, self.rv);
-        self.emit(res, "DELETED", Arc::new(obj.clone()));
+        let last = Arc::new(obj.clone());
+        self.emit(res, "DELETED", last.clone(), Some(last));
         self.gc_dirty = true;
         if crate::events::is_new_events(res) {
             self.remove(&crate::events::core_events(), key);
@@ -171,12 +176,13 @@ impl World {
         Some(obj)
     }
 
-    fn emit(&mut self, res: &ResKey, kind: &'static str, obj: Arc<Value>) {
+    fn emit(&mut self, res: &ResKey, kind: &'static str, obj: Arc<Value>, prev: Option<Arc<Value>>) {
         let change = Arc::new(Change {
             rv: self.rv,
             res: res.clone(),
             kind,
             object: obj,
+            prev,
         });
         self.history.push_back(change.clone());
         while self.history.len() > self.history_limit {

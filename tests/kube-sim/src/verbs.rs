@@ -104,6 +104,7 @@ fn metadata_causes(rt: &ResourceType, obj: &Value) -> Vec<(String, String, Strin
             format!("Invalid value: {}: {SUBDOMAIN_MSG}", q(name)),
         ));
     }
+    causes.extend(crate::names::metadata_causes(obj));
     causes
 }
 
@@ -115,7 +116,17 @@ fn admit(
     opts: &WriteOpts,
 ) -> Result<Vec<String>, ApiError> {
     let mut warnings = Vec::new();
-    let mut causes = metadata_causes(rt, obj);
+    let (mut causes, event_strict) = if crate::events::is_new_events(&rt.key()) {
+        match old {
+            Some(o) => crate::events::update_causes(obj, o),
+            None => crate::events::create_causes(obj),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    causes.extend(old.and_then(|o| crate::names::no_new_finalizers(o, obj)));
+    causes.extend(metadata_causes(rt, obj));
+    causes.extend(event_strict);
     if let Some(schema) = &rt.schema {
         let unknown = schema.prune(obj);
         if !unknown.is_empty() {
@@ -304,7 +315,11 @@ pub fn create(
             .and_then(Value::as_str)
             .is_some_and(|s| !s.is_empty())
         {
-            return Err(ApiError::bad_request(
+            // The storage layer refuses it with a plain error, which the server answers as a
+            // 500 whose Status has no reason.
+            return Err(ApiError::new(
+                500,
+                "",
                 "resourceVersion should not be set on objects to be created",
             ));
         }

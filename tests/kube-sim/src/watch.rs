@@ -64,6 +64,28 @@ fn matches(rt: &ResourceType, p: &WatchParams, obj: &Value) -> bool {
     p.list.matches(obj)
 }
 
+/// What a watch with these parameters sends for a change, as the watch cache does: an object
+/// that starts matching the selectors is ADDED, one that stops matching is DELETED (with its
+/// previous content and the change's resourceVersion), and changes outside the selection are
+/// not sent.
+fn event_for(rt: &ResourceType, p: &WatchParams, c: &Change) -> Option<(&'static str, Value)> {
+    if c.res != rt.key() {
+        return None;
+    }
+    let now = c.kind != "DELETED" && matches(rt, p, &c.object);
+    let before = c.prev.as_deref().is_some_and(|o| matches(rt, p, o));
+    match (before, now) {
+        (false, true) => Some(("ADDED", render(rt, p, &c.object))),
+        (true, true) => Some((c.kind, render(rt, p, &c.object))),
+        (true, false) => {
+            let mut last = c.prev.as_deref().cloned().unwrap_or(Value::Null);
+            crate::store::set_rv(&mut last, c.rv);
+            Some(("DELETED", render(rt, p, &last)))
+        }
+        (false, false) => None,
+    }
+}
+
 fn render(rt: &ResourceType, p: &WatchParams, obj: &Value) -> Value {
     if p.meta_only {
         return crate::server::partial_metadata(obj);
@@ -113,9 +135,9 @@ pub fn start(w: &World, rt: &ResourceType, p: &WatchParams) -> Result<Started, A
     if rv < w.oldest_rv {
         return Err(ApiError::gone(rv, w.oldest_rv));
     }
-    for c in w.history.iter().filter(|c| c.rv > rv && c.res == rt.key()) {
-        if matches(rt, p, &c.object) {
-            first.push(line(c.kind, &render(rt, p, &c.object)));
+    for c in w.history.iter().filter(|c| c.rv > rv) {
+        if let Some((kind, obj)) = event_for(rt, p, c) {
+            first.push(line(kind, &obj));
         }
     }
     Ok((first, rx, w.rv))
@@ -154,7 +176,9 @@ pub async fn run(
             r = rx.recv() => match r {
                 Ok(c) => {
                     last_seen = c.rv;
-                    if c.res == rt.key() && matches(&rt, &p, &c.object) && tx.send(line(c.kind, &render(&rt, &p, &c.object))).await.is_err() {
+                    if let Some((kind, obj)) = event_for(&rt, &p, &c)
+                        && tx.send(line(kind, &obj)).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -178,7 +202,9 @@ pub async fn run(
                     // Drain what is already queued so the bookmark does not skip changes.
                     while let Ok(c) = rx.try_recv() {
                         last_seen = c.rv;
-                        if c.res == rt.key() && matches(&rt, &p, &c.object) && tx.send(line(c.kind, &render(&rt, &p, &c.object))).await.is_err() {
+                        if let Some((kind, obj)) = event_for(&rt, &p, &c)
+                            && tx.send(line(kind, &obj)).await.is_err()
+                        {
                             return;
                         }
                     }

@@ -42,7 +42,7 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message, Some("invalid_uri"))
     }
 
-    /// 401 without `errorCode` (texts: "Missing authentication", "Invalid token", "Expired token").
+    /// 401 without `errorCode`; the body repeats the message under `attributes.error`.
     pub fn unauthorized(message: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message, None)
     }
@@ -56,11 +56,11 @@ impl ApiError {
         )
     }
 
-    /// 404 for an unknown custom domain.
-    pub fn domain_not_found() -> Self {
+    /// 404 for an unknown custom domain: "The custom domain {id} does not exist".
+    pub fn domain_not_found(id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "The custom domain does not exist",
+            format!("The custom domain {id} does not exist"),
             Some("inexistent_custom_domain"),
         )
     }
@@ -83,6 +83,9 @@ impl ApiError {
         });
         if let Some(code) = self.error_code {
             body["errorCode"] = json!(code);
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            body["attributes"] = json!({"error": self.message});
         }
         body
     }

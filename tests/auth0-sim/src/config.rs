@@ -112,28 +112,32 @@ impl RateSpec {
     }
 }
 
-/// Switches for the behaviours the contract marks as uncertain. Defaults are the most
-/// conservative reading (the one that is hardest on a client).
+/// Switches for the behaviours the contract marks as uncertain. Each default is the reading of the
+/// real recorded exchanges (`tests/auth0-sim/captures/`); the other reading is one switch away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Readings {
-    /// A verify that finds no record answers 400 instead of 200 with the domain still pending.
-    /// Default false (200): both happen on real tenants; the client must handle both anyway.
+    /// A verify that finds no record answers 400 instead of 200 with the domain unchanged.
+    /// Default false (200, as recorded).
     pub verify_failure_400: bool,
     /// Checkpoint pagination (`take`/`from`) is offered. When false, `take`/`from` → 400
     /// `invalid_query_string` (as on tenants without MCD; auth0-cli PRs #1305/#1306).
     pub pagination: bool,
-    /// PATCH `domain_metadata` merges (omitted keys kept). When false, the sent map replaces the
-    /// stored one. Default true, per the SDK docs.
+    /// PATCH `domain_metadata` merges (omitted keys kept, `null` removes). When false, the sent map
+    /// replaces the stored one. Default true (recorded).
     pub metadata_merge: bool,
-    /// Stricter reading of the Terraform provider: `tls_policy` only for Auth0-managed and
-    /// `custom_client_ip_header` only for self-managed domains. Default false (MCD guide).
+    /// `tls_policy` only for Auth0-managed and `custom_client_ip_header` only for self-managed
+    /// domains; the other combination → 400. Default true (the API schema's 400 texts); false
+    /// accepts both fields on both types (some guides send them so) and still renders per type.
     pub strict_type_fields: bool,
-    /// Self-managed `origin_domain_name` is shown only in the first successful verify response
-    /// (default true, the conservative reading); when false it is shown on every read once ready.
+    /// Self-managed `origin_domain_name` only in the first successful verify response. Default
+    /// false: it is shown on every read once the domain is ready (the read schemas carry it).
     pub origin_only_in_first_verify: bool,
     /// Answer 409 "operation in progress" to DELETE and test while an Auth0-managed certificate is
     /// still provisioning. Default false.
     pub conflict_while_provisioning: bool,
+    /// `verification.methods[].name` in lower case (`cname`, `txt`), as the API schema and tenants
+    /// recorded before mid-2025 have it. Default false: upper case, as every recent recording.
+    pub lowercase_method_names: bool,
 }
 
 impl Default for Readings {
@@ -142,9 +146,10 @@ impl Default for Readings {
             verify_failure_400: false,
             pagination: true,
             metadata_merge: true,
-            strict_type_fields: false,
-            origin_only_in_first_verify: true,
+            strict_type_fields: true,
+            origin_only_in_first_verify: false,
             conflict_while_provisioning: false,
+            lowercase_method_names: false,
         }
     }
 }
@@ -174,8 +179,11 @@ pub struct SimConfig {
     pub rate_limit: RateSpec,
     /// `verify`'s own bucket.
     pub verify_limit: RateSpec,
-    /// Custom-domain entitlement: creates past it → 403.
+    /// Custom-domain entitlement: creates past it → 409.
     pub max_domains: usize,
+    /// The plan includes custom domains; when false every custom-domain endpoint answers 403
+    /// "The account is not allowed to perform this operation.".
+    pub custom_domains_plan: bool,
     /// Edge (origin stand-in) listener; `None` = no edge.
     pub edge_listen: Option<SocketAddr>,
     /// State file; `None` = in memory only.
@@ -188,8 +196,19 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Delay between verification and certificate `provisioned` (Auth0-managed).
     pub cert_delay: Duration,
-    /// Suffix of origin names: `{tenant}-cd-{random}.edge.tenants.{origin_suffix}`.
+    /// Suffix of CNAME targets: `{tenant}-cd-{lower-cased id suffix}.edge.tenants.{origin_suffix}`
+    /// (default `us.auth0.com`, i.e. region `us`).
     pub origin_suffix: String,
+    /// Delay after create until Auth0's background job has looked at an Auth0-managed domain:
+    /// from then on reads show `verification.status: "pending"` and
+    /// `certificate: {"certificate_authority": "letsencrypt"}` (create never does).
+    pub pending_check_delay: Duration,
+    /// An Auth0-managed domain still unverified this long after create turns `failed`
+    /// (`verification.status: "failed"`, "DNS Verification record issue.").
+    pub verification_timeout: Duration,
+    /// Interval of the background re-check of ready Auth0-managed domains' CNAMEs (a removed
+    /// record turns `verification.status` to `failed`; `status` stays `ready`). Zero = off.
+    pub recheck_interval: Duration,
     /// Behaviour switches for the uncertain parts of the contract.
     pub readings: Readings,
 }
@@ -205,22 +224,27 @@ impl Default for SimConfig {
             tenant_domain: None,
             dns_server: None,
             dns_timeout: Duration::from_secs(2),
+            // Auth0's Free tier: 2 burst, 2 per second.
             rate_limit: RateSpec {
-                burst: 50,
-                per_second: 50.0,
+                burst: 2,
+                per_second: 2.0,
             },
             verify_limit: RateSpec {
                 burst: 5,
                 per_second: 5.0 / 60.0,
             },
             max_domains: 1000,
+            custom_domains_plan: true,
             edge_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             state_file: None,
             control: true,
             seed: 1,
             token_ttl: Duration::from_secs(86_400),
             cert_delay: Duration::from_millis(200),
-            origin_suffix: "sim.auth0local.dev".into(),
+            origin_suffix: "us.auth0.com".into(),
+            pending_check_delay: Duration::from_secs(5),
+            verification_timeout: Duration::from_secs(72 * 3600),
+            recheck_interval: Duration::from_secs(60),
             readings: Readings::default(),
         }
     }
@@ -308,6 +332,26 @@ impl SimConfig {
     /// Sets the certificate delay.
     pub fn cert_delay(mut self, delay: Duration) -> Self {
         self.cert_delay = delay;
+        self
+    }
+    /// Sets whether the plan includes custom domains (false → 403 on every custom-domain call).
+    pub fn custom_domains_plan(mut self, on: bool) -> Self {
+        self.custom_domains_plan = on;
+        self
+    }
+    /// Sets the delay until reads show `verification.status: "pending"` and the certificate.
+    pub fn pending_check_delay(mut self, delay: Duration) -> Self {
+        self.pending_check_delay = delay;
+        self
+    }
+    /// Sets how long an Auth0-managed domain may stay unverified before it turns `failed`.
+    pub fn verification_timeout(mut self, timeout: Duration) -> Self {
+        self.verification_timeout = timeout;
+        self
+    }
+    /// Sets the background re-check interval (zero = off).
+    pub fn recheck_interval(mut self, interval: Duration) -> Self {
+        self.recheck_interval = interval;
         self
     }
     /// Replaces the uncertain-behaviour switches.

@@ -123,7 +123,11 @@ impl Control {
         world.domains.insert(id.to_string(), edited.clone());
         world.reindex();
         self.persist(&world)?;
-        Ok(edited.render(domain::View::Plain, false, false))
+        Ok(edited.render(
+            domain::View::Plain,
+            false,
+            domain::RenderOptions::from(&self.tenant.readings()),
+        ))
     }
 
     /// Fails the certificate of an Auth0-managed domain: `provisioning_failed` (status `failed`)
@@ -135,18 +139,23 @@ impl Control {
             .domains
             .get_mut(id)
             .ok_or_else(|| ControlError::NotFound(id.to_string()))?;
-        let Some(cert) = d.certificate.as_mut() else {
+        if d.kind != domain::DomainType::Auth0ManagedCerts {
             return Err(ControlError::Invalid(
                 "self-managed domains have no Auth0 certificate".into(),
             ));
+        }
+        let Some(cert) = d.certificate.as_mut() else {
+            // Not looked at yet: fail when provisioning would finish.
+            d.cert_failure = Some(message.to_string());
+            return self.persist(&world);
         };
-        match cert.status.as_str() {
+        match cert.status_str() {
             "provisioned" => {
-                cert.status = "renewing_failed".into();
+                cert.status = Some("renewing_failed".into());
                 cert.error_msg = Some(message.to_string());
             }
             _ if d.verification.as_ref().is_some_and(|v| v.status == "verified") => {
-                cert.status = "provisioning_failed".into();
+                cert.status = Some("provisioning_failed".into());
                 cert.error_msg = Some(message.to_string());
                 d.cert_ready_at_ms = None;
                 d.status = DomainStatus::Failed;
@@ -154,6 +163,65 @@ impl Control {
             _ => d.cert_failure = Some(message.to_string()),
         }
         self.persist(&world)
+    }
+
+    /// Inserts a domain given as the API renders it (e.g. a recorded response): id, name, type,
+    /// status, verification, certificate, metadata, `created_at` are taken as they are. The CNAME
+    /// target (Auth0-managed) or TXT value (self-managed) is `verification.methods[0].record`.
+    /// Returns the id.
+    pub fn seed_domain(&self, wire: &Value) -> Result<String, ControlError> {
+        let d = domain_from_wire(wire, &self.tenant)?;
+        let id = d.id.clone();
+        let mut world = lock(&self.tenant.world);
+        if world.domains.contains_key(&id) || world.id_by_name(&d.domain).is_some() {
+            return Err(ControlError::Invalid(format!(
+                "{id} / {} exists already",
+                d.domain
+            )));
+        }
+        world.seq += 1;
+        let d = Domain {
+            created_seq: world.seq,
+            primary: world.domains.is_empty() && d.primary,
+            ..d
+        };
+        world.insert(d);
+        self.persist(&world)?;
+        Ok(id)
+    }
+
+    /// Makes a domain the default whatever its status (the API itself only accepts verified ones);
+    /// `None` restores the canonical domain.
+    pub fn force_default(&self, name: Option<&str>) -> Result<(), ControlError> {
+        let mut world = lock(&self.tenant.world);
+        if let Some(n) = name
+            && world.id_by_name(n).is_none()
+        {
+            return Err(ControlError::NotFound(n.to_string()));
+        }
+        world.default_domain = name.map(str::to_string);
+        self.persist(&world)
+    }
+
+    /// Runs Auth0's first background look at an Auth0-managed domain now (instead of after
+    /// `pending_check_delay`): reads then show `verification.status: "pending"` and the certificate.
+    pub fn run_pending_check(&self, id: &str) -> Result<(), ControlError> {
+        let mut world = lock(&self.tenant.world);
+        let d = world
+            .domains
+            .get_mut(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_string()))?;
+        let now = domain::now_ms();
+        if d.pending_check_at_ms.is_some() {
+            d.pending_check_at_ms = Some(now);
+        }
+        d.advance(now);
+        self.persist(&world)
+    }
+
+    /// Runs the background re-check of ready Auth0-managed domains now.
+    pub async fn recheck(&self) {
+        self.tenant.recheck().await;
     }
 
     /// Counters (calls by endpoint template and status, 429s, keys issued, domains created…).
@@ -226,6 +294,77 @@ impl Control {
         *lock(&self.tenant.readings) = self.tenant.cfg.readings.clone();
         self.tenant.reset_limits();
     }
+}
+
+fn domain_from_wire(w: &Value, t: &Tenant) -> Result<Domain, ControlError> {
+    let bad = |what: &str| ControlError::Invalid(format!("seed: {what}"));
+    let text = |k: &str| w.get(k).and_then(Value::as_str).map(str::to_string);
+    let id = text("custom_domain_id").ok_or_else(|| bad("custom_domain_id"))?;
+    crate::custom_domains::check_id(&id).map_err(|e| bad(&e.message))?;
+    let name = text("domain").ok_or_else(|| bad("domain"))?;
+    let kind: crate::domain::DomainType =
+        serde_json::from_value(w.get("type").cloned().unwrap_or(Value::Null)).map_err(|_| bad("type"))?;
+    let status: DomainStatus = match w.get("status") {
+        None => DomainStatus::PendingVerification,
+        Some(v) => serde_json::from_value(v.clone()).map_err(|_| bad("status"))?,
+    };
+    let v = w.get("verification");
+    let record = v
+        .and_then(|v| v.pointer("/methods/0/record"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let auth0 = kind == crate::domain::DomainType::Auth0ManagedCerts;
+    let verification =
+        v.and_then(|v| v.get("status"))
+            .and_then(Value::as_str)
+            .map(|s| domain::VerificationState {
+                status: s.to_string(),
+                error_msg: v
+                    .and_then(|v| v.get("error_msg"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                last_verified_at: v
+                    .and_then(|v| v.get("last_verified_at"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+    let certificate = match w.get("certificate") {
+        None | Some(Value::Null) => None,
+        Some(c) => Some(serde_json::from_value(c.clone()).map_err(|_| bad("certificate"))?),
+    };
+    let domain_metadata = match w.get("domain_metadata") {
+        None | Some(Value::Null) => Default::default(),
+        Some(m) => serde_json::from_value(m.clone()).map_err(|_| bad("domain_metadata"))?,
+    };
+    let created_ms = text("created_at")
+        .and_then(|s| domain::parse_iso_ms(&s))
+        .unwrap_or_else(domain::now_ms);
+    Ok(Domain {
+        origin_domain_name: match (auth0, &record) {
+            (true, Some(r)) => r.clone(),
+            _ => text("origin_domain_name").unwrap_or_else(|| t.origin_name(&id)),
+        },
+        txt_record: if auth0 { None } else { record },
+        id,
+        domain: name,
+        kind,
+        status,
+        primary: w.get("primary").and_then(Value::as_bool).unwrap_or(false),
+        verification,
+        certificate,
+        cert_ready_at_ms: None,
+        pending_check_at_ms: None,
+        fail_at_ms: None,
+        cert_failure: None,
+        tls_policy: text("tls_policy"),
+        custom_client_ip_header: text("custom_client_ip_header"),
+        metadata_set: w.get("domain_metadata").is_some(),
+        domain_metadata,
+        relying_party_identifier: text("relying_party_identifier"),
+        key_issued: !auth0 && status == DomainStatus::Ready,
+        created_seq: 0,
+        created_ms,
+    })
 }
 
 fn err(e: ControlError) -> Response {
@@ -347,6 +486,40 @@ async fn fail_certificate(State(t): State<Arc<Tenant>>, Path(id): Path<String>, 
     }
 }
 
+async fn seed_domain(State(t): State<Arc<Tenant>>, body: Bytes) -> Response {
+    let wire = match parse::<Value>(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match control(t).seed_domain(&wire) {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({"custom_domain_id": id}))).into_response(),
+        Err(e) => err(e),
+    }
+}
+
+async fn force_default(State(t): State<Arc<Tenant>>, body: Bytes) -> Response {
+    let v = match parse::<Value>(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match control(t).force_default(v.get("domain").and_then(Value::as_str)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => err(e),
+    }
+}
+
+async fn pending_check(State(t): State<Arc<Tenant>>, Path(id): Path<String>) -> Response {
+    match control(t).run_pending_check(&id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => err(e),
+    }
+}
+
+async fn recheck(State(t): State<Arc<Tenant>>) -> Response {
+    control(t).recheck().await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn reset(State(t): State<Arc<Tenant>>) -> Response {
     control(t).reset();
     StatusCode::NO_CONTENT.into_response()
@@ -370,6 +543,7 @@ async fn put_readings(State(t): State<Arc<Tenant>>, body: Bytes) -> Response {
     r.strict_type_fields = flag("strict_type_fields", r.strict_type_fields);
     r.origin_only_in_first_verify = flag("origin_only_in_first_verify", r.origin_only_in_first_verify);
     r.conflict_while_provisioning = flag("conflict_while_provisioning", r.conflict_while_provisioning);
+    r.lowercase_method_names = flag("lowercase_method_names", r.lowercase_method_names);
     c.set_readings(r.clone());
     axum::Json(readings_json(&r)).into_response()
 }
@@ -382,6 +556,7 @@ fn readings_json(r: &Readings) -> Value {
         "strict_type_fields": r.strict_type_fields,
         "origin_only_in_first_verify": r.origin_only_in_first_verify,
         "conflict_while_provisioning": r.conflict_while_provisioning,
+        "lowercase_method_names": r.lowercase_method_names,
     })
 }
 
@@ -389,7 +564,10 @@ fn readings_json(r: &Readings) -> Value {
 pub fn router() -> Router<Arc<Tenant>> {
     Router::new()
         .route("/counters", get(counters))
-        .route("/domains", get(domains))
+        .route("/domains", get(domains).post(seed_domain))
+        .route("/domains/{id}/pending-check", post(pending_check))
+        .route("/default", axum::routing::put(force_default))
+        .route("/recheck", post(recheck))
         .route("/domains/{id}", delete(delete_domain).patch(edit_domain))
         .route("/domains/{id}/fail-certificate", post(fail_certificate))
         .route("/faults", post(set_faults).put(set_faults).delete(clear_faults))

@@ -3,8 +3,8 @@
 //! limits and error bodies, an edge origin for self-managed domains, and a control API for faults.
 //!
 //! Start it in-process with [`start`] (port 0 everywhere) or run the `auth0-sim` binary.
-//! The behaviour follows `shared/auth0-management-api.md`; uncertain points are switches in
-//! [`Readings`].
+//! The behaviour follows the real Management API as recorded in `tests/auth0-sim/captures/`;
+//! uncertain points are switches in [`Readings`].
 
 pub mod api;
 pub mod api_error;
@@ -137,6 +137,13 @@ pub async fn start(cfg: SimConfig) -> Result<Sim, Error> {
         let handler = server::from_router(edge::router(tenant.clone()));
         tasks.push(tokio::spawn(server::serve(l, server_cfg, handler, rx.clone())));
     }
+    if !cfg.recheck_interval.is_zero() {
+        tasks.push(tokio::spawn(recheck_loop(
+            tenant.clone(),
+            cfg.recheck_interval,
+            rx.clone(),
+        )));
+    }
     let scheme = if cfg.plain_http { "http" } else { "https" };
     tracing::info!(url = %format!("{scheme}://{api_addr}"), edge = %edge_addr, "auth0-sim listening");
     Ok(Sim {
@@ -151,6 +158,24 @@ pub async fn start(cfg: SimConfig) -> Result<Sim, Error> {
         tasks,
         _tmp: tmp,
     })
+}
+
+/// Auth0's background re-check of ready Auth0-managed domains, every `interval` until shutdown.
+async fn recheck_loop(
+    tenant: Arc<tenant::Tenant>,
+    interval: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => tenant.recheck().await,
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl Sim {

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
-use crate::domain::{Domain, View};
+use crate::domain::{Domain, RenderOptions, View};
 use crate::tenant::{Tenant, lock};
 
 /// Largest `take`.
@@ -179,14 +179,12 @@ impl Tenant {
         self.advance_all(&mut world)?;
         let mut found: Vec<&Domain> = world.domains.values().filter(|d| q.matches(d)).collect();
         let paginated = q.take.is_some() || q.from.is_some();
-        if q.sort_by_domain || paginated {
-            found.sort_by(|a, b| a.domain.cmp(&b.domain));
-        } else {
-            found.sort_by_key(|d| d.created_seq);
-        }
+        // Observed order is ascending `domain`, with or without paging.
+        found.sort_by(|a, b| a.domain.cmp(&b.domain));
+        let opts = RenderOptions::from(&readings);
         let render = |d: &Domain| {
             let is_default = world.default_domain.as_deref() == Some(d.domain.as_str());
-            q.project(d.render(View::Plain, is_default, readings.origin_only_in_first_verify))
+            q.project(d.render(View::Plain, is_default, opts))
         };
         if !paginated {
             return Ok(Value::Array(found.into_iter().map(render).collect()));
@@ -194,12 +192,8 @@ impl Tenant {
         let start = match &q.from {
             None => 0,
             Some(from) => {
-                let name = world
-                    .domains
-                    .get(from)
-                    .map(|d| d.domain.clone())
-                    .or_else(|| world.tombstones.get(from).cloned())
-                    .ok_or_else(|| query_err(format!("Invalid checkpoint: {from}")))?;
+                let name =
+                    decode_cursor(from).ok_or_else(|| query_err(format!("Invalid checkpoint: {from}")))?;
                 found.partition_point(|d| d.domain < name)
             }
         };
@@ -207,10 +201,32 @@ impl Tenant {
         let page: Vec<Value> = found.iter().skip(start).take(take).map(|d| render(d)).collect();
         let mut body = json!({"custom_domains": page});
         if let Some(next) = found.get(start + take) {
-            body["next"] = json!(next.id);
+            body["next"] = json!(encode_cursor(&next.domain));
         }
         Ok(body)
     }
+}
+
+const CURSOR_PREFIX: &str = "Sim1*";
+
+/// The opaque `next` cursor: where the next page starts (a domain name), sealed in base64url.
+/// Clients must pass it back verbatim; deleting the domain it names does not invalidate it.
+pub fn encode_cursor(domain: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "{CURSOR_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(domain)
+    )
+}
+
+/// The domain name a cursor starts at, if it is one of ours.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw = cursor.strip_prefix(CURSOR_PREFIX)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
+    String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -241,5 +257,10 @@ mod tests {
         assert!(ListQuery::parse(Some("page=1"), true).is_err());
         assert!(ListQuery::parse(Some("sort=domain:-1"), true).is_err());
         assert!(ListQuery::parse(Some("take=101"), true).is_err());
+        assert_eq!(
+            decode_cursor(&encode_cursor("a.example.com")).as_deref(),
+            Some("a.example.com")
+        );
+        assert_eq!(decode_cursor("cd_0123456789abcdef"), None);
     }
 }

@@ -42,15 +42,18 @@ struct Cli {
     /// Timeout of one DNS query in milliseconds.
     #[arg(long, default_value_t = 2000)]
     dns_timeout_ms: u64,
-    /// Tenant-wide Management API bucket: RPS:BURST.
-    #[arg(long, default_value = "50:50")]
+    /// Tenant-wide Management API bucket: RPS:BURST (default: Auth0's Free tier, 2 per second, burst 2).
+    #[arg(long, default_value = "2:2")]
     rate_limit: String,
     /// Verify's own bucket: N:PER_SECONDS (burst N, N refilled per PER_SECONDS).
     #[arg(long, default_value = "5:60")]
     verify_limit: String,
-    /// Custom-domain entitlement; creates past it get 403.
+    /// Custom-domain entitlement; creates past it get 409.
     #[arg(long, default_value_t = 1000)]
     max_domains: usize,
+    /// The plan has no custom domains: every custom-domain endpoint answers 403.
+    #[arg(long)]
+    no_custom_domains_plan: bool,
     /// Edge (origin stand-in) listener for self-managed domains.
     #[arg(long, default_value = "127.0.0.1:0")]
     edge_listen: SocketAddr,
@@ -72,9 +75,19 @@ struct Cli {
     /// Delay from CNAME verification to certificate `provisioned` (Auth0-managed), milliseconds.
     #[arg(long, default_value_t = 2000)]
     cert_delay: u64,
-    /// Origin suffix: {tenant}-cd-{random}.edge.tenants.{suffix}.
-    #[arg(long, default_value = "sim.auth0local.dev")]
+    /// CNAME target suffix: {tenant}-cd-{lower-cased id suffix}.edge.tenants.{suffix}.
+    #[arg(long, default_value = "us.auth0.com")]
     origin_suffix: String,
+    /// Milliseconds after create until reads of an Auth0-managed domain show
+    /// verification.status "pending" and the certificate authority.
+    #[arg(long, default_value_t = 5000)]
+    pending_check_ms: u64,
+    /// Seconds an Auth0-managed domain may stay unverified before it turns failed.
+    #[arg(long, default_value_t = 72 * 3600)]
+    verification_timeout: u64,
+    /// Seconds between background re-checks of ready Auth0-managed domains' CNAMEs (0 = off).
+    #[arg(long, default_value_t = 60)]
+    recheck_interval: u64,
     /// Write {"url","tenant_domain","edge","ca_file","control"} here once listening.
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -87,13 +100,20 @@ struct Cli {
     /// (uncertain) PATCH domain_metadata replaces the map instead of merging omitted keys.
     #[arg(long)]
     metadata_replace: bool,
-    /// (uncertain) tls_policy only for Auth0-managed, custom_client_ip_header only for self-managed.
+    /// (uncertain) Accept tls_policy on self-managed and custom_client_ip_header on Auth0-managed
+    /// domains (default: 400 with the API's texts).
     #[arg(long)]
+    relaxed_type_fields: bool,
+    /// Accepted for old scripts; the type rule is the default now.
+    #[arg(long, hide = true)]
     strict_type_fields: bool,
-    /// (uncertain) Show a self-managed origin_domain_name on every read once ready (default: only in
-    /// the first successful verify response).
+    /// (uncertain) Show a self-managed origin_domain_name only in the first successful verify
+    /// response (default: on every read once ready).
     #[arg(long)]
-    origin_in_reads: bool,
+    origin_only_in_first_verify: bool,
+    /// (uncertain) verification.methods[].name in lower case (cname, txt), as older tenants.
+    #[arg(long)]
+    lowercase_method_names: bool,
     /// (uncertain) DELETE and test answer 409 while an Auth0-managed certificate is provisioning.
     #[arg(long)]
     conflict_while_provisioning: bool,
@@ -121,6 +141,7 @@ impl Cli {
             rate_limit: RateSpec::parse_rps_burst(&self.rate_limit)?,
             verify_limit: RateSpec::parse_n_per(&self.verify_limit)?,
             max_domains: self.max_domains,
+            custom_domains_plan: !self.no_custom_domains_plan,
             edge_listen: (!self.no_edge).then_some(self.edge_listen),
             state_file: self.state.clone(),
             control: self.control,
@@ -128,13 +149,17 @@ impl Cli {
             token_ttl: Duration::from_secs(self.token_ttl),
             cert_delay: Duration::from_millis(self.cert_delay),
             origin_suffix: self.origin_suffix.clone(),
+            pending_check_delay: Duration::from_millis(self.pending_check_ms),
+            verification_timeout: Duration::from_secs(self.verification_timeout),
+            recheck_interval: Duration::from_secs(self.recheck_interval),
             readings: Readings {
                 verify_failure_400: self.verify_failure_400,
                 pagination: !self.no_pagination,
                 metadata_merge: !self.metadata_replace,
-                strict_type_fields: self.strict_type_fields,
-                origin_only_in_first_verify: !self.origin_in_reads,
+                strict_type_fields: !self.relaxed_type_fields,
+                origin_only_in_first_verify: self.origin_only_in_first_verify,
                 conflict_while_provisioning: self.conflict_while_provisioning,
+                lowercase_method_names: self.lowercase_method_names,
             },
         })
     }

@@ -51,6 +51,8 @@ pub struct CreateRequest {
     pub domain_metadata: BTreeMap<String, String>,
     /// `relying_party_identifier`.
     pub relying_party_identifier: Option<String>,
+    /// `domain_metadata` was in the body (then it is shown, even empty).
+    pub metadata_sent: bool,
 }
 
 /// A validated patch: `Some(None)` = remove.
@@ -118,6 +120,78 @@ fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiE
         Err(payload_err(
             &format!("Additional properties not allowed: {}", unknown.join(",")),
             None,
+        ))
+    }
+}
+
+/// The API schema's pattern of `domain`.
+pub const DOMAIN_PATTERN: &str = "^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9])\\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9])$";
+
+/// True when `s` matches [`DOMAIN_PATTERN`]: dot-separated labels of 1–63 letters, digits and
+/// inner hyphens (no wildcard, underscore, empty label or trailing dot).
+pub fn matches_domain_pattern(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn domain_field(v: &Value) -> Result<String, ApiError> {
+    const PROP: &str = "domain (Domain name.)";
+    let Value::String(s) = v else {
+        return Err(wrong_type("string", v, Some("domain")));
+    };
+    let n = s.chars().count();
+    if n < 3 {
+        return Err(payload_err(
+            &format!("String is too short ({n} chars), minimum 3"),
+            Some(PROP),
+        ));
+    }
+    if n > 255 {
+        return Err(payload_err(
+            &format!("String is too long ({n} chars), maximum 255"),
+            Some(PROP),
+        ));
+    }
+    if !matches_domain_pattern(s) {
+        return Err(payload_err(
+            &format!("String does not match pattern {DOMAIN_PATTERN}: {s}"),
+            Some(PROP),
+        ));
+    }
+    Ok(s.clone())
+}
+
+/// The type rule of `tls_policy` (Auth0-managed only) and `custom_client_ip_header`
+/// (self-managed only), with the API's 400 texts.
+pub fn check_type_fields(kind: DomainType, tls_policy: bool, client_ip_header: bool) -> Result<(), ApiError> {
+    if tls_policy && kind == DomainType::SelfManagedCerts {
+        return Err(ApiError::invalid_body(
+            "The 'tls_policy' cannot be set on self_managed domains",
+        ));
+    }
+    if client_ip_header && kind == DomainType::Auth0ManagedCerts {
+        return Err(ApiError::invalid_body(
+            "The 'custom_client_ip_header' cannot be set on auth0_managed domains",
+        ));
+    }
+    Ok(())
+}
+
+/// `relying_party_identifier` must be the domain itself or a parent domain of it.
+pub fn check_relying_party(domain: &str, rp: &str) -> Result<(), ApiError> {
+    let domain = domain.to_ascii_lowercase();
+    let rp = rp.to_ascii_lowercase();
+    if domain == rp || domain.ends_with(&format!(".{rp}")) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_body(
+            "The 'relying_party_identifier' must be equal to or a registrable domain suffix of the domain.",
         ))
     }
 }
@@ -246,16 +320,7 @@ pub fn create(body: &[u8], strict_type_fields: bool) -> Result<CreateRequest, Ap
             ));
         }
     }
-    let domain = match &obj["domain"] {
-        Value::String(s) if is_hostname(s) => s.clone(),
-        Value::String(_) => {
-            return Err(payload_err(
-                "Object didn't pass validation for format hostname: not a domain!",
-                Some("domain (Domain name.)"),
-            ));
-        }
-        other => return Err(wrong_type("string", other, Some("domain"))),
-    };
+    let domain = domain_field(&obj["domain"])?;
     let kind = match string_enum(
         &obj["type"],
         &["auth0_managed_certs", "self_managed_certs"],
@@ -281,18 +346,7 @@ pub fn create(body: &[u8], strict_type_fields: bool) -> Result<CreateRequest, Ap
         None => None,
     };
     if strict_type_fields {
-        if tls_policy.is_some() && kind == DomainType::SelfManagedCerts {
-            return Err(payload_err(
-                "tls_policy is only allowed for auth0_managed_certs",
-                Some("tls_policy"),
-            ));
-        }
-        if custom_client_ip_header.is_some() && kind == DomainType::Auth0ManagedCerts {
-            return Err(payload_err(
-                "custom_client_ip_header is only allowed for self_managed_certs",
-                Some("custom_client_ip_header"),
-            ));
-        }
+        check_type_fields(kind, tls_policy.is_some(), custom_client_ip_header.is_some())?;
     }
     let domain_metadata = match obj.get("domain_metadata") {
         Some(v) => metadata_object(v, false)?
@@ -305,7 +359,11 @@ pub fn create(body: &[u8], strict_type_fields: bool) -> Result<CreateRequest, Ap
         Some(v) => relying_party(v)?,
         None => None,
     };
+    if let Some(rp) = &relying_party_identifier {
+        check_relying_party(&domain, rp)?;
+    }
     Ok(CreateRequest {
+        metadata_sent: obj.contains_key("domain_metadata"),
         domain,
         kind,
         tls_policy,
@@ -387,6 +445,75 @@ mod tests {
             assert!(!is_hostname(bad), "{bad}");
         }
         assert!(!is_hostname(&format!("{}.com", "a".repeat(64))));
+    }
+
+    #[test]
+    fn domain_pattern() {
+        for ok in [
+            "login.example.com",
+            "Login.Example.com",
+            "a-b.c.io",
+            "x1.y2",
+            "localhost",
+        ] {
+            assert!(matches_domain_pattern(ok), "{ok}");
+        }
+        for bad in [
+            "*.example.com",
+            "a_b.example.com",
+            "-a.com",
+            "a..com",
+            "a.com.",
+            "",
+        ] {
+            assert!(!matches_domain_pattern(bad), "{bad}");
+        }
+        assert!(!matches_domain_pattern(&format!("{}.com", "a".repeat(64))));
+        let e = create(
+            br#"{"domain":"a_b.example.com","type":"self_managed_certs"}"#,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("String does not match pattern"),
+            "{}",
+            e.message
+        );
+        let e = create(br#"{"domain":"ab","type":"self_managed_certs"}"#, true).unwrap_err();
+        assert!(e.message.contains("too short"), "{}", e.message);
+    }
+
+    #[test]
+    fn type_fields_and_relying_party() {
+        let e = create(
+            br#"{"domain":"a.example.com","type":"self_managed_certs","tls_policy":"recommended"}"#,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "The 'tls_policy' cannot be set on self_managed domains"
+        );
+        assert!(
+            create(
+                br#"{"domain":"a.example.com","type":"self_managed_certs","tls_policy":"recommended"}"#,
+                false,
+            )
+            .is_ok()
+        );
+        let e = create(
+            br#"{"domain":"a.example.com","type":"auth0_managed_certs","custom_client_ip_header":"cf-connecting-ip"}"#,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "The 'custom_client_ip_header' cannot be set on auth0_managed domains"
+        );
+        assert!(check_relying_party("login.example.com", "example.com").is_ok());
+        assert!(check_relying_party("login.example.com", "login.example.com").is_ok());
+        assert!(check_relying_party("login.example.com", "other.com").is_err());
+        assert!(check_relying_party("login.example.com", "ample.com").is_err());
     }
 
     #[test]

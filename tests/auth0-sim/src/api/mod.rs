@@ -27,17 +27,20 @@ fn json(status: StatusCode, v: serde_json::Value) -> Response {
 
 async fn list(State(t): State<Arc<Tenant>>, h: HeaderMap, RawQuery(q): RawQuery) -> ApiResult {
     oauth::authorize(&t, &h, "read:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.list_domains(q.as_deref())?))
 }
 
 async fn create(State(t): State<Arc<Tenant>>, h: HeaderMap, body: Bytes) -> ApiResult {
     oauth::authorize(&t, &h, "create:custom_domains")?;
+    t.check_plan()?;
     let req = validate::create(&body, t.readings().strict_type_fields)?;
     Ok(json(StatusCode::CREATED, t.create_domain(req)?))
 }
 
 async fn get_one(State(t): State<Arc<Tenant>>, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
     oauth::authorize(&t, &h, "read:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.get_domain(&id)?))
 }
 
@@ -48,34 +51,39 @@ async fn patch_one(
     body: Bytes,
 ) -> ApiResult {
     oauth::authorize(&t, &h, "update:custom_domains")?;
+    t.check_plan()?;
     let req = validate::patch(&body)?;
     Ok(json(StatusCode::OK, t.patch_domain(&id, req)?))
 }
 
 async fn delete_one(State(t): State<Arc<Tenant>>, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
     oauth::authorize(&t, &h, "delete:custom_domains")?;
+    t.check_plan()?;
     t.delete_domain(&id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn verify(State(t): State<Arc<Tenant>>, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
     oauth::authorize(&t, &h, "create:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.verify_domain(&id).await?))
 }
 
 async fn test(State(t): State<Arc<Tenant>>, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
-    // Scope uncertain in the contract; the stricter create:custom_domains is required.
-    oauth::authorize(&t, &h, "create:custom_domains")?;
+    oauth::authorize(&t, &h, "read:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.test_domain(&id)?))
 }
 
 async fn get_default(State(t): State<Arc<Tenant>>, h: HeaderMap) -> ApiResult {
     oauth::authorize(&t, &h, "read:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.get_default()?))
 }
 
 async fn set_default(State(t): State<Arc<Tenant>>, h: HeaderMap, body: Bytes) -> ApiResult {
     oauth::authorize(&t, &h, "update:custom_domains")?;
+    t.check_plan()?;
     Ok(json(StatusCode::OK, t.set_default(&body)?))
 }
 
@@ -87,6 +95,67 @@ async fn get_settings(State(t): State<Arc<Tenant>>, h: HeaderMap, RawQuery(q): R
 async fn patch_settings(State(t): State<Arc<Tenant>>, h: HeaderMap, body: Bytes) -> ApiResult {
     oauth::authorize(&t, &h, "update:tenant_settings")?;
     Ok(json(StatusCode::OK, t.patch_settings(&body)?))
+}
+
+/// The Management endpoints that build user-facing URLs or send email: they need to know which
+/// custom domain to use (`auth0-custom-domain` header) once the tenant has several.
+async fn custom_domain_context(
+    State(t): State<Arc<Tenant>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    oauth::authenticate(&t, &h)?;
+    let obj = if body.is_empty() {
+        serde_json::Map::new()
+    } else {
+        validate::parse_object(&body)?
+    };
+    if obj.contains_key("domain") {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'Additional properties not allowed: domain'.",
+        ));
+    }
+    let header = h
+        .get("auth0-custom-domain")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let domain = t.email_domain(header.as_deref())?;
+    let path = uri.path();
+    let id = |prefix: &str| format!("{prefix}_{}", &uri_digest(path)[..16]);
+    let created = |v: serde_json::Value| Ok(json(StatusCode::CREATED, v));
+    match (method.as_str(), path) {
+        ("GET", "/api/v2/users") => Ok(json(StatusCode::OK, serde_json::json!([]))),
+        ("POST", "/api/v2/users") => created(serde_json::json!({
+            "user_id": format!("auth0|{}", id("u")), "email": obj.get("email"), "created_at": crate::domain::iso_ms(crate::domain::now_ms()),
+        })),
+        (_, p) if p.starts_with("/api/v2/users/") => Ok(json(
+            StatusCode::OK,
+            serde_json::json!({"user_id": p.trim_start_matches("/api/v2/users/")}),
+        )),
+        (_, "/api/v2/jobs/verification-email") => created(serde_json::json!({
+            "type": "verification_email", "status": "pending", "id": id("job"),
+            "created_at": crate::domain::iso_ms(crate::domain::now_ms()),
+        })),
+        (_, "/api/v2/guardian/enrollments/ticket") => Ok(json(
+            StatusCode::OK,
+            serde_json::json!({"ticket_id": id("t"), "ticket_url": format!("https://{domain}/guardian/enroll?ticket={}", id("t"))}),
+        )),
+        (_, p) if p.ends_with("/invitations") => created(serde_json::json!({
+            "id": id("uinv"),
+            "invitation_url": format!("https://{domain}/login?invitation={}", id("inv")),
+        })),
+        _ => created(serde_json::json!({"ticket": format!("https://{domain}/lo/reset?ticket={}", id("t"))})),
+    }
+}
+
+fn uri_digest(path: &str) -> String {
+    let d = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{path}{}", crate::domain::now_ms()).as_bytes(),
+    );
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn not_found() -> ApiError {
@@ -108,6 +177,22 @@ pub fn router(t: Arc<Tenant>) -> Router {
         )
         .route("/api/v2/custom-domains/{id}/verify", post(verify))
         .route("/api/v2/custom-domains/{id}/test", post(test))
+        .route(
+            "/api/v2/users",
+            get(custom_domain_context).post(custom_domain_context),
+        )
+        .route(
+            "/api/v2/users/{id}",
+            get(custom_domain_context).patch(custom_domain_context),
+        )
+        .route("/api/v2/jobs/verification-email", post(custom_domain_context))
+        .route("/api/v2/tickets/email-verification", post(custom_domain_context))
+        .route("/api/v2/tickets/password-change", post(custom_domain_context))
+        .route(
+            "/api/v2/organizations/{id}/invitations",
+            post(custom_domain_context),
+        )
+        .route("/api/v2/guardian/enrollments/ticket", post(custom_domain_context))
         .route(
             "/api/v2/tenants/settings",
             get(get_settings).patch(patch_settings),

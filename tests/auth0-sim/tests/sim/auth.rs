@@ -105,6 +105,7 @@ async fn bad_missing_and_expired_tokens_get_401() {
     let r = e.call_as("garbage", Method::GET, "/custom-domains", None).await;
     assert_error(&r, 401, None);
     assert_eq!(r.body["message"], "Invalid token");
+    assert_eq!(r.body["attributes"], json!({"error": "Invalid token"}));
     assert!(
         r.headers.contains_key("x-ratelimit-remaining"),
         "rate headers on every response"
@@ -117,13 +118,14 @@ async fn bad_missing_and_expired_tokens_get_401() {
         .unwrap();
     assert_eq!(resp.status(), 401);
     let b: Value = resp.json().await.unwrap();
-    assert_eq!(b["message"], "Missing authentication");
+    // Auth0 says "Invalid token" for a missing, bad or expired token alike.
+    assert_eq!(b["message"], "Invalid token");
     // Natural expiry (exp is in whole seconds).
     assert_eq!(e.call(Method::GET, "/custom-domains", None).await.status, 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = e.call(Method::GET, "/custom-domains", None).await;
     assert_error(&r, 401, None);
-    assert_eq!(r.body["message"], "Expired token");
+    assert_eq!(r.body["message"], "Invalid token");
 }
 
 #[tokio::test]
@@ -132,7 +134,7 @@ async fn control_expires_all_tokens() {
     assert_eq!(e.call(Method::GET, "/custom-domains", None).await.status, 200);
     e.sim.control().expire_tokens();
     let r = e.call(Method::GET, "/custom-domains", None).await;
-    assert_eq!(r.body["message"], "Expired token");
+    assert_eq!(r.body["message"], "Invalid token");
     let fresh = token(&e.http, &e.sim, "sim-client", "sim-secret").await;
     assert_eq!(
         e.call_as(&fresh, Method::GET, "/custom-domains", None)
@@ -190,7 +192,7 @@ async fn every_endpoint_checks_its_scope() {
         (
             Method::POST,
             format!("/custom-domains/{id}/test"),
-            "create:custom_domains",
+            "read:custom_domains",
             None,
         ),
         (

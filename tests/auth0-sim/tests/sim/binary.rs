@@ -103,8 +103,13 @@ fn help_documents_every_flag() {
         "--verify-failure-400",
         "--no-pagination",
         "--metadata-replace",
-        "--strict-type-fields",
-        "--origin-in-reads",
+        "--relaxed-type-fields",
+        "--origin-only-in-first-verify",
+        "--lowercase-method-names",
+        "--no-custom-domains-plan",
+        "--pending-check-ms",
+        "--verification-timeout",
+        "--recheck-interval",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

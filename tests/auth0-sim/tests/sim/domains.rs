@@ -21,36 +21,46 @@ async fn create_per_type() {
     assert_eq!(a["type"], "auth0_managed_certs");
     assert_eq!(a["primary"], true);
     assert_eq!(a["is_default"], false);
+    let id = a["custom_domain_id"].as_str().unwrap();
     let m = &a["verification"]["methods"][0];
-    assert_eq!(m["name"], "cname");
-    assert_eq!(m["record"], a["origin_domain_name"]);
-    assert!(
-        a["origin_domain_name"]
-            .as_str()
-            .unwrap()
-            .starts_with("sim-tenant-cd-")
+    assert_eq!(m["name"], "CNAME");
+    assert_eq!(m["domain"], "login.example.com");
+    assert_eq!(
+        m["record"],
+        format!(
+            "sim-tenant-cd-{}.edge.tenants.us.auth0.com",
+            id[3..].to_ascii_lowercase()
+        )
     );
-    assert!(
-        a["origin_domain_name"]
-            .as_str()
-            .unwrap()
-            .ends_with(".edge.tenants.sim.auth0local.dev")
-    );
-    assert_eq!(a["verification"]["status"], "pending");
-    assert_eq!(a["certificate"]["status"], "provisioning");
+    // Auth0-managed: never origin_domain_name; tls_policy even when not sent; no
+    // verification.status and no certificate on create.
+    assert!(a.get("origin_domain_name").is_none(), "{a}");
+    assert_eq!(a["tls_policy"], "recommended");
+    assert!(a.get("custom_client_ip_header").is_none());
+    assert!(a["verification"].get("status").is_none(), "{a}");
+    assert!(a.get("certificate").is_none(), "{a}");
     assert!(a.get("cname_api_key").is_none());
+    assert!(a.get("domain_metadata").is_none(), "never set, not shown");
+    let created = a["created_at"].as_str().unwrap();
+    assert!(
+        created.len() == 24 && created.ends_with('Z') && &created[19..20] == ".",
+        "{created}"
+    );
 
     let s = e.create("auth.example.org", "self_managed_certs").await;
     assert_eq!(s["primary"], false);
     let m = &s["verification"]["methods"][0];
-    assert_eq!(m["name"], "txt");
+    assert_eq!(m["name"], "TXT");
     assert_eq!(m["domain"], "_cf-custom-hostname.auth.example.org");
     assert!(m["record"].as_str().unwrap().len() >= 32);
     assert!(
         s.get("certificate").is_none()
             && s.get("origin_domain_name").is_none()
             && s.get("cname_api_key").is_none()
+            && s.get("tls_policy").is_none()
     );
+    assert_eq!(s["custom_client_ip_header"], Value::Null, "null until set");
+    assert!(s["created_at"].is_string());
     assert_ne!(a["custom_domain_id"], s["custom_domain_id"]);
 
     let full = e
@@ -59,13 +69,13 @@ async fn create_per_type() {
             "/custom-domains",
             Some(
                 json!({"domain":"full.example.com","type":"self_managed_certs","verification_method":"txt",
-                "tls_policy":"recommended","custom_client_ip_header":"cf-connecting-ip",
+                "custom_client_ip_header":"cf-connecting-ip",
                 "domain_metadata":{"team":"id"},"relying_party_identifier":"example.com"}),
             ),
         )
         .await;
-    assert_eq!(full.status, StatusCode::CREATED);
-    assert_eq!(full.body["tls_policy"], "recommended");
+    assert_eq!(full.status, StatusCode::CREATED, "{}", full.body);
+    assert!(full.body.get("tls_policy").is_none());
     assert_eq!(full.body["custom_client_ip_header"], "cf-connecting-ip");
     assert_eq!(full.body["domain_metadata"], json!({"team":"id"}));
     assert_eq!(full.body["relying_party_identifier"], "example.com");
@@ -78,6 +88,38 @@ async fn create_per_type() {
         .await;
     assert_eq!(got.body, s);
     assert_eq!(e.sim.control().counters().domains_created, 3);
+    // Lower-case method names when switched (older tenants, the API schema).
+    e.sim.control().set_readings(Readings {
+        lowercase_method_names: true,
+        ..Readings::default()
+    });
+    let got = e.call(Method::GET, &format!("/custom-domains/{id}"), None).await;
+    assert_eq!(got.body["verification"]["methods"][0]["name"], "cname");
+}
+
+#[tokio::test]
+async fn background_job_shows_pending_then_verification_times_out() {
+    let e = env(fast_config()
+        .pending_check_delay(std::time::Duration::from_millis(200))
+        .verification_timeout(std::time::Duration::from_millis(600)))
+    .await;
+    let a = e.create("slow.example.com", "auth0_managed_certs").await;
+    let path = format!("/custom-domains/{}", a["custom_domain_id"].as_str().unwrap());
+    let got = e.call(Method::GET, &path, None).await.body;
+    assert!(got["verification"].get("status").is_none(), "{got}");
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let got = e.call(Method::GET, &path, None).await.body;
+    assert_eq!(got["verification"]["status"], "pending");
+    assert_eq!(
+        got["certificate"],
+        json!({"certificate_authority": "letsencrypt"})
+    );
+    assert_eq!(got["status"], "pending_verification");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let got = e.call(Method::GET, &path, None).await.body;
+    assert_eq!(got["status"], "failed");
+    assert_eq!(got["verification"]["status"], "failed");
+    assert_eq!(got["verification"]["error_msg"], "DNS Verification record issue.");
 }
 
 #[tokio::test]
@@ -96,7 +138,9 @@ async fn duplicates_and_bad_bodies() {
     let bad = [
         json!({"domain":"not a host","type":"self_managed_certs"}),
         json!({"domain":"*.example.com","type":"self_managed_certs"}),
-        json!({"domain":"single","type":"self_managed_certs"}),
+        json!({"domain":"a_b.example.com","type":"self_managed_certs"}),
+        json!({"domain":"a.example.com.","type":"self_managed_certs"}),
+        json!({"domain":"ab","type":"self_managed_certs"}),
         json!({"domain":"a.example.com","type":"self_managed_certs","unknown":1}),
         json!({"domain":"a.example.com","type":"wrong"}),
         json!({"domain":"a.example.com"}),
@@ -147,9 +191,44 @@ async fn duplicates_and_bad_bodies() {
     assert_eq!(resp.status(), 400);
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["errorCode"], "invalid_body");
-    // Strict reading of per-type fields.
+    // Per-type fields (the API's texts); the relaxed reading accepts them.
+    let r = e
+        .call(
+            Method::POST,
+            "/custom-domains",
+            Some(json!({"domain":"s.example.com","type":"self_managed_certs","tls_policy":"recommended"})),
+        )
+        .await;
+    assert_error(&r, 400, Some("invalid_body"));
+    assert_eq!(
+        r.body["message"],
+        "The 'tls_policy' cannot be set on self_managed domains"
+    );
+    let r = e
+        .call(
+            Method::POST,
+            "/custom-domains",
+            Some(json!({"domain":"s.example.com","type":"auth0_managed_certs","custom_client_ip_header":"cf-connecting-ip"})),
+        )
+        .await;
+    assert_eq!(
+        r.body["message"],
+        "The 'custom_client_ip_header' cannot be set on auth0_managed domains"
+    );
+    let r = e
+        .call(
+            Method::POST,
+            "/custom-domains",
+            Some(json!({"domain":"s.example.com","type":"auth0_managed_certs","relying_party_identifier":"other.com"})),
+        )
+        .await;
+    assert_eq!(
+        r.body["message"],
+        "The 'relying_party_identifier' must be equal to or a registrable domain suffix of the domain."
+    );
+    assert_eq!(e.sim.control().domains().len(), 1);
     e.sim.control().set_readings(Readings {
-        strict_type_fields: true,
+        strict_type_fields: false,
         ..Readings::default()
     });
     let r = e
@@ -159,7 +238,15 @@ async fn duplicates_and_bad_bodies() {
             Some(json!({"domain":"s.example.com","type":"self_managed_certs","tls_policy":"recommended"})),
         )
         .await;
-    assert_error(&r, 400, Some("invalid_body"));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        r.body.get("tls_policy").is_none(),
+        "never rendered on self-managed"
+    );
+    e.sim
+        .control()
+        .delete_domain(r.body["custom_domain_id"].as_str().unwrap())
+        .unwrap();
     assert_eq!(e.sim.control().domains().len(), 1);
 }
 
@@ -172,10 +259,8 @@ async fn patch_only_mutable_fields() {
         .call(
             Method::PATCH,
             &path,
-            Some(
-                json!({"tls_policy":"recommended","custom_client_ip_header":"true-client-ip",
-            "domain_metadata":{"a":"1","b":"2","c":"3"},"relying_party_identifier":"example.com"}),
-            ),
+            Some(json!({"custom_client_ip_header":"true-client-ip",
+            "domain_metadata":{"a":"1","b":"2","c":"3"},"relying_party_identifier":"example.com"})),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -196,6 +281,8 @@ async fn patch_only_mutable_fields() {
         json!({"type":"auth0_managed_certs"}),
         json!({"status":"ready"}),
         json!({"tls_policy":"compatible"}),
+        json!({"tls_policy":"recommended"}),
+        json!({"relying_party_identifier":"other.com"}),
         json!({"custom_domain_id":"cd_0000000000000000"}),
     ] {
         let r = e.call(Method::PATCH, &path, Some(bad.clone())).await;
@@ -243,6 +330,10 @@ async fn default_domain() {
         )
         .await;
     assert_error(&r, 400, Some("invalid_body"));
+    assert_eq!(
+        r.body["message"],
+        "The domain must be verified before it can be set as default."
+    );
     let r = e
         .call(
             Method::PATCH,
@@ -360,9 +451,37 @@ async fn entitlement_refuses_creates_past_max() {
             Some(json!({"domain":"three.example.com","type":"self_managed_certs"})),
         )
         .await;
-    assert_error(&r, 403, Some("operation_not_supported"));
-    assert!(r.body["message"].as_str().unwrap().contains("entitlement"));
+    assert_error(&r, 409, None);
+    assert_eq!(
+        r.body["message"],
+        "You reached the maximum number of custom domains for your account."
+    );
     assert_eq!(e.sim.control().domains().len(), 2);
+}
+
+#[tokio::test]
+async fn plan_without_custom_domains_gets_403() {
+    let e = env(fast_config().custom_domains_plan(false)).await;
+    for (m, path) in [
+        (Method::GET, "/custom-domains"),
+        (Method::POST, "/custom-domains"),
+        (Method::GET, "/custom-domains/default"),
+        (Method::GET, "/custom-domains/cd_0000000000000000"),
+    ] {
+        let r = e
+            .call(
+                m,
+                path,
+                Some(json!({"domain":"x.example.com","type":"self_managed_certs"})),
+            )
+            .await;
+        assert_error(&r, 403, None);
+        assert_eq!(
+            r.body["message"],
+            "The account is not allowed to perform this operation."
+        );
+    }
+    assert_eq!(e.call(Method::GET, "/tenants/settings", None).await.status, 200);
 }
 
 #[tokio::test]
@@ -374,11 +493,18 @@ async fn delete_then_404() {
     assert_eq!(r.status, 204);
     assert_eq!(r.body, Value::Null);
     assert!(r.headers.contains_key("x-ratelimit-reset"));
-    for m in [Method::GET, Method::DELETE] {
-        let r = e.call(m, &path, None).await;
-        assert_error(&r, 404, Some("inexistent_custom_domain"));
-        assert_eq!(r.body["message"], "The custom domain does not exist");
-    }
+    let r = e.call(Method::GET, &path, None).await;
+    assert_error(&r, 404, Some("inexistent_custom_domain"));
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "The custom domain {} does not exist",
+            d["custom_domain_id"].as_str().unwrap()
+        )
+    );
+    // DELETE again: 204 as well.
+    let r = e.call(Method::DELETE, &path, None).await;
+    assert_eq!(r.status, 204);
     let r = e.call(Method::POST, &format!("{path}/verify"), None).await;
     assert_error(&r, 404, Some("inexistent_custom_domain"));
     let r = e.call(Method::GET, "/custom-domains/not-an-id", None).await;
@@ -444,8 +570,12 @@ async fn test_endpoint() {
             None,
         )
         .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.body["success"], false);
+    assert_error(&r, 409, None);
+    assert_eq!(r.body["message"], "The custom domain is not ready.");
+    let r = e
+        .call(Method::POST, "/custom-domains/cd_0000000000000000/test", None)
+        .await;
+    assert_error(&r, 404, Some("inexistent_custom_domain"));
     let ready = e.ready_self_managed("t2.example.com").await;
     let r = e
         .call(

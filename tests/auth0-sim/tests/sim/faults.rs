@@ -61,7 +61,7 @@ async fn drift_behind_the_back() {
         .control()
         .edit_domain(
             id,
-            json!({"tls_policy": "recommended", "domain_metadata": {"owner": "someone-else"}}),
+            json!({"custom_client_ip_header": "x-forwarded-for", "domain_metadata": {"owner": "someone-else"}}),
         )
         .unwrap();
     let got = e
@@ -69,7 +69,7 @@ async fn drift_behind_the_back() {
         .await
         .body;
     assert_eq!(got["domain_metadata"]["owner"], "someone-else");
-    assert_eq!(got["tls_policy"], "recommended");
+    assert_eq!(got["custom_client_ip_header"], "x-forwarded-for");
     assert!(
         e.sim
             .control()
@@ -127,7 +127,7 @@ async fn http_control_api() {
     e.http.post(format!("{base}/expire-tokens")).send().await.unwrap();
     assert_eq!(
         e.call(Method::GET, "/custom-domains", None).await.body["message"],
-        "Expired token"
+        "Invalid token"
     );
     let r: Value = e
         .http

@@ -30,8 +30,8 @@ async fn list_pages_query_and_projection() {
     let all = e.call(Method::GET, "/custom-domains", None).await.body;
     assert_eq!(
         names(&all),
-        ["d", "b", "e", "a", "c", "f"].map(|s| format!("{s}.example.com")),
-        "creation order"
+        ["a", "b", "c", "d", "e", "f"].map(|s| format!("{s}.example.com")),
+        "sorted by domain, as recorded"
     );
     let sorted = e
         .call(Method::GET, "/custom-domains?sort=domain:1", None)
@@ -107,6 +107,7 @@ async fn list_pages_query_and_projection() {
         "/custom-domains?q=nosuchfield:x",
         "/custom-domains?take=0",
         "/custom-domains?include_fields=maybe",
+        "/custom-domains?take=2&from=cd_0000000000000000",
     ] {
         let r = e.call(Method::GET, bad, None).await;
         assert_error(&r, 400, Some("invalid_query_string"));
@@ -131,7 +132,9 @@ async fn deleted_checkpoint_still_resolves() {
     }
     let page = e.call(Method::GET, "/custom-domains?take=2", None).await.body;
     let next = page["next"].as_str().unwrap().to_string();
-    e.sim.control().delete_domain(&next).unwrap();
+    assert!(!next.starts_with("cd_"), "an opaque cursor, not an id: {next}");
+    let c = e.sim.control().domain_by_name("c.example.com").unwrap();
+    e.sim.control().delete_domain(&c.custom_domain_id).unwrap();
     let page = e
         .call(Method::GET, &format!("/custom-domains?take=2&from={next}"), None)
         .await

@@ -1,9 +1,10 @@
-//! Integration tests of the simulator over real HTTPS and real DNS (contract §9 checklist).
+//! Integration tests of the simulator over real HTTPS and real DNS (the contract checklist).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
 mod binary;
 mod common;
+mod conflict;
 mod domains;
 mod edge;
 mod faults;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use auth0_sim::Readings;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::*;
 
@@ -31,7 +31,12 @@ async fn self_managed_key_exactly_once() {
     let r = e.verify(id).await;
     assert_eq!(r.body["status"], "ready", "{}", r.body);
     let key = r.body["cname_api_key"].as_str().unwrap().to_string();
-    assert!(key.len() >= 32);
+    assert_eq!(key.len(), 128);
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    assert!(
+        r.body.get("is_default").is_none(),
+        "verify never shows is_default"
+    );
     assert_eq!(
         r.body["origin_domain_name"]
             .as_str()
@@ -40,15 +45,20 @@ async fn self_managed_key_exactly_once() {
             .count(),
         2
     );
-    // Never again: verify, get, list, patch.
+    // Never again: verify (400), get, list, patch.
     let again = e.verify(id).await;
-    assert_eq!(again.body["status"], "ready");
-    assert!(again.body.get("cname_api_key").is_none());
+    assert_error(&again, 400, None);
+    assert_eq!(again.body["message"], "Custom domain already verified.");
     let got = e
         .call(Method::GET, &format!("/custom-domains/{id}"), None)
         .await
         .body;
-    assert!(got.get("cname_api_key").is_none() && got.get("origin_domain_name").is_none());
+    assert!(got.get("cname_api_key").is_none());
+    assert_eq!(
+        got["origin_domain_name"], r.body["origin_domain_name"],
+        "reads show the origin once ready"
+    );
+    assert_eq!(got["custom_client_ip_header"], Value::Null);
     let list = e.call(Method::GET, "/custom-domains", None).await.body;
     assert!(!list.to_string().contains(&key));
     let patched = e
@@ -67,6 +77,16 @@ async fn self_managed_key_exactly_once() {
     // Removing the record later does not take readiness or re-issue anything.
     e.dns.remove(m["domain"].as_str().unwrap(), None);
     assert!(e.verify(id).await.body.get("cname_api_key").is_none());
+    // The older reading: the origin only in the first verify.
+    e.sim.control().set_readings(Readings {
+        origin_only_in_first_verify: true,
+        ..Readings::default()
+    });
+    let got = e
+        .call(Method::GET, &format!("/custom-domains/{id}"), None)
+        .await
+        .body;
+    assert!(got.get("origin_domain_name").is_none());
 }
 
 #[tokio::test]
@@ -85,8 +105,12 @@ async fn concurrent_verifies_issue_one_key() {
     let mut keys = 0;
     for t in tasks {
         let b = t.await.unwrap();
-        assert_eq!(b["status"], "ready");
-        keys += usize::from(b.get("cname_api_key").is_some());
+        if b.get("cname_api_key").is_some() {
+            assert_eq!(b["status"], "ready");
+            keys += 1;
+        } else {
+            assert_eq!(b["message"], "Custom domain already verified.", "{b}");
+        }
     }
     assert_eq!(keys, 1);
     assert_eq!(e.sim.control().counters().keys_issued, 1);
@@ -108,7 +132,10 @@ async fn failed_verify_answers_400_when_switched() {
         .await
         .body;
     assert_eq!(got["status"], "pending_verification");
-    assert_eq!(got["verification"]["status"], "failed");
+    assert!(
+        got["verification"].get("status").is_none(),
+        "a failed verify changes nothing: {got}"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +170,7 @@ async fn key_survives_restart_and_is_not_reissued() {
         token: t,
     };
     let r = e.verify(&id).await;
-    assert_eq!(r.body["status"], "ready");
+    assert_error(&r, 400, None);
     assert!(
         r.body.get("cname_api_key").is_none(),
         "restart must not give a second chance"
@@ -175,19 +202,18 @@ async fn auth0_managed_certificate_lifecycle() {
     let e = env(fast_config().cert_delay(Duration::from_millis(300))).await;
     let d = e.create("cert.example.com", "auth0_managed_certs").await;
     let id = d["custom_domain_id"].as_str().unwrap();
+    // No record: 200 and the domain unchanged (no verification.status, no is_default).
     let r = e.verify(id).await;
-    assert_eq!(r.body["verification"]["status"], "failed");
-    assert!(
-        r.body["verification"]["error_msg"]
-            .as_str()
-            .unwrap()
-            .contains("cert.example.com")
-    );
-    e.dns
-        .add_cname("cert.example.com", d["origin_domain_name"].as_str().unwrap());
+    assert_eq!(r.status, 200);
+    let mut created = d.clone();
+    created.as_object_mut().unwrap().remove("is_default");
+    assert_eq!(r.body, created);
+    let target = d["verification"]["methods"][0]["record"].as_str().unwrap();
+    e.dns.add_cname("cert.example.com", target);
     let r = e.verify(id).await;
     assert_eq!(r.body["verification"]["status"], "verified", "{}", r.body);
-    assert!(r.body["verification"]["last_verified_at"].as_str().is_some());
+    let at = r.body["verification"]["last_verified_at"].as_str().unwrap();
+    assert_eq!(at.len(), 20, "whole seconds: {at}");
     assert_eq!(r.body["certificate"]["status"], "provisioning");
     assert_eq!(r.body["status"], "pending_verification");
     assert!(r.body.get("cname_api_key").is_none());
@@ -198,9 +224,40 @@ async fn auth0_managed_certificate_lifecycle() {
         .body;
     assert_eq!(got["certificate"]["status"], "provisioned");
     assert_eq!(got["certificate"]["certificate_authority"], "letsencrypt");
-    assert!(got["certificate"]["renews_before"].as_str().is_some());
+    let renews: jiff::Timestamp = got["certificate"]["renews_before"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let days = (renews.as_second() - jiff::Timestamp::now().as_second()) as f64 / 86_400.0;
+    assert!(
+        (89.9..90.1).contains(&days),
+        "renews_before = now + 90 days: {days}"
+    );
+    assert_eq!(got["certificate"]["renews_before"].as_str().unwrap().len(), 20);
     assert_eq!(got["status"], "ready");
     assert!(got.get("cname_api_key").is_none());
+    assert!(got.get("origin_domain_name").is_none());
+    // Verify again: already verified.
+    let r = e.verify(id).await;
+    assert_error(&r, 400, None);
+    assert_eq!(r.body["message"], "Custom domain already verified.");
+    // Background re-check: the CNAME goes away → verification failed, status stays ready.
+    e.dns.remove("cert.example.com", None);
+    e.sim.control().recheck().await;
+    let got = e
+        .call(Method::GET, &format!("/custom-domains/{id}"), None)
+        .await
+        .body;
+    assert_eq!(got["verification"]["status"], "failed");
+    assert_eq!(got["status"], "ready");
+    e.dns.add_cname("cert.example.com", target);
+    e.sim.control().recheck().await;
+    let got = e
+        .call(Method::GET, &format!("/custom-domains/{id}"), None)
+        .await
+        .body;
+    assert_eq!(got["verification"]["status"], "verified");
     // Later failure to renew.
     e.sim.control().fail_certificate(id, "renewal failed").unwrap();
     let got = e
@@ -220,8 +277,10 @@ async fn injected_provisioning_failure() {
         .control()
         .fail_certificate(id, "CAA record forbids issuance")
         .unwrap();
-    e.dns
-        .add_cname("badcert.example.com", d["origin_domain_name"].as_str().unwrap());
+    e.dns.add_cname(
+        "badcert.example.com",
+        d["verification"]["methods"][0]["record"].as_str().unwrap(),
+    );
     e.verify(id).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got = e
@@ -246,4 +305,25 @@ async fn dns_servfail_keeps_pending() {
     let r = e.verify(d["custom_domain_id"].as_str().unwrap()).await;
     assert_eq!(r.body["status"], "ready");
     assert!(r.body["cname_api_key"].is_string());
+}
+
+#[tokio::test]
+async fn background_recheck_runs_on_its_own() {
+    let e = env(fast_config()
+        .cert_delay(Duration::from_millis(10))
+        .recheck_interval(Duration::from_millis(200)))
+    .await;
+    let d = e.create("bg.example.com", "auth0_managed_certs").await;
+    let id = d["custom_domain_id"].as_str().unwrap();
+    let target = d["verification"]["methods"][0]["record"].as_str().unwrap();
+    e.dns.add_cname("bg.example.com", target);
+    assert_eq!(e.verify(id).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let path = format!("/custom-domains/{id}");
+    assert_eq!(e.call(Method::GET, &path, None).await.body["status"], "ready");
+    e.dns.remove("bg.example.com", None);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let got = e.call(Method::GET, &path, None).await.body;
+    assert_eq!(got["verification"]["status"], "failed", "{got}");
+    assert_eq!(got["status"], "ready");
 }

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from auth0.management import AsyncManagementClient
+from auth0.management.errors.bad_request_error import BadRequestError
 from auth0.management.errors.conflict_error import ConflictError
 from auth0.management.errors.not_found_error import NotFoundError
 
@@ -53,8 +54,9 @@ async def _scenario(sim, dns, fresh_domain):
     dns.put(method.domain, "TXT", method.record)
     v1 = await cd.verify(first.custom_domain_id)
     assert v1.status == "ready" and v1.cname_api_key and ".edge.tenants." in v1.origin_domain_name
-    v2 = await cd.verify(first.custom_domain_id)
-    assert v2.status == "ready" and not sent(v2, "cname_api_key")
+    with pytest.raises(BadRequestError) as err:
+        await cd.verify(first.custom_domain_id, request_options={"max_retries": 0})
+    assert assert_error(err.value, 400, None)["message"] == "Custom domain already verified."
     assert (await cd.test(first.custom_domain_id)).success is True
 
     chosen = await cd.set_default(domain=names[0])

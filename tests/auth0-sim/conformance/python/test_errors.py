@@ -97,17 +97,25 @@ def test_read_only_client_gets_insufficient_scope_on_writes(sim, fresh_domain):
     assert full.custom_domains.get(cid).status == "pending_verification"
 
 
-def test_entitlement_is_refused_with_403(sim_factory, fresh_domain):
-    sim = sim_factory("pyentitle", extra=["--max-domains", "2"])
+def test_entitlement_is_refused_with_409(sim_factory, fresh_domain):
+    sim = sim_factory("pyentitle", extra=["--max-domains", "2", "--rate-limit", "1000:1000"])
     m = Mgmt(sim, FULL)
     m.custom_domains.create(domain=fresh_domain("e1"), type="self_managed_certs")
     m.custom_domains.create(domain=fresh_domain("e2"), type="self_managed_certs")
-    with pytest.raises(ForbiddenError) as err:
+    with pytest.raises(ConflictError) as err:
         m.custom_domains.create(domain=fresh_domain("e3"), type="self_managed_certs", request_options=NO_RETRY)
-    assert err.value.status_code == 403
-    assert err.value.body["statusCode"] == 403
-    assert err.value.body.get("errorCode") != "insufficient_scope"
+    body = assert_error(err.value, 409, None)
+    assert body["message"] == "You reached the maximum number of custom domains for your account."
     assert len(m.custom_domains.list()) == 2
+
+
+def test_plan_without_custom_domains_is_403(sim_factory, fresh_domain):
+    sim = sim_factory("pynoplan", extra=["--no-custom-domains-plan", "--rate-limit", "1000:1000"])
+    m = Mgmt(sim, FULL)
+    with pytest.raises(ForbiddenError) as err:
+        m.custom_domains.create(domain=fresh_domain("np"), type="self_managed_certs", request_options=NO_RETRY)
+    body = assert_error(err.value, 403, None)
+    assert body["message"] == "The account is not allowed to perform this operation."
 
 
 def _headers(exc) -> dict:

@@ -68,7 +68,10 @@
 //!
 //! # Not modelled
 //!
-//! CEL cost estimation and budgets; full cel-go type checking (type mismatches surface at runtime
+//! cel-go's exact cost numbers: rule costs are estimated by a model of its estimator
+//! (`cel/cost.rs`: string traversals, regexes, comprehensions over schema-bounded sizes) and
+//! checked against the same budgets, so rules close to a budget may be judged differently;
+//! `messageExpression` costs are not counted. Full cel-go type checking (type mismatches surface at runtime
 //! as `no such overload`); `quantity`, `ip`, `cidr`, `semver`, `base64` CEL libraries (rules
 //! using them fail at runtime with `undeclared reference`); order-insensitive equality of
 //! `set`/`map` lists in CEL; warnings for ratcheted errors; `x-kubernetes-map-type`.
@@ -128,6 +131,9 @@ impl Schema {
         let mut errs = Vec::new();
         let root = Node::compile(open_api_v3_schema, path, true, &mut errs);
         schema::structural_errors(&root, path, true, &mut errs);
+        if errs.is_empty() {
+            errs.extend(cost_errors(&root, path));
+        }
         if !errs.is_empty() {
             return Err(errs);
         }
@@ -186,6 +192,83 @@ impl Schema {
         }
         errs
     }
+}
+
+/// The estimated cost one rule may have, times the number of times it can run per object
+/// (apiextensions `StaticEstimatedCostLimit`).
+pub const RULE_COST_LIMIT: u64 = 10_000_000;
+
+/// The estimated cost all rules of a schema may have together (`StaticEstimatedCRDCostLimit`).
+pub const TOTAL_COST_LIMIT: u64 = 100_000_000;
+
+/// apiextensions' `getCostErrorMessage`.
+fn cost_message(what: &str, cost: u64, limit: u64) -> String {
+    let factor = cost as f64 / limit as f64;
+    let factor = if factor > 100.0 {
+        "more than 100x".to_string()
+    } else if factor < 1.5 {
+        format!("{factor:.6}x")
+    } else {
+        format!("{factor:.1}x")
+    };
+    format!(
+        "{what} exceeds budget by factor of {factor} (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
+    )
+}
+
+/// Rule cost checks at CRD create/update: each rule's estimated cost times how often it can run
+/// (the product of the sizes of the lists and maps above it) against [`RULE_COST_LIMIT`], and
+/// the sum against [`TOTAL_COST_LIMIT`].
+fn cost_errors(root: &Node, path: &str) -> Vec<FieldError> {
+    fn walk(n: &Node, cardinality: u64, errs: &mut Vec<FieldError>, costs: &mut Vec<(String, u64)>) {
+        for r in &n.rules {
+            let per_call = r.cost.ceil().max(0.0);
+            let cost = if per_call >= u64::MAX as f64 {
+                u64::MAX
+            } else {
+                (per_call as u64).saturating_mul(cardinality)
+            };
+            if cost > RULE_COST_LIMIT {
+                errs.push(field_error::forbidden(
+                    &r.path,
+                    &cost_message("estimated rule cost", cost, RULE_COST_LIMIT),
+                ));
+            }
+            costs.push((r.path.clone(), cost));
+        }
+        for (_, p) in &n.properties {
+            walk(p, cardinality, errs, costs);
+        }
+        let elements = cel::cost::max_elements(n);
+        if let Some(items) = n.items.as_deref() {
+            walk(items, cardinality.saturating_mul(elements), errs, costs);
+        }
+        if let Some(values) = n.additional_schema() {
+            walk(values, cardinality.saturating_mul(elements), errs, costs);
+        }
+    }
+    let mut errs = Vec::new();
+    let mut costs = Vec::new();
+    walk(root, 1, &mut errs, &mut costs);
+    let total = costs.iter().fold(0u64, |t, (_, c)| t.saturating_add(*c));
+    if total > TOTAL_COST_LIMIT {
+        costs.sort_by(|a, b| b.1.cmp(&a.1));
+        for (p, _) in costs.iter().take(4) {
+            errs.push(field_error::forbidden(
+                p,
+                "contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema",
+            ));
+        }
+        errs.push(field_error::forbidden(
+            path,
+            &cost_message(
+                "x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema",
+                total,
+                TOTAL_COST_LIMIT,
+            ),
+        ));
+    }
+    errs
 }
 
 #[cfg(test)]

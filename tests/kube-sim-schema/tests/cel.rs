@@ -19,12 +19,13 @@ fn spec_rule(rule: &str) -> Schema {
     compile(json!({"type": "object", "properties": {"spec": {
         "type": "object",
         "properties": {
-            "s": {"type": "string"}, "t": {"type": "string"}, "n": {"type": "integer"},
-            "d": {"type": "number"}, "b": {"type": "boolean"},
-            "l": {"type": "array", "items": {"type": "string"}},
-            "il": {"type": "array", "items": {"type": "integer"}},
-            "m": {"type": "object", "additionalProperties": {"type": "string"}},
-            "o": {"type": "object", "properties": {"a": {"type": "string"}}},
+            // Bounded, as a real server requires for these rules to fit the CEL cost budget.
+            "s": {"type": "string", "maxLength": 64}, "t": {"type": "string", "maxLength": 64},
+            "n": {"type": "integer"}, "d": {"type": "number"}, "b": {"type": "boolean"},
+            "l": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 64}},
+            "il": {"type": "array", "maxItems": 16, "items": {"type": "integer"}},
+            "m": {"type": "object", "maxProperties": 16, "additionalProperties": {"type": "string", "maxLength": 64}},
+            "o": {"type": "object", "properties": {"a": {"type": "string", "maxLength": 64}}},
             "ts": {"type": "string", "format": "date-time"}
         },
         "x-kubernetes-validations": [{"rule": rule}]
@@ -347,7 +348,7 @@ fn static_check_rejects_unknown_fields_and_names() {
         let s = json!({"type": "object", "properties": {"spec": {"type": "object",
             "properties": {"a": {"type": "string"}, "m": {"type": "object", "additionalProperties": {"type": "string"}},
                            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                           "objs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}},
+                           "objs": {"type": "array", "maxItems": 100, "items": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 64}}}}},
             "x-kubernetes-validations": [{"rule": rule}]}}});
         Schema::compile(&s)
             .err()

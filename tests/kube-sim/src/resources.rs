@@ -549,6 +549,22 @@ fn invalid(field: &str, message: &str) -> CrdError {
     }
 }
 
+/// Where errors in a version's schema are reported: kube-apiserver validates the internal form
+/// of a CRD, in which versions that all share one schema have it at `spec.validation`.
+fn schema_path(versions: &[Value], index: usize) -> String {
+    let first = versions
+        .first()
+        .and_then(|v| v.pointer("/schema/openAPIV3Schema"));
+    if versions
+        .iter()
+        .all(|v| v.pointer("/schema/openAPIV3Schema") == first)
+    {
+        "spec.validation.openAPIV3Schema".to_string()
+    } else {
+        format!("spec.versions[{index}].schema.openAPIV3Schema")
+    }
+}
+
 /// Builds the served type from a CRD object (storage version, or first served version).
 pub fn from_crd(crd: &Value) -> Result<ResourceType, Vec<CrdError>> {
     let spec = crd
@@ -611,8 +627,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, Vec<CrdError>> {
     };
     let raw_schema = version.pointer("/schema/openAPIV3Schema").cloned();
     let schema = match &raw_schema {
-        Some(raw) => match CrdSchema::compile(raw, &format!("spec.versions[{index}].schema.openAPIV3Schema"))
-        {
+        Some(raw) => match CrdSchema::compile(raw, &schema_path(&versions, index)) {
             Ok(s) => Some(Arc::new(s)),
             Err(e) => {
                 for (field, reason, message) in e {

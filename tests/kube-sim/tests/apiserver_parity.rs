@@ -507,3 +507,52 @@ async fn custom_resource_scale_subresource() -> TestResult {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn crds_with_rules_over_the_cost_budget_are_refused() -> TestResult {
+    let (sim, client) = sim().await?;
+    let crd = |hosts: Value| {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.parity.dev"},
+            "spec": {"group": "parity.dev", "scope": "Namespaced",
+                "names": {"kind": "Gadget", "plural": "gadgets"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {"hosts": hosts},
+                            "x-kubernetes-validations": [{"rule": "self.hosts.all(h, h.matches('^[a-z.]+$'))"}]}}}}}]}
+        })
+    };
+    let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let unbounded = json!({"type": "array", "items": {"type": "string"}});
+    let (code, st) = raw(&client, "POST", path, "application/json", crd(unbounded.clone())).await?;
+    assert_eq!((code, st["reason"].as_str()), (422, Some("Invalid")));
+    let rule = "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule";
+    assert_eq!(st["details"]["causes"][0]["field"], rule);
+    assert_eq!(
+        st["details"]["causes"][0]["message"],
+        "Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
+    );
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("CustomResourceDefinition.apiextensions.k8s.io \"gadgets.parity.dev\" is invalid: [{rule}: Forbidden: estimated rule cost exceeds budget")),
+        "{st}"
+    );
+    // Bounded, the same rule is affordable; an update back to unbounded is refused again.
+    let bounded = json!({"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 253}});
+    let (code, body) = raw(&client, "POST", path, "application/json", crd(bounded)).await?;
+    assert_eq!(code, 201, "{body}");
+    let (code, _) = raw(
+        &client,
+        "PUT",
+        &format!("{path}/gadgets.parity.dev"),
+        "application/json",
+        crd(unbounded),
+    )
+    .await?;
+    assert_eq!(code, 422);
+    sim.shutdown().await;
+    Ok(())
+}

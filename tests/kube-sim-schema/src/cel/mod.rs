@@ -7,6 +7,7 @@
 
 mod check;
 mod convert;
+pub(crate) mod cost;
 mod format;
 mod library;
 mod optional;
@@ -56,6 +57,10 @@ pub(crate) struct Rule {
     reason: Option<String>,
     uses_old_self: bool,
     optional_old_self: bool,
+    /// Field path of the rule (`...x-kubernetes-validations[0].rule`), for cost errors.
+    pub(crate) path: String,
+    /// Estimated worst-case cost of one evaluation ([`cost::estimate`]).
+    pub(crate) cost: f64,
 }
 
 /// Parses `src` (after the optional-syntax rewrite) and runs the static check against `node`.
@@ -64,13 +69,16 @@ fn compile_program(
     node: &Node,
     is_root: bool,
     old_self_optional: bool,
-) -> Result<IdedExpr, String> {
+) -> Result<(IdedExpr, f64), String> {
     let rewritten = rewrite_optional_syntax(src);
     // cel-parser panics on some inputs it cannot represent; a bad rule must not take the server down.
     let parsed = catch_unwind(|| cel_parser::Parser::default().parse(&rewritten));
     match parsed {
         Ok(Ok(ast)) => match check::check(&ast, node, is_root, old_self_optional) {
-            Ok(()) => Ok(strict::lower(ast)),
+            Ok(()) => {
+                let cost = cost::estimate(&ast, node);
+                Ok((strict::lower(ast), cost))
+            }
             Err(e) => Err(format!("compilation failed: {}", located(src, &e))),
         },
         // cel-parser already prints `ERROR: <input>:L:C: msg` and the caret lines; cel-go indents
@@ -149,11 +157,15 @@ impl Rule {
         let rule_path = fe::child(path, "rule");
         let optional_old_self = v.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
         let mut program = None;
+        let mut cost = 0.0;
         if source.trim().is_empty() {
             errs.push(fe::required(&rule_path, "rule is not specified"));
         } else {
             match compile_program(&source, node, is_root, optional_old_self) {
-                Ok(p) => program = Some(p),
+                Ok((p, c)) => {
+                    program = Some(p);
+                    cost = c;
+                }
                 Err(e) => errs.push(fe::invalid(&rule_path, BadValue::Raw(rule_go_value(v)), &e)),
             }
         }
@@ -168,7 +180,7 @@ impl Rule {
         let mut message_expression = None;
         if let Some(me) = get("messageExpression").filter(|s| !s.trim().is_empty()) {
             match compile_program(&me, node, is_root, optional_old_self) {
-                Ok(p) => message_expression = Some(p),
+                Ok((p, _)) => message_expression = Some(p),
                 Err(e) => errs.push(fe::invalid(
                     &fe::child(path, "messageExpression"),
                     BadValue::Raw(rule_go_value(v)),
@@ -218,6 +230,8 @@ impl Rule {
             reason,
             uses_old_self,
             optional_old_self,
+            path: rule_path,
+            cost,
         })
     }
 

@@ -17,7 +17,7 @@ test("list with q, fields, include_fields, sort and checkpoint pages", () => inf
 test("update mutable fields, metadata merge and null removal", () => infra.runScenario("update", sim));
 test("verify self-managed: cname_api_key exactly once; test()", () => infra.runScenario("verifySelfManaged", sim));
 test("verify Auth0-managed: CNAME, certificate provisioned", () => infra.runScenario("verifyAuth0Managed", sim));
-test("delete then 404 inexistent_custom_domain", () => infra.runScenario("deleteDomain", sim));
+test("delete: 204, then GET 404 inexistent_custom_domain, delete again 204", () => infra.runScenario("deleteDomain", sim));
 test("getDefault / setDefault and is_default", async () => {
   const own = await infra.startSim("nodedefault", { extra: ROOMY_LIMITS });
   await infra.runScenario("defaultDomain", own);

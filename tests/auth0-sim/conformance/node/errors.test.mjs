@@ -14,8 +14,8 @@ after(() => infra.close());
 test("409 duplicate and 400 invalid_body", () => infra.runScenario("invalidBodies", sim));
 test("concurrent creates: one 201 and typed 409s for one domain, no lost creates", () => infra.runScenario("raceCreate", sim));
 test("403 insufficient_scope for a read-only client", () => infra.runScenario("insufficientScope", sim));
-test("403 past --max-domains", async () => {
-  const own = await infra.startSim("nodeentitle", { extra: ["--max-domains", "2"] });
+test("409 past --max-domains", async () => {
+  const own = await infra.startSim("nodeentitle", { extra: ["--max-domains", "2", "--rate-limit", "1000:1000"] });
   await infra.runScenario("entitlement", own);
 });
 test("429 too_many_requests from the tenant bucket, with headers", async () => {
@@ -34,12 +34,12 @@ test("401 after the simulator expires every token", async () => {
   const own = await infra.startSim("nodeexpiry");
   await infra.runScenario("expiredToken", own);
 });
-test("uncertain readings switched: verify 400, no pagination, metadata replace, strict fields, 409 while provisioning", async () => {
+test("uncertain readings switched: verify 400, no pagination, metadata replace, relaxed type fields, lower-case methods, origin only in first verify, 409 while provisioning", async () => {
   const own = await infra.startSim("nodereadings", {
     extra: [
       "--rate-limit", "1000:1000", "--verify-limit", "1000:1", "--cert-delay", "600000",
-      "--verify-failure-400", "--no-pagination", "--metadata-replace", "--strict-type-fields",
-      "--origin-in-reads", "--conflict-while-provisioning",
+      "--verify-failure-400", "--no-pagination", "--metadata-replace", "--relaxed-type-fields",
+      "--origin-only-in-first-verify", "--lowercase-method-names", "--conflict-while-provisioning",
     ],
   });
   await infra.runScenario("readings", own);

@@ -92,6 +92,13 @@ async function expectError(promise, cls, status, errorCode) {
   return err;
 }
 
+/** `created_at` (not in the API definition, but in every real answer since 2025): ISO 8601 with ms. */
+function assertCreatedAt(d) {
+  assert.match(d.created_at ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `created_at: ${d.created_at}`);
+  const at = Date.parse(d.created_at);
+  assert.ok(Math.abs(Date.now() - at) < 3_600_000, d.created_at);
+}
+
 function assertNewDomain(d, domain, type, extra = {}) {
   assert.match(d.custom_domain_id, ID_RE);
   assert.equal(d.domain, domain);
@@ -100,16 +107,25 @@ function assertNewDomain(d, domain, type, extra = {}) {
   assert.equal(typeof d.primary, "boolean");
   assert.ok(!("cname_api_key" in d), "cname_api_key must never appear before the first verify");
   assert.equal(d.verification.methods.length, 1);
+  assertCreatedAt(d);
   const m = d.verification.methods[0];
   if (type === "auth0_managed_certs") {
-    assert.equal(m.name, "cname");
-    assert.ok(m.record.includes(".") && m.record !== domain, m.record);
-    assert.equal(d.certificate.status, "provisioning");
+    // Upper case, as every real answer since mid-2025 (the API definition says lower case).
+    assert.equal(m.name, "CNAME");
+    assert.equal(m.domain, domain);
+    assert.ok(m.record.includes(".edge.tenants.") && m.record !== domain, m.record);
+    assert.equal(d.tls_policy, "recommended");
+    assert.ok(!("origin_domain_name" in d), "Auth0-managed domains never show origin_domain_name");
+    assert.ok(!("custom_client_ip_header" in d));
+    // Until Auth0's background job has looked at the domain: no certificate, no status.
+    assert.ok(!d.certificate || (d.certificate.certificate_authority === "letsencrypt" && !d.certificate.status), JSON.stringify(d.certificate));
   } else {
-    assert.equal(m.name, "txt");
+    assert.equal(m.name, "TXT");
     assert.equal(m.domain, TXT_PREFIX + domain);
     assert.ok(typeof m.record === "string" && m.record.length >= 8);
-    assert.ok(!("origin_domain_name" in d), "self-managed origin is shown only by the first successful verify");
+    assert.ok(!("origin_domain_name" in d), "a self-managed origin is shown once the domain is ready");
+    assert.ok(!("tls_policy" in d));
+    assert.ok("custom_client_ip_header" in d, "self-managed domains carry custom_client_ip_header (null until set)");
   }
   for (const [k, v] of Object.entries(extra)) assert.deepEqual(d[k], v, k);
 }
@@ -175,16 +191,14 @@ export async function createAndGet({ sim, full }) {
     domain: am,
     type: "auth0_managed_certs",
     tls_policy: "recommended",
-    custom_client_ip_header: "true-client-ip",
     domain_metadata: { team: "payments", env: "prod" },
   });
   assertNewDomain(d1, am, "auth0_managed_certs", {
     tls_policy: "recommended",
-    custom_client_ip_header: "true-client-ip",
     domain_metadata: { team: "payments", env: "prod" },
   });
   assert.notEqual(d1.is_default, true);
-  assert.equal(d1.origin_domain_name, d1.verification.methods[0].record);
+  assert.ok(!d1.certificate && !d1.verification.status, "create shows no certificate and no verification.status");
 
   const sm = freshDomain("sm");
   const d2 = await c.customDomains.create({
@@ -201,8 +215,8 @@ export async function createAndGet({ sim, full }) {
   assertNewDomain(got, sm, "self_managed_certs", { custom_client_ip_header: "cf-connecting-ip" });
   assert.deepEqual(got.verification.methods, d2.verification.methods);
   const got1 = await c.customDomains.get(d1.custom_domain_id);
-  assert.deepEqual(got1.certificate, d1.certificate);
-  assert.equal(got1.origin_domain_name, d1.origin_domain_name);
+  assert.deepEqual(got1.verification.methods, d1.verification.methods);
+  assert.equal(got1.created_at, d1.created_at);
 
   // The HttpResponsePromise exposes the raw response: rate-limit headers on success.
   const { data, rawResponse } = await c.customDomains.get(d1.custom_domain_id).withRawResponse();
@@ -277,7 +291,6 @@ export async function update({ sim, full }) {
   });
   const id = created.custom_domain_id;
   const updated = await c.customDomains.update(id, {
-    tls_policy: "recommended",
     custom_client_ip_header: "x-forwarded-for",
     domain_metadata: { drop: null, new: "3" },
     relying_party_identifier: name,
@@ -285,7 +298,7 @@ export async function update({ sim, full }) {
   assert.equal(updated.custom_domain_id, id);
   assert.equal(updated.domain, name);
   assert.equal(updated.status, "pending_verification");
-  assert.equal(updated.tls_policy, "recommended");
+  assert.ok(!("tls_policy" in updated));
   assert.equal(updated.custom_client_ip_header, "x-forwarded-for");
   assert.deepEqual(updated.domain_metadata, { keep: "1", new: "3" });
   assert.equal(updated.relying_party_identifier, name);
@@ -307,6 +320,8 @@ export async function update({ sim, full }) {
   await expectError(c.customDomains.update(id, { type: "auth0_managed_certs" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
   await expectError(c.customDomains.update(id, { domain: "other.example.com" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
   await expectError(c.customDomains.update(id, { tls_policy: "compatible" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
+  const cross = await expectError(c.customDomains.update(id, { tls_policy: "recommended" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
+  assert.equal(cross.body.message, "The 'tls_policy' cannot be set on self_managed domains");
   assert.equal((await c.customDomains.get(id)).domain, name);
 }
 
@@ -329,7 +344,8 @@ export async function verifySelfManaged({ sim, dns, full }) {
   assert.equal(first.domain, name);
   assert.equal(first.type, "self_managed_certs");
   assert.equal(first.status, "ready");
-  assert.ok(typeof first.cname_api_key === "string" && first.cname_api_key.length >= 16);
+  assert.match(first.cname_api_key, /^[0-9a-f]{128}$/);
+  assert.ok(!("is_default" in first), "verify answers carry no is_default");
   assert.ok(first.origin_domain_name.includes(".edge.tenants."), first.origin_domain_name);
 
   // The simulator's bookkeeping agrees with what the SDK received.
@@ -339,12 +355,13 @@ export async function verifySelfManaged({ sim, dns, full }) {
   assert.equal(mine.length, 1);
   assert.equal(mine[0].cname_api_key, first.cname_api_key);
 
-  const second = await c.customDomains.verify(id);
-  assert.equal(second.status, "ready");
-  assert.ok(!("cname_api_key" in second), "the key must be handed out only once");
+  const again = await expectError(c.customDomains.verify(id, NO_RETRY), Management.BadRequestError, 400, null);
+  assert.equal(again.body.message, "Custom domain already verified.");
+  assert.ok(!("cname_api_key" in again.body), "the key must be handed out only once");
   const got = await c.customDomains.get(id);
   assert.equal(got.status, "ready");
   assert.ok(!("cname_api_key" in got));
+  assert.equal(got.origin_domain_name, first.origin_domain_name);
   const listed = await c.customDomains.list({ q: `domain:${name}` });
   assert.equal(listed.length, 1);
   assert.ok(!("cname_api_key" in listed[0]));
@@ -360,16 +377,20 @@ export async function verifyAuth0Managed({ sim, dns, full }) {
   const created = await c.customDomains.create({ domain: name, type: "auth0_managed_certs" });
   const id = created.custom_domain_id;
 
+  const notReady = await expectError(c.customDomains.test(id, NO_RETRY), Management.ConflictError, 409, null);
+  assert.equal(notReady.body.message, "The custom domain is not ready.");
+
+  // No record: 200 and the domain as it was (no verification.status, no is_default).
   const failed = await c.customDomains.verify(id);
   assert.equal(failed.status, "pending_verification");
-  assert.equal(failed.verification.status, "failed");
-  assert.ok(failed.verification.error_msg);
+  assert.equal(failed.verification.status, undefined);
+  assert.ok(!("is_default" in failed));
   assert.ok(!("cname_api_key" in failed));
 
   await publish(dns, name, "CNAME", created.verification.methods[0].record);
   const ok = await c.customDomains.verify(id);
   assert.equal(ok.verification.status, "verified");
-  assert.ok(!Number.isNaN(Date.parse(ok.verification.last_verified_at)));
+  assert.match(ok.verification.last_verified_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.ok(["provisioning", "provisioned"].includes(ok.certificate.status));
   assert.ok(!("cname_api_key" in ok));
 
@@ -382,7 +403,9 @@ export async function verifyAuth0Managed({ sim, dns, full }) {
   assert.equal(got.certificate.status, "provisioned");
   assert.equal(got.status, "ready");
   assert.ok(["letsencrypt", "googletrust"].includes(got.certificate.certificate_authority));
-  assert.ok(!Number.isNaN(Date.parse(got.certificate.renews_before)));
+  const days = (Date.parse(got.certificate.renews_before) - Date.now()) / 86_400_000;
+  assert.ok(days > 89.9 && days < 90.1, got.certificate.renews_before);
+  assert.ok(!("origin_domain_name" in got));
   assert.equal((await c.customDomains.test(id)).success, true);
 }
 
@@ -394,8 +417,8 @@ export async function deleteDomain({ sim, full }) {
   assert.equal(rawResponse.status, 204);
   await expectError(c.customDomains.get(id, NO_RETRY), Management.NotFoundError, 404, "inexistent_custom_domain");
   assert.ok(!(await c.customDomains.list()).some((d) => d.custom_domain_id === id));
-  // No typed 404 for delete in the SDK: the generic ManagementError carries it.
-  await expectError(c.customDomains.delete(id, NO_RETRY), ManagementError, 404, "inexistent_custom_domain");
+  // Deleting an id that is gone answers 204 again, as recorded from a real tenant.
+  assert.equal((await c.customDomains.delete(id, NO_RETRY).withRawResponse()).rawResponse.status, 204);
   await expectError(c.customDomains.test("cd_0000000000000000", NO_RETRY), Management.NotFoundError, 404, "inexistent_custom_domain");
   await expectError(c.customDomains.verify("cd_0000000000000000", NO_RETRY), Management.NotFoundError, 404, "inexistent_custom_domain");
   // update has no typed 404 in the SDK.
@@ -525,8 +548,8 @@ export async function entitlement({ sim, full }) {
   const c = management(sim, full);
   await c.customDomains.create({ domain: freshDomain("e1"), type: "self_managed_certs" });
   await c.customDomains.create({ domain: freshDomain("e2"), type: "self_managed_certs" });
-  const err = await expectError(c.customDomains.create({ domain: freshDomain("e3"), type: "self_managed_certs" }, NO_RETRY), Management.ForbiddenError, 403, undefined);
-  assert.notEqual(err.body.errorCode, "insufficient_scope");
+  const err = await expectError(c.customDomains.create({ domain: freshDomain("e3"), type: "self_managed_certs" }, NO_RETRY), Management.ConflictError, 409, null);
+  assert.equal(err.body.message, "You reached the maximum number of custom domains for your account.");
   assert.equal((await c.customDomains.list()).length, 2);
 }
 
@@ -593,22 +616,26 @@ export async function readings({ sim, dns, full }) {
   await expectError(c.customDomains.verify(am.custom_domain_id, NO_RETRY), Management.BadRequestError, 400, "custom_domain_not_verified");
   const failed = await c.customDomains.get(am.custom_domain_id);
   assert.equal(failed.status, "pending_verification");
-  assert.equal(failed.verification.status, "failed");
+  assert.equal(failed.verification.methods[0].name, "cname", "--lowercase-method-names");
 
   await expectError(c.customDomains.list({}, { queryParams: { take: 2 }, ...NO_RETRY }), ManagementError, 400, "invalid_query_string");
 
   const sm = await c.customDomains.create({ domain: freshDomain("repl"), type: "self_managed_certs", domain_metadata: { a: "1", b: "2" } });
   assert.deepEqual((await c.customDomains.update(sm.custom_domain_id, { domain_metadata: { c: "3" } })).domain_metadata, { c: "3" });
 
-  await expectError(c.customDomains.create({ domain: freshDomain("st1"), type: "self_managed_certs", tls_policy: "recommended" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
-  await expectError(c.customDomains.create({ domain: freshDomain("st2"), type: "auth0_managed_certs", custom_client_ip_header: "true-client-ip" }, NO_RETRY), Management.BadRequestError, 400, "invalid_body");
+  // --relaxed-type-fields: accepted, and still shown per type only.
+  const st1 = await c.customDomains.create({ domain: freshDomain("st1"), type: "self_managed_certs", tls_policy: "recommended" });
+  assert.ok(!("tls_policy" in st1));
+  const st2 = await c.customDomains.create({ domain: freshDomain("st2"), type: "auth0_managed_certs", custom_client_ip_header: "true-client-ip" });
+  assert.ok(!("custom_client_ip_header" in st2));
 
   const m = sm.verification.methods[0];
   await publish(dns, m.domain, "TXT", m.record);
   const withKey = await c.customDomains.verify(sm.custom_domain_id);
   assert.ok(withKey.cname_api_key);
   const read = await c.customDomains.get(sm.custom_domain_id);
-  assert.equal(read.origin_domain_name, withKey.origin_domain_name, "--origin-in-reads shows the origin once ready");
+  assert.ok(withKey.origin_domain_name);
+  assert.ok(!("origin_domain_name" in read), "--origin-only-in-first-verify");
   assert.ok(!("cname_api_key" in read));
 
   await publish(dns, am.domain, "CNAME", am.verification.methods[0].record);

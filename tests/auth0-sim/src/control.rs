@@ -182,7 +182,6 @@ impl Control {
         world.seq += 1;
         let d = Domain {
             created_seq: world.seq,
-            primary: world.domains.is_empty() && d.primary,
             ..d
         };
         world.insert(d);

@@ -124,6 +124,11 @@ impl World {
             source,
         })?;
         world.reindex();
+        // State written before `created_ms` existed: creation time unknown, use the load time.
+        let now = crate::domain::now_ms();
+        for d in world.domains.values_mut().filter(|d| d.created_ms == 0) {
+            d.created_ms = now;
+        }
         Ok(Some(world))
     }
 

@@ -530,3 +530,54 @@ replay_tests! {
     update_default_set_custom_domain_as_default => "UpdateDefault_Set_custom_domain_as_default.json",
     verify => "Verify.json",
 }
+
+/// The comparison is not vacuous: each kind of difference the replay looks for is caught.
+#[test]
+fn comparison_catches_each_kind_of_difference() {
+    let recorded = load("Read.json")["interactions"][1]["response"]["body"].clone();
+    let same = |v: &Value| {
+        let mut d = Vec::new();
+        compare("$", "", &recorded, v, &mut d);
+        d
+    };
+    assert!(same(&recorded).is_empty());
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "lower-case method name",
+            Box::new(|v| v["verification"]["methods"][0]["name"] = json!("cname")),
+        ),
+        (
+            "missing nested key",
+            Box::new(|v| {
+                v["verification"].as_object_mut().unwrap().remove("status");
+            }),
+        ),
+        (
+            "extra key",
+            Box::new(|v| v["origin_domain_name"] = json!("x.edge.tenants.us.auth0.com")),
+        ),
+        ("type change", Box::new(|v| v["primary"] = json!("true"))),
+        ("status enum", Box::new(|v| v["status"] = json!("ready"))),
+        (
+            "created_at without ms",
+            Box::new(|v| v["created_at"] = json!("2026-01-28T07:55:08Z")),
+        ),
+        (
+            "metadata value",
+            Box::new(|v| v["domain_metadata"]["key"] = json!("other")),
+        ),
+        ("is_default value", Box::new(|v| v["is_default"] = json!(true))),
+    ];
+    for (what, mutate) in mutations {
+        let mut v = recorded.clone();
+        mutate(&mut v);
+        assert!(!same(&v).is_empty(), "{what} not caught");
+    }
+    let err = load("Delete.json")["interactions"][2]["response"]["body"].clone();
+    let mut other = err.clone();
+    other["message"] = json!("The custom domain does not exist");
+    let mut d = Vec::new();
+    compare("$", "", &err, &other, &mut d);
+    assert!(!d.is_empty(), "error message not compared");
+}

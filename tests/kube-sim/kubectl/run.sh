@@ -251,6 +251,60 @@ expect_ok "delete namespace" delete ns team --wait=true
 expect_ok "namespace contents gone" get secrets -n team
 is "No resources found in team namespace." "namespace deletion cascades"
 
+echo "# kube-apiserver parity (finalizers, names, events, selectors, cost, access review, scale)"
+expect_ok "finalized configmap" apply -f - <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.dev/hold"]}}'
+expect_ok "delete held --wait=false" delete cm held --wait=false
+expect_fail "no new finalizer while deleting" patch cm held --type=merge -p '{"metadata":{"finalizers":["example.dev/hold","example.dev/late"]}}'
+is 'The ConfigMap "held" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.dev/late"}' "no-new-finalizers text"
+expect_ok "release held" patch cm held --type=merge -p '{"metadata":{"finalizers":null}}'
+LONG="$(printf 'v%.0s' $(seq 1 64))"
+expect_fail "label value too long" apply -f - <<<"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"lbl\",\"labels\":{\"app\":\"$LONG\"}}}"
+is "The ConfigMap \"lbl\" is invalid: metadata.labels: Invalid value: \"$LONG\": must be no more than 63 characters" "label value text"
+expect_fail "bad annotation key" apply -f - <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ann","annotations":{"a/b/c":"x"}}}'
+has "metadata.annotations: Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters" "annotation key text"
+# kubectl create clears resourceVersion itself; --raw sends the body as written.
+printf '%s' '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"withrv","resourceVersion":"12"}}' >"$WORK/withrv.json"
+expect_fail "resourceVersion on create" create --raw /api/v1/namespaces/default/configmaps -f "$WORK/withrv.json"
+has "resourceVersion should not be set on objects to be created" "resourceVersion on create text"
+expect_fail "event without eventTime" create -f - <<<'{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"ev1"},"type":"Info","reason":"R","action":"A","reportingController":"example.dev/op","reportingInstance":"p","regarding":{"kind":"ConfigMap","namespace":"default","name":"x"}}'
+is 'The Event "ev1" is invalid: 
+* eventTime: Required value
+* type: Invalid value: "": has invalid value: Info' "events.k8s.io validation text"
+expect_ok "valid event" create -f - <<<'{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"ev2"},"eventTime":"2026-01-01T00:00:00.000000Z","type":"Normal","reason":"R","action":"A","reportingController":"example.dev/op","reportingInstance":"p","regarding":{"kind":"ConfigMap","namespace":"default","name":"x"}}'
+expect_fail "unsupported field selector" get cm --field-selector data.a=1
+has 'Error from server (BadRequest): Unable to find "/v1, Resource=configmaps" that match label selector "", field selector "data.a=1": "data.a" is not a known field selector: only "metadata.name", "metadata.namespace"' "field selector 400 text"
+expect_ok "apply widget CRD" apply -f "$FIX/crd-widget.yaml"
+expect_ok "wait widget CRD" wait --for=condition=Established crd/widgets.parity.dev --timeout=10s
+expect_ok "widgets" apply -f - <<<'{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"parity.dev/v1","kind":"Widget","metadata":{"name":"red"},"spec":{"color":"red","replicas":1}},{"apiVersion":"parity.dev/v1","kind":"Widget","metadata":{"name":"blue"},"spec":{"color":"blue","replicas":1}}]}'
+expect_ok "selectable field" get widgets --field-selector spec.color=red -o name
+is "widget.parity.dev/red" "selectableFields select"
+expect_fail "field not selectable" get widgets --field-selector spec.replicas=1
+has 'field selector "spec.replicas=1": field label not supported: spec.replicas' "CR field selector 400 text"
+expect_ok "scale widget" scale widget red --replicas=3
+is "widget.parity.dev/red scaled" "scale output"
+expect_ok "scaled replicas" get widget red -o jsonpath='{.spec.replicas}'
+is "3" "scale wrote spec.replicas"
+expect_ok "scale subresource" get --raw /apis/parity.dev/v1/namespaces/default/widgets/red/scale
+has '"apiVersion":"autoscaling/v1","kind":"Scale"' "GET scale is an autoscaling/v1 Scale"
+has '"spec":{"replicas":3}' "Scale spec.replicas"
+expect_ok "auth can-i" auth can-i create pods
+is "yes" "can-i answers yes (no RBAC)"
+expect_ok "auth can-i --list" auth can-i --list
+line_re '^\*\.\* +\[\] +\[\] +\[\*\]$' "can-i --list shows everything allowed"
+expect_fail "CEL rule over cost budget" apply -f - <<<'{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gadgets.parity.dev"},"spec":{"group":"parity.dev","scope":"Namespaced","names":{"kind":"Gadget","plural":"gadgets"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"hosts":{"type":"array","items":{"type":"string"}}},"x-kubernetes-validations":[{"rule":"self.hosts.all(h, h.matches(\"^[a-z.]+$\"))"}]}}}}}]}}'
+has 'spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)' "cost budget text"
+"$KUBECTL" get cm -l app=web --watch --output-watch-events >"$WORK/selwatch.out" 2>&1 &
+BG_PIDS+=($!)
+sleep 1
+expect_ok "mover" create configmap mover --from-literal=k=v
+expect_ok "mover joins app=web" label cm mover app=web
+expect_ok "mover leaves app=web" label cm mover app=db --overwrite
+for _ in $(seq 1 50); do grep -q DELETED "$WORK/selwatch.out" && break; sleep 0.1; done
+OUT="$(cat "$WORK/selwatch.out")"
+line_re '^ADDED +mover ' "selector watch: ADDED when the object starts matching"
+line_re '^DELETED +mover ' "selector watch: DELETED when it stops matching"
+if grep -q '^MODIFIED' <<<"$OUT"; then bad "selector watch sends no MODIFIED for entering/leaving"; else ok "selector watch sends no MODIFIED for entering/leaving"; fi
+
 echo "# errors"
 expect_fail "bad token" --token=wrong get ns
 is "error: You must be logged in to the server (Unauthorized)" "401 text"

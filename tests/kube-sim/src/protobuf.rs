@@ -178,6 +178,62 @@ fn decode_kind(kind: &str, raw: &[u8]) -> Option<Value> {
     Some(Value::Object(obj))
 }
 
+/// Reads a message of string fields into an object, naming fields by number.
+fn strings(b: &[u8], names: &[(u64, &str)]) -> Option<Value> {
+    let mut m = Map::new();
+    for (n, w) in fields(b)? {
+        if let (Wire::Bytes(x), Some((_, name))) = (w, names.iter().find(|(k, _)| *k == n)) {
+            m.insert((*name).to_string(), json!(string(x)?));
+        }
+    }
+    Some(Value::Object(m))
+}
+
+/// `authorization.k8s.io/v1` SelfSubjectAccessReview / SelfSubjectRulesReview (what
+/// `kubectl auth can-i` sends): metadata and spec.
+fn decode_review(kind: &str, raw: &[u8]) -> Option<Value> {
+    const RESOURCE: &[(u64, &str)] = &[
+        (1, "namespace"),
+        (2, "verb"),
+        (3, "group"),
+        (4, "version"),
+        (5, "resource"),
+        (6, "subresource"),
+        (7, "name"),
+    ];
+    let mut obj = Map::new();
+    let mut spec = Map::new();
+    for (n, w) in fields(raw)? {
+        match (n, w) {
+            (1, Wire::Bytes(x)) => {
+                obj.insert("metadata".into(), object_meta(x)?);
+            }
+            (2, Wire::Bytes(x)) if kind == "SelfSubjectRulesReview" => {
+                spec = strings(x, &[(1, "namespace")])?.as_object()?.clone();
+            }
+            (2, Wire::Bytes(x)) => {
+                for (sn, sw) in fields(x)? {
+                    match (sn, sw) {
+                        (1, Wire::Bytes(y)) => {
+                            spec.insert("resourceAttributes".into(), strings(y, RESOURCE)?);
+                        }
+                        (2, Wire::Bytes(y)) => {
+                            spec.insert(
+                                "nonResourceAttributes".into(),
+                                strings(y, &[(1, "path"), (2, "verb")])?,
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    obj.insert("spec".into(), Value::Object(spec));
+    Some(Value::Object(obj))
+}
+
 /// Decodes a protobuf request body into the JSON object it stands for.
 pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
     let unsupported = || {
@@ -207,15 +263,26 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
             _ => {}
         }
     }
-    if api_version != "v1"
-        || !matches!(
+    let review = api_version == "authorization.k8s.io/v1"
+        && matches!(
             kind.as_str(),
-            "Secret" | "ConfigMap" | "Namespace" | "ServiceAccount"
-        )
+            "SelfSubjectAccessReview" | "SelfSubjectRulesReview"
+        );
+    if !review
+        && (api_version != "v1"
+            || !matches!(
+                kind.as_str(),
+                "Secret" | "ConfigMap" | "Namespace" | "ServiceAccount"
+            ))
     {
         return Err(unsupported());
     }
-    let mut obj = decode_kind(&kind, raw.unwrap_or_default()).ok_or_else(bad)?;
+    let mut obj = if review {
+        decode_review(&kind, raw.unwrap_or_default())
+    } else {
+        decode_kind(&kind, raw.unwrap_or_default())
+    }
+    .ok_or_else(bad)?;
     obj["apiVersion"] = json!(api_version);
     obj["kind"] = json!(kind);
     Ok(obj)

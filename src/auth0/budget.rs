@@ -20,10 +20,10 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// Default tenant budget: 2 req/s, burst 10 (Auth0's smallest published plan).
+    /// Default tenant budget: 2 req/s, burst 2 (Auth0's Free tier, the lowest published limit).
     pub const DEFAULT_TENANT: Self = Self {
         requests_per_second: 2.0,
-        burst: 10,
+        burst: 2,
     };
     /// Auth0's verify bucket: burst 5, 5 per minute.
     pub const DEFAULT_VERIFY: Self = Self {
@@ -330,6 +330,11 @@ impl Budget {
     /// Changes verify's rate.
     pub fn set_verify_limit(&self, limit: RateLimit) {
         self.verify.set_limit(limit);
+    }
+
+    /// Verify's rate.
+    pub fn verify_limit(&self) -> RateLimit {
+        self.verify.limit()
     }
 
     /// Waits until a call may be sent: pauses first, then the tenant bucket (by `priority`), and

@@ -235,9 +235,42 @@ impl Error {
         }
     }
 
-    /// 403 that is not a scope problem: custom domains not on the plan, or the entitlement used up.
+    /// 403 that is not a scope problem: the plan has no custom domains ("The account is not allowed
+    /// to perform this operation.", or no verified card).
     pub fn is_plan_refusal(&self) -> bool {
         matches!(self, Self::Api { status: 403, .. }) && !self.is_auth()
+    }
+
+    /// A create refused because the tenant holds as many domains as its plan includes: 409 "You
+    /// reached the maximum number of custom domains for your account.". Auth0 sends no `errorCode`
+    /// for either 409 of a create, so the text is the only thing telling this one from a duplicate
+    /// (docs/auth0-api.md, "errors").
+    pub fn is_entitlement_refusal(&self) -> bool {
+        match self {
+            Self::Api {
+                status: 409,
+                endpoint,
+                message,
+                ..
+            } => *endpoint == CREATE_ROUTE && message.to_ascii_lowercase().contains("maximum number"),
+            _ => false,
+        }
+    }
+
+    /// A 4xx answer to a create that no retry will change (not a 429, not a scope or token problem,
+    /// not a conflict): Auth0's validation refused the body.
+    pub fn is_create_refusal(&self) -> bool {
+        match self {
+            Self::Api {
+                status, endpoint, ..
+            } => {
+                *endpoint == CREATE_ROUTE
+                    && (400..500).contains(status)
+                    && !matches!(status, 401 | 404 | 409 | 429)
+                    && !self.is_auth()
+            }
+            _ => false,
+        }
     }
 
     /// How long Auth0 asked us to wait (from `x-ratelimit-reset`), capped at `max`.
@@ -348,6 +381,20 @@ mod tests {
         let plan = api(CREATE_ROUTE, 403, Some("operation_not_supported"));
         assert!(plan.is_plan_refusal() && !plan.is_auth());
         assert_eq!(plan.category(), "auth0_permanent");
+        let full = Error::Api {
+            endpoint: CREATE_ROUTE,
+            status: 409,
+            error_code: None,
+            message: "You reached the maximum number of custom domains for your account.".into(),
+            ratelimit_reset: None,
+        };
+        assert!(full.is_entitlement_refusal() && !full.is_create_refusal());
+        let duplicate = api(CREATE_ROUTE, 409, None);
+        assert!(!duplicate.is_entitlement_refusal() && !duplicate.is_create_refusal());
+        assert!(api(CREATE_ROUTE, 400, Some("invalid_body")).is_create_refusal());
+        assert!(!api(CREATE_ROUTE, 429, None).is_create_refusal());
+        assert!(!scope.is_create_refusal());
+        assert!(!api("PATCH /custom-domains/{id}", 400, None).is_create_refusal());
         assert_eq!(
             Error::CreateOutcomeUnknown {
                 domain: "a".into(),

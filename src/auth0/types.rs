@@ -33,11 +33,13 @@ macro_rules! wire_enum {
         }
 
         impl From<&str> for $name {
+            // ASCII case-insensitive: real tenants answer `CNAME`/`TXT` where the schema and older
+            // tenants say `cname`/`txt` (docs/auth0-api.md, "method names").
             fn from(s: &str) -> Self {
-                match s {
-                    $($wire => Self::$variant,)+
-                    other => Self::Other(other.to_string()),
-                }
+                $(if s.eq_ignore_ascii_case($wire) {
+                    return Self::$variant;
+                })+
+                Self::Other(s.to_string())
             }
         }
 
@@ -154,7 +156,7 @@ wire_enum!(
 /// One entry of `verification.methods`: the DNS record Auth0 asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationMethod {
-    /// Record type (`cname` or `txt`).
+    /// Record type (`CNAME` or `TXT` on current tenants, lower case on older ones).
     pub name: VerificationMethodName,
     /// The value to publish (CNAME target or TXT text).
     pub record: String,
@@ -501,6 +503,30 @@ mod tests {
         assert_eq!(m.name, VerificationMethodName::Txt);
         assert_eq!(m.domain.as_deref(), Some("_cf-custom-hostname.login.example.com"));
         assert!(d.cname_api_key.is_none());
+    }
+
+    #[test]
+    fn reads_real_capture_shapes() {
+        // As recorded from a real tenant in 2026: upper-case method names, `created_at`, no
+        // `certificate` or `verification.status` on create, `custom_client_ip_header: null`.
+        let managed: CustomDomain = serde_json::from_value(json!({
+            "custom_domain_id": "cd_FSaA14h9TtkgyFOz", "domain": "login.example.com", "primary": false,
+            "is_default": false, "status": "pending_verification", "type": "auth0_managed_certs",
+            "verification": {"methods": [{"name": "CNAME", "record": "acme-cd-fsaa14h9ttkgyfoz.edge.tenants.us.auth0.com", "domain": "login.example.com"}]},
+            "tls_policy": "recommended", "domain_metadata": {"key": "value"}, "created_at": "2026-01-28T07:55:07.376Z"
+        }))
+        .unwrap();
+        assert_eq!(managed.verification_methods()[0].name, VerificationMethodName::Cname);
+        let own: CustomDomain = serde_json::from_value(json!({
+            "custom_domain_id": "cd_WnMYNzbzlAEewTHL", "domain": "login.example.com", "primary": false,
+            "is_default": false, "status": "pending_verification", "type": "self_managed_certs",
+            "verification": {"methods": [{"name": "TXT", "record": "d25acff6-575d-4c27-af40-02f3880a0c4c", "domain": "_cf-custom-hostname.login.example.com"}]},
+            "custom_client_ip_header": null, "created_at": "2026-01-27T13:59:53.172Z"
+        }))
+        .unwrap();
+        assert_eq!(own.verification_methods()[0].name, VerificationMethodName::Txt);
+        assert_eq!(VerificationMethodName::from("Txt"), VerificationMethodName::Txt);
+        assert_eq!(DomainStatus::from("READY"), DomainStatus::Ready);
     }
 
     #[test]

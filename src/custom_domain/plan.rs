@@ -23,7 +23,7 @@ use jiff::Timestamp;
 
 use crate::auth0::types::{self as wire, CreateDomain, PatchDomain};
 use crate::dns::{DnsAnswer, VerificationRecord};
-use crate::resources::conditions::{ConditionType, Reason, find_condition};
+use crate::resources::conditions::{ConditionType, Reason};
 use crate::resources::custom_domain::{
     ADOPT_ANNOTATION, CustomDomain, CustomDomainStatus, DeletionPolicy, DomainType, OWNER_METADATA_KEY,
     RECREATE_ON_KEY_LOSS_ANNOTATION,
@@ -52,6 +52,8 @@ pub const TENANT_RECHECK: Duration = Duration::from_secs(30);
 pub const SNAPSHOT_RECHECK: Duration = Duration::from_secs(5);
 /// Safety-net delay after steps that change Auth0 (the executor normally re-plans at once).
 pub const AFTER_WRITE_RECHECK: Duration = Duration::from_secs(2);
+/// Shortest wait before a create Auth0 refused for the plan or entitlement is tried again.
+pub const CREATE_RETRY: Duration = Duration::from_secs(15 * 60);
 
 /// Health of the referenced `Auth0Tenant`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +81,31 @@ pub struct TenantView {
     pub mtls_aliases_enabled: bool,
     /// The tenant's `resyncInterval`.
     pub resync_interval: Duration,
+    /// Auth0 refused a create on this tenant for its plan or entitlement a short while ago, and no
+    /// domain has gone since: further creates would be refused the same way.
+    pub create_refused: Option<TenantRefusal>,
+}
+
+/// A tenant-wide create refusal (see [`TenantView::create_refused`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantRefusal {
+    /// `EntitlementExceeded` or `PlanRefused`.
+    pub reason: Reason,
+    /// Auth0's message.
+    pub message: String,
+    /// Time left before the next create is tried.
+    pub retry_in: Duration,
+}
+
+/// A domain waiting for its turn in the tenant's verify budget.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VerifyWait {
+    /// Domains whose turn comes first.
+    pub ahead: usize,
+    /// Time until its turn.
+    pub wait: Duration,
+    /// The budget, in verifies per minute.
+    pub per_minute: f64,
 }
 
 /// The Auth0 domain with the resource's `spec.domain`, from the tenant's LIST snapshot.
@@ -155,6 +182,8 @@ pub struct PlanInput<'a> {
     pub pending_key: bool,
     /// Per-resource counters.
     pub attempts: Attempts,
+    /// Its turn to verify is not there yet (set by the executor after asking for one).
+    pub verify_wait: Option<VerifyWait>,
     /// Operator settings.
     pub options: PlanOptions,
     /// The current time.
@@ -522,11 +551,28 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
 
 fn plan_create(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
     let cd = input.resource;
-    if let Some(remaining) = entitlement_hold(input) {
-        b.keep_stalled_entitlement();
+    if let Some(remaining) = create_hold(input) {
+        // The refusal's conditions stay as the executor wrote them.
         b.requeue(remaining);
         return;
     }
+    if let Some(refusal) = &input.tenant.create_refused {
+        let msg = format!(
+            "not creating {}: Auth0 refused a create on tenant {} moments ago ({}); {} — the next attempt is in {} min, or as soon as a domain of the tenant is deleted",
+            cd.spec.domain,
+            input.tenant.name,
+            refusal.message,
+            match refusal.reason {
+                Reason::PlanRefused => "the tenant's plan must include custom domains",
+                _ => "raise the plan's custom-domain entitlement or delete domains",
+            },
+            refusal.retry_in.as_secs().div_ceil(60).max(1),
+        );
+        b.stalled(refusal.reason, msg);
+        b.requeue(refusal.retry_in.max(Duration::from_secs(1)));
+        return;
+    }
+    b.clear_create_refusal();
     let previous_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
     b.clear_remote();
     let create = create_body(&cd.spec, &owner_marker(&input.tenant.cluster_id, cd));
@@ -556,24 +602,20 @@ fn plan_create(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
     b.requeue(AFTER_WRITE_RECHECK);
 }
 
-/// While a create was refused for the plan (`Stalled EntitlementExceeded` for this generation),
-/// retry only once per resync interval. Returns the time left to wait.
-fn entitlement_hold(input: &PlanInput<'_>) -> Option<Duration> {
-    let status = input.resource.status.as_ref()?;
-    let stalled = find_condition(&status.conditions, ConditionType::Stalled)?;
-    if stalled.status != "True"
-        || stalled.reason != Reason::EntitlementExceeded.as_str()
-        || stalled.observed_generation != input.resource.metadata.generation
-    {
+/// While Auth0's refusal of this generation's create stands (`status.createRefused`): the time
+/// to wait before looking again. `None` when a create may be sent.
+fn create_hold(input: &PlanInput<'_>) -> Option<Duration> {
+    let refusal = input.resource.status.as_ref()?.create_refused.as_ref()?;
+    if Some(refusal.generation) != input.resource.metadata.generation {
         return None;
     }
-    let since = input.now.duration_since(stalled.last_transition_time.0);
-    let since = Duration::try_from(since).unwrap_or_default();
-    input
-        .tenant
-        .resync_interval
-        .checked_sub(since)
-        .filter(|d| !d.is_zero())
+    match &refusal.retry_after {
+        None => Some(input.tenant.resync_interval),
+        Some(at) => {
+            let left = Duration::try_from(at.0.duration_since(input.now)).unwrap_or_default();
+            (!left.is_zero()).then_some(left)
+        }
+    }
 }
 
 fn plan_existing(
@@ -583,6 +625,7 @@ fn plan_existing(
     fetched_at: Timestamp,
 ) {
     let cd = input.resource;
+    b.clear_create_refusal();
     let ours = owner_marker(&input.tenant.cluster_id, cd);
     let marker = domain
         .domain_metadata
@@ -885,6 +928,30 @@ fn dns_gate(
         return;
     };
     let want = format!("Create {}", record.describe());
+    if let Some(turn) = &input.verify_wait
+        && (!input.options.dns_preflight || matches!(input.dns, Some(DnsAnswer::Visible)))
+    {
+        let seen = if input.options.dns_preflight {
+            format!("{} is visible in DNS", record.describe())
+        } else {
+            format!("{want} (DNS preflight is off)")
+        };
+        let msg = format!(
+            "{seen}; waiting for the verify budget ({} per minute): {} ahead, about {}",
+            format_rate(turn.per_minute),
+            turn.ahead,
+            format_wait(turn.wait)
+        );
+        if input.options.dns_preflight {
+            b.dns_observed(Some(true));
+        } else {
+            b.dns_observed(None);
+        }
+        b.not_verified(Reason::AwaitingVerifyBudget, msg.clone());
+        b.progress(Reason::AwaitingVerifyBudget, msg);
+        b.requeue(turn.wait);
+        return;
+    }
     if !input.options.dns_preflight {
         b.dns_observed(None);
         b.not_verified(
@@ -948,6 +1015,24 @@ fn dns_gate(
                 input.options.dns_recheck_max,
             ));
         }
+    }
+}
+
+fn format_rate(per_minute: f64) -> String {
+    if (per_minute - per_minute.round()).abs() < 0.05 {
+        format!("{}", per_minute.round())
+    } else {
+        format!("{per_minute:.1}")
+    }
+}
+
+/// "about 40 s" / "about 3 min": what a person needs to decide whether to wait.
+fn format_wait(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    if secs < 90 {
+        format!("{} s", secs.max(1))
+    } else {
+        format!("{} min", secs.div_ceil(60))
     }
 }
 

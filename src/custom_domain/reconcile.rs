@@ -25,14 +25,14 @@ use serde_json::json;
 use tracing::{debug, info, instrument, warn};
 
 use super::plan::{
-    self, Attempts, EventKind, Plan, PlanInput, PlanOptions, Remote, SecretContent, Step, TenantHealth,
-    TenantView, mark_retrying, mark_stalled,
+    self, Attempts, EventKind, EventNote, Plan, PlanInput, PlanOptions, Remote, SecretContent, Step,
+    TenantHealth, TenantRefusal, TenantView, VerifyWait, mark_retrying, mark_stalled,
 };
 use super::{FINALIZER, MANAGER, children, secret};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
-use crate::resources::custom_domain::{CustomDomain, CustomDomainStatus};
+use crate::resources::custom_domain::{CreateRefusal, CustomDomain, CustomDomainStatus};
 use crate::resources::tenant::Auth0Tenant;
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
@@ -43,6 +43,8 @@ use crate::tenant::runtime::{Health, TenantRuntime, Tenants, WaitingCall};
 const MAX_ROUNDS: usize = 8;
 /// Attempts at writing a freshly received `cname_api_key` before giving the reconcile back.
 const KEY_WRITE_ATTEMPTS: u32 = 5;
+/// Longest wait for a verify turn inside a reconcile; a later turn is reported and come back to.
+const VERIFY_INLINE_WAIT: Duration = Duration::from_secs(2);
 
 /// Errors of the `CustomDomain` controller.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,9 @@ struct Memory {
     failures: u32,
     /// When a DNS miss was last counted.
     last_dns_miss: Option<std::time::Instant>,
+    /// The generation whose create Auth0 answered "already exists" although the tenant's list does
+    /// not show the domain (a second such answer stalls it: the name is held elsewhere).
+    duplicate_of_generation: Option<i64>,
 }
 
 /// Shared state of the `CustomDomain` controller.
@@ -170,6 +175,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
         cluster_id: ctx.cluster_id.clone(),
         mtls_aliases_enabled: false,
         resync_interval: Duration::from_secs(600),
+        create_refused: None,
     };
     // A deleted Auth0Tenant leaves its runtime behind until the process restarts: the store decides.
     let exists = ctx.tenant_store.get(&ObjectRef::new(&name)).is_some();
@@ -192,6 +198,13 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
             view.allowed = namespace_allowed(&rt.allowed_namespaces, &labels);
             view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
             view.resync_interval = rt.resync_interval;
+            view.create_refused = rt
+                .create_refusal(plan::CREATE_RETRY)
+                .map(|(r, retry_in)| TenantRefusal {
+                    reason: r.reason,
+                    message: r.message,
+                    retry_in,
+                });
         }
         None => {
             if let Some(why) = ctx.tenants.broken_reason(&name) {
@@ -236,6 +249,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         dns: None,
         verified: false,
         refreshed: false,
+        verify_wait: None,
     };
     let (view, runtime, unchecked) = tenant_view(&ctx, &cd, &ns);
     if unchecked && !deleting {
@@ -360,6 +374,8 @@ struct Executor<'a> {
     verified: bool,
     /// One GET per reconcile.
     refreshed: bool,
+    /// The verify turn is later than this reconcile should wait.
+    verify_wait: Option<VerifyWait>,
 }
 
 impl Executor<'_> {
@@ -434,6 +450,7 @@ impl Executor<'_> {
             secret: secret::state_of(secret.as_ref(), origin),
             pending_key,
             attempts,
+            verify_wait: self.verify_wait,
             options: self.ctx.options,
             now: Timestamp::now(),
         };
@@ -483,6 +500,59 @@ impl Executor<'_> {
         plan.requeue_after
     }
 
+    /// Auth0 refused this generation's create: stall with its message and a Warning Event, and
+    /// remember it in status so no create is sent again before `retry` (or before the spec changes).
+    fn refuse_create(
+        &self,
+        rt: &TenantRuntime,
+        plan: &mut Plan,
+        reason: Reason,
+        e: &auth0::Error,
+        retry: Option<Duration>,
+    ) -> Outcome {
+        let cd = self.cd;
+        let auth0_says = e.auth0_message().unwrap_or("no message").to_owned();
+        let advice = match reason {
+            Reason::EntitlementExceeded => format!(
+                "the tenant holds as many custom domains as its plan includes: raise the entitlement or delete domains (spec.entitlement of Auth0Tenant {} says how many it should hold)",
+                cd.spec.tenant_ref.name
+            ),
+            Reason::PlanRefused => {
+                "the tenant's plan does not include custom domains: upgrade it or add a verified card in the Auth0 dashboard".to_owned()
+            }
+            Reason::AlreadyExists => format!(
+                "Auth0 says the domain exists, but tenant {} does not list it: it most likely belongs to another Auth0 tenant; remove it there",
+                cd.spec.tenant_ref.name
+            ),
+            _ => "fix what Auth0 names in the spec".to_owned(),
+        };
+        let when = match retry {
+            Some(d) => format!("tried again in {} min or when the spec changes", d.as_secs().div_ceil(60)),
+            None => "not tried again until the spec changes".to_owned(),
+        };
+        let msg = format!("Auth0 refused to create {}: \"{auth0_says}\" — {advice}; {when}", cd.spec.domain);
+        warn!(error = %e, reason = reason.as_str(), "Auth0 refused the create");
+        let now = Timestamp::now();
+        mark_stalled(&mut plan.status, reason, &msg, cd.metadata.generation, now);
+        plan.status.create_refused = cd.metadata.generation.map(|generation| CreateRefusal {
+            generation,
+            retry_after: retry
+                .and_then(|d| jiff::SignedDuration::try_from(d).ok())
+                .and_then(|d| now.checked_add(d).ok())
+                .map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time),
+        });
+        plan.events.push(EventNote {
+            kind: EventKind::Warning,
+            reason,
+            action: "Create",
+            note: msg,
+        });
+        if matches!(reason, Reason::EntitlementExceeded | Reason::PlanRefused) {
+            rt.note_create_refusal(reason, auth0_says);
+        }
+        Outcome::Failed(retry.unwrap_or(rt.resync_interval))
+    }
+
     /// Failure of an Auth0 call: transient ones retry, permanent ones stall.
     fn failed(&self, plan: &mut Plan, e: &auth0::Error) -> Outcome {
         warn!(error = %e, "Auth0 call failed");
@@ -510,22 +580,53 @@ impl Executor<'_> {
                 let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Create) else {
                     return Ok(step_aside());
                 };
+                // Another domain of the tenant probes a lapsed plan/entitlement refusal right now.
+                if !rt.may_create(plan::CREATE_RETRY) {
+                    return Ok(step_aside());
+                }
+                let generation = cd.metadata.generation;
                 match rt.client.create_domain(body).await {
                     Ok(d) => {
                         info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain");
+                        rt.clear_create_refusal();
                         rt.snapshot.upsert(d);
                         Ok(Outcome::Replan)
                     }
+                    Err(e) if e.is_entitlement_refusal() => Ok(self.refuse_create(
+                        rt,
+                        plan,
+                        Reason::EntitlementExceeded,
+                        &e,
+                        Some(plan::CREATE_RETRY),
+                    )),
+                    Err(e) if e.is_plan_refusal() => Ok(self.refuse_create(
+                        rt,
+                        plan,
+                        Reason::PlanRefused,
+                        &e,
+                        Some(plan::CREATE_RETRY),
+                    )),
                     Err(e) if e.is_conflict() => {
+                        let again = self.ctx.with_memory(self.key, |m| {
+                            let again = m.duplicate_of_generation == generation;
+                            m.duplicate_of_generation = generation;
+                            again
+                        });
+                        if again {
+                            // The list was read after the first "already exists" and did not show it.
+                            return Ok(self.refuse_create(
+                                rt,
+                                plan,
+                                Reason::AlreadyExists,
+                                &e,
+                                Some(plan::CREATE_RETRY),
+                            ));
+                        }
                         // Someone (maybe we, before a crash) created it: look, then decide.
                         rt.snapshot.invalidate();
                         Ok(Outcome::Replan)
                     }
-                    Err(e) if e.is_plan_refusal() => Ok(Outcome::Failed(self.permanent(
-                        plan,
-                        Reason::EntitlementExceeded,
-                        &e,
-                    ))),
+                    Err(e) if e.is_create_refusal() => Ok(self.refuse_create(rt, plan, Reason::CreateRefused, &e, None)),
                     Err(e) if e.is_create_ambiguous() => {
                         // It may have happened: never retry blindly, re-list first.
                         rt.snapshot.invalidate();
@@ -587,12 +688,27 @@ impl Executor<'_> {
                 let Ok(rt) = need_rt() else {
                     return Ok(Outcome::Done);
                 };
-                if self.verified {
+                if self.verified || self.verify_wait.is_some() {
                     return Ok(Outcome::Done);
+                }
+                // Wait for the turn here only when it is close; otherwise report the place in the
+                // queue and come back, leaving the reconcile slot to others.
+                let now = std::time::Instant::now();
+                let turn = rt.verify_queue.turn(self.key, now);
+                let wait = turn.at.saturating_duration_since(now);
+                if wait > VERIFY_INLINE_WAIT {
+                    self.verify_wait = Some(VerifyWait {
+                        ahead: turn.ahead,
+                        wait,
+                        per_minute: rt.verify_queue.per_minute(),
+                    });
+                    return Ok(Outcome::Replan);
                 }
                 let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Verify) else {
                     return Ok(step_aside());
                 };
+                tokio::time::sleep(wait).await;
+                rt.verify_queue.used(self.key);
                 self.verified = true;
                 match rt.client.verify_domain(id).await {
                     Ok(resp) => {
@@ -623,12 +739,18 @@ impl Executor<'_> {
                         }
                         Ok(Outcome::Replan)
                     }
-                    // Some tenants answer a verify that found no record with 400 (contract §2).
+                    // 400 "Custom domain already verified." (our copy was stale), or an older
+                    // tenant's "not verified": read the domain; never verify again blindly.
                     Err(e) if e.status() == Some(400) => {
                         self.ctx.with_memory(self.key, |m| {
                             m.attempts.verifies = m.attempts.verifies.saturating_add(1)
                         });
-                        rt.snapshot.invalidate();
+                        self.refreshed = true;
+                        match rt.client.get_domain(id).await {
+                            Ok(Some(d)) => rt.snapshot.upsert(d),
+                            Ok(None) => rt.snapshot.remove(&cd.spec.domain),
+                            Err(e) => return Ok(self.failed(plan, &e)),
+                        }
                         Ok(Outcome::Replan)
                     }
                     Err(e) if e.is_not_found() => {

@@ -119,8 +119,15 @@ reasons! {
     TenantNotAllowed,
     /// The referenced Auth0Tenant does not exist.
     TenantNotFound,
-    /// Auth0 refused the create for the plan or entitlement.
+    /// Auth0 refused the create: the tenant holds as many custom domains as its plan includes.
     EntitlementExceeded,
+    /// Auth0 refused the create: the tenant's plan has no custom domains (or no verified card).
+    PlanRefused,
+    /// Auth0 refused the create for another reason (its message says which); not retried until
+    /// the spec changes.
+    CreateRefused,
+    /// The record is visible; the domain waits for its turn in the tenant's verify budget.
+    AwaitingVerifyBudget,
     /// The domain was deleted in Auth0 behind the operator's back.
     RemoteDeleted,
     /// Auth0 answered with an error.

@@ -78,6 +78,13 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
         .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.certificate) || !has(self.certificate.issuerRef)")
         .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef"),
+    // Auth0 answers 400 to these (docs/auth0-api.md, "fields by type"): refused here, with the fix.
+    validation = Rule::new("self.type == 'Auth0ManagedCerts' || !has(self.tlsPolicy)")
+        .message("tlsPolicy is only valid for Auth0ManagedCerts (Auth0 refuses it on self-managed domains, whose TLS your proxy terminates): remove spec.tlsPolicy")
+        .field_path(".tlsPolicy"),
+    validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.customClientIPHeader)")
+        .message("customClientIPHeader is only valid for SelfManagedCerts (Auth0 refuses it on Auth0-managed domains, which it serves directly): remove spec.customClientIPHeader")
+        .field_path(".customClientIPHeader"),
     // `field_path`: reported under the field to change rather than under `spec`.
     validation = Rule::new("!has(self.relyingPartyIdentifier) || self.domain == self.relyingPartyIdentifier || self.domain.endsWith('.' + self.relyingPartyIdentifier)")
         .message("spec.relyingPartyIdentifier must be spec.domain or a parent domain of it, e.g. example.com for login.example.com (passkeys only work for such a relying party)")
@@ -121,11 +128,14 @@ pub struct CustomDomainSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_method: Option<VerificationMethod>,
 
-    /// TLS policy; `recommended` is the only value Auth0 still accepts.
-    #[serde(default)]
-    pub tls_policy: TlsPolicy,
+    /// TLS policy of an `Auth0ManagedCerts` domain; `recommended` (the only value Auth0 still accepts,
+    /// and what Auth0 applies when unset). Auth0 refuses it on `SelfManagedCerts` domains, whose TLS
+    /// your proxy terminates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_policy: Option<TlsPolicy>,
 
-    /// HTTP header that carries the end-user IP from your proxy to Auth0; unset means none.
+    /// `SelfManagedCerts` only: the HTTP header that carries the end-user IP from your proxy to Auth0;
+    /// unset means none. Auth0 refuses it on `Auth0ManagedCerts` domains.
     #[serde(
         default,
         rename = "customClientIPHeader",
@@ -241,10 +251,9 @@ pub enum VerificationMethod {
 }
 
 /// TLS policy of the domain.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum TlsPolicy {
     /// Auth0's recommended policy (TLS 1.2+).
-    #[default]
     #[serde(rename = "recommended")]
     Recommended,
 }
@@ -388,10 +397,26 @@ pub struct CustomDomainStatus {
     /// When Auth0's state was last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_at: Option<Time>,
+    /// Set when Auth0 refused the create of this generation: no create is sent again before
+    /// `retryAfter`, or, without it, before the spec changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_refused: Option<CreateRefusal>,
     /// Ready, Verified, CertificateReady, SecretStored, Reconciling, Stalled (and MtlsAliases).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+}
+
+/// A create Auth0 refused (kept in status so a restart does not send it again).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRefusal {
+    /// The `metadata.generation` whose create was refused.
+    pub generation: i64,
+    /// When one more create is tried (refusals the tenant can leave: plan, entitlement, a name held
+    /// by another tenant); absent: only after the spec changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<Time>,
 }
 
 /// Auth0's status of a custom domain.

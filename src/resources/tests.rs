@@ -136,6 +136,7 @@ fn custom_domain_admission() {
             json!({"domain": "1.example.com", "tenantRef": {"name": "eu.tenant-1"}}),
         ),
         merged(&sm, json!({"relyingPartyIdentifier": "login.example.com"})),
+        merged(&am, json!({"tlsPolicy": "recommended"})),
     ];
     for spec in good {
         assert_eq!(
@@ -176,6 +177,17 @@ fn custom_domain_admission() {
             merged(&am, json!({"domain": format!("{}.example.com", "a".repeat(64))})),
             None,
             "spec.domain must be a lower-case host name like login.example.com",
+        ),
+        // Each type's own field only: Auth0 answers 400 to the other one.
+        (
+            merged(&sm, json!({"tlsPolicy": "recommended"})),
+            None,
+            "tlsPolicy is only valid for Auth0ManagedCerts",
+        ),
+        (
+            merged(&am, json!({"customClientIPHeader": "true-client-ip"})),
+            None,
+            "customClientIPHeader is only valid for SelfManagedCerts",
         ),
         // Rules added with the bad-input corpus (tests/bad-input).
         (
@@ -340,7 +352,8 @@ fn custom_domain_defaults() {
         "metadata": {"name": "x", "namespace": "a"}, "spec": {"domain": "a.example.com", "type": "Auth0ManagedCerts"}});
     s.apply_defaults(&mut o);
     assert_eq!(o["spec"]["tenantRef"]["name"], "default");
-    assert_eq!(o["spec"]["tlsPolicy"], "recommended");
+    // Not defaulted: Auth0 applies `recommended` itself, and refuses it on self-managed domains.
+    assert_eq!(o["spec"]["tlsPolicy"], serde_json::Value::Null);
     assert_eq!(o["spec"]["deletionPolicy"], "Delete");
     // The defaulted object is what the operator reads.
     let cd: CustomDomain = serde_json::from_value(o).unwrap();
@@ -356,7 +369,7 @@ fn auth0_tenant_admission_and_defaults() {
     s.apply_defaults(&mut o);
     assert_eq!(
         o["spec"]["rateLimit"],
-        json!({"requestsPerSecond": 1, "burst": 5})
+        json!({"requestsPerSecond": 2, "burst": 2})
     );
     assert_eq!(o["spec"]["resyncInterval"], "10m");
     assert_eq!(o["spec"]["entitlement"], 20);
@@ -512,6 +525,10 @@ fn planner_status_passes_the_status_schema() {
         }),
         observed_generation: Some(2),
         last_synced_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+        create_refused: Some(CreateRefusal {
+            generation: 2,
+            retry_after: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+        }),
         conditions: vec![
             condition(
                 ConditionType::Ready,

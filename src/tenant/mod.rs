@@ -6,3 +6,4 @@ pub mod namespaces;
 pub mod reconcile;
 pub mod runtime;
 pub mod snapshot;
+pub mod verify_queue;

@@ -11,9 +11,11 @@ use std::{
 };
 
 use crate::auth0::TenantClient;
+use crate::resources::conditions::Reason;
 use crate::resources::tenant::AllowedNamespaces;
 
 use super::snapshot::Snapshot;
+use super::verify_queue::VerifyQueue;
 
 /// One tenant's runtime state.
 #[derive(Debug)]
@@ -24,6 +26,8 @@ pub struct TenantRuntime {
     pub client: TenantClient,
     /// The shared list of the tenant's domains.
     pub snapshot: Arc<Snapshot>,
+    /// Whose verify goes next (Auth0's verify budget is small).
+    pub verify_queue: VerifyQueue,
     /// `spec.resyncInterval`.
     pub resync_interval: Duration,
     /// `spec.allowedNamespaces`.
@@ -44,6 +48,21 @@ pub struct TenantRuntime {
     default_read: Mutex<Option<(Option<String>, Instant)>>,
     /// When tenant settings were last read.
     settings_read: Mutex<Option<Instant>>,
+    /// The last create Auth0 refused for the plan or entitlement (see [`Self::create_refusal`]).
+    create_refusal: Mutex<Option<CreateRefusal>>,
+}
+
+/// A create Auth0 refused for the whole tenant (plan, entitlement).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateRefusal {
+    /// `EntitlementExceeded` or `PlanRefused`.
+    pub reason: Reason,
+    /// Auth0's message.
+    pub message: String,
+    /// When.
+    pub at: Instant,
+    /// How many domains the tenant held then.
+    pub domains: usize,
 }
 
 /// Whether the tenant can be used, and why not.
@@ -68,10 +87,12 @@ impl TenantRuntime {
         fingerprint: u64,
         endpoint: String,
     ) -> Self {
+        let verify_queue = VerifyQueue::new(client.budget().verify_limit(), Instant::now());
         Self {
             name,
             client,
             snapshot,
+            verify_queue,
             resync_interval,
             allowed_namespaces,
             mtls_aliases_enabled: AtomicBool::new(false),
@@ -83,6 +104,7 @@ impl TenantRuntime {
             verifying: AtomicUsize::new(0),
             default_read: Mutex::default(),
             settings_read: Mutex::default(),
+            create_refusal: Mutex::default(),
         }
     }
 
@@ -106,6 +128,46 @@ impl TenantRuntime {
     /// Records a tenant-settings read.
     pub fn remember_settings_read(&self) {
         *lock(&self.settings_read) = Some(Instant::now());
+    }
+
+    /// Records that Auth0 refused a create for the plan or entitlement: other domains of the tenant
+    /// would be refused the same way, so they wait instead of spending the tenant's budget.
+    pub fn note_create_refusal(&self, reason: Reason, message: String) {
+        *lock(&self.create_refusal) = Some(CreateRefusal {
+            reason,
+            message,
+            at: Instant::now(),
+            domains: self.snapshot.len(),
+        });
+    }
+
+    /// The tenant-wide refusal while it stands, with the time left: younger than `retry_after` and
+    /// no domain gone since.
+    pub fn create_refusal(&self, retry_after: Duration) -> Option<(CreateRefusal, Duration)> {
+        let guard = lock(&self.create_refusal);
+        let r = guard.as_ref()?;
+        let left = retry_after.saturating_sub(r.at.elapsed());
+        (!left.is_zero() && self.snapshot.len() >= r.domains).then(|| (r.clone(), left))
+    }
+
+    /// Whether a create may be sent now. Once a refusal lapses, the first caller probes and the
+    /// refusal is renewed for everyone else until the probe succeeds
+    /// ([`Self::clear_create_refusal`]) or lapses in turn.
+    pub fn may_create(&self, retry_after: Duration) -> bool {
+        let mut guard = lock(&self.create_refusal);
+        let Some(r) = guard.as_mut() else { return true };
+        let domains = self.snapshot.len();
+        if r.at.elapsed() >= retry_after || domains < r.domains {
+            r.at = Instant::now();
+            r.domains = domains;
+            return true;
+        }
+        false
+    }
+
+    /// A create went through: the tenant takes domains again.
+    pub fn clear_create_refusal(&self) {
+        *lock(&self.create_refusal) = None;
     }
 
     /// Current health.

@@ -28,9 +28,15 @@ pub fn create_body(spec: &CustomDomainSpec, marker: &str) -> CreateDomain {
             (DomainType::SelfManagedCerts, Some(_)) => Some(wire::VerificationMethodName::Txt),
             _ => None,
         },
-        // Auth0's mTLS and MCD guides send tls_policy for both types (the contract marks it uncertain).
-        tls_policy: Some(wire::TlsPolicy::Recommended),
-        custom_client_ip_header: spec.custom_client_ip_header.map(|h| h.as_auth0().to_owned()),
+        // Each type takes only its own field; Auth0 answers 400 to the other (docs/auth0-api.md).
+        tls_policy: match spec.type_ {
+            DomainType::Auth0ManagedCerts => spec.tls_policy.map(|_| wire::TlsPolicy::Recommended),
+            DomainType::SelfManagedCerts => None,
+        },
+        custom_client_ip_header: match spec.type_ {
+            DomainType::SelfManagedCerts => spec.custom_client_ip_header.map(|h| h.as_auth0().to_owned()),
+            DomainType::Auth0ManagedCerts => None,
+        },
         domain_metadata: desired_metadata(spec, marker),
         relying_party_identifier: spec.relying_party_identifier.clone(),
     }
@@ -43,23 +49,30 @@ pub fn create_body(spec: &CustomDomainSpec, marker: &str) -> CreateDomain {
 /// PATCHed to `null` only when Auth0 holds something other than its default (the domain itself).
 pub fn drift_patch(spec: &CustomDomainSpec, remote: &wire::CustomDomain, marker: &str) -> PatchDomain {
     let mut patch = PatchDomain::default();
-    if remote
-        .tls_policy
-        .as_ref()
-        .is_some_and(|p| *p != wire::TlsPolicy::Recommended)
-    {
-        patch.tls_policy = Some(wire::TlsPolicy::Recommended);
-    }
-    let want_header = spec.custom_client_ip_header.map(|h| h.as_auth0());
-    let have_header = remote
-        .custom_client_ip_header
-        .as_deref()
-        .filter(|h| !h.is_empty());
-    if want_header != have_header {
-        patch.custom_client_ip_header = match want_header {
-            Some(h) => Field::Value(h.to_owned()),
-            None => Field::Null,
-        };
+    // Only the field of the domain's own type is compared: Auth0 refuses the other one (400).
+    match spec.type_ {
+        DomainType::Auth0ManagedCerts => {
+            if remote
+                .tls_policy
+                .as_ref()
+                .is_some_and(|p| *p != wire::TlsPolicy::Recommended)
+            {
+                patch.tls_policy = Some(wire::TlsPolicy::Recommended);
+            }
+        }
+        DomainType::SelfManagedCerts => {
+            let want_header = spec.custom_client_ip_header.map(|h| h.as_auth0());
+            let have_header = remote
+                .custom_client_ip_header
+                .as_deref()
+                .filter(|h| !h.is_empty());
+            if want_header != have_header {
+                patch.custom_client_ip_header = match want_header {
+                    Some(h) => Field::Value(h.to_owned()),
+                    None => Field::Null,
+                };
+            }
+        }
     }
     let want_md = desired_metadata(spec, marker);
     if want_md != remote.domain_metadata {

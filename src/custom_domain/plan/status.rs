@@ -121,8 +121,10 @@ impl<'a> StatusBuilder<'a> {
         self.set(ConditionType::Reconciling, true, Reason::AwaitingSnapshot, msg);
     }
 
-    /// Keeps the `Stalled EntitlementExceeded` the executor wrote; nothing to change.
-    pub(super) fn keep_stalled_entitlement(&mut self) {}
+    /// Forgets a refused create (the domain exists now, or the spec changed since).
+    pub(super) fn clear_create_refusal(&mut self) {
+        self.status.create_refused = None;
+    }
 
     /// Forgets what was known about a remote domain that no longer exists.
     pub(super) fn clear_remote(&mut self) {

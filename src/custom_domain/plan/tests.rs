@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::auth0::types::Field;
-use crate::resources::conditions::{ConditionType, Reason, condition, find_condition};
+use crate::resources::conditions::{ConditionType, Reason, find_condition};
 use crate::resources::custom_domain::{
     ClientIpHeader, CustomDomainSpec, CustomDomainStatus, DeletionPolicy, DomainMtls, DomainState,
 };
@@ -71,6 +71,7 @@ fn tenant() -> TenantView {
         cluster_id: "c1".into(),
         mtls_aliases_enabled: false,
         resync_interval: RESYNC,
+        create_refused: None,
     }
 }
 
@@ -80,24 +81,29 @@ fn wire_domain(type_: &str, status: &str, marker: Option<&str>) -> wire::CustomD
     if let Some(m) = marker {
         md.insert("k8s_owner".into(), json!(m));
     }
-    let method = if type_ == "self_managed_certs" {
-        json!({"name": "txt", "record": "txt-value-123", "domain": "_cf-custom-hostname.login.example.com"})
-    } else {
-        json!({"name": "cname", "record": "acme-cd-x.edge.tenants.eu.auth0.com"})
-    };
-    serde_json::from_value(json!({
+    // Shaped like real answers (docs/auth0-api.md): upper-case method names; each type carries only
+    // its own field; `origin_domain_name` only on a ready self-managed domain.
+    let mut d = json!({
         "custom_domain_id": "cd_0123456789abcdef",
         "domain": "login.example.com",
         "primary": false,
         "is_default": false,
         "status": status,
         "type": type_,
-        "origin_domain_name": "acme-cd-x.edge.tenants.eu.auth0.com",
-        "verification": {"methods": [method]},
-        "tls_policy": "recommended",
         "domain_metadata": md,
-    }))
-    .unwrap()
+        "created_at": "2026-01-27T13:59:53.172Z",
+    });
+    if type_ == "self_managed_certs" {
+        d["verification"] = json!({"methods": [{"name": "TXT", "record": "txt-value-123", "domain": "_cf-custom-hostname.login.example.com"}]});
+        d["custom_client_ip_header"] = json!(null);
+        if status == "ready" {
+            d["origin_domain_name"] = json!("acme-cd-x.edge.tenants.eu.auth0.com");
+        }
+    } else {
+        d["verification"] = json!({"methods": [{"name": "CNAME", "record": "acme-cd-x.edge.tenants.eu.auth0.com", "domain": "login.example.com"}]});
+        d["tls_policy"] = json!("recommended");
+    }
+    serde_json::from_value(d).unwrap()
 }
 
 fn sm(status: &str) -> wire::CustomDomain {
@@ -154,6 +160,7 @@ struct Row {
     secret: SecretState,
     pending_key: bool,
     attempts: Attempts,
+    verify_wait: Option<VerifyWait>,
     options: PlanOptions,
     want: Want,
 }
@@ -182,6 +189,7 @@ fn row(name: &'static str, resource: CustomDomain, remote: RemoteRow, want: Want
         secret: SecretState::Absent,
         pending_key: false,
         attempts: Attempts::default(),
+        verify_wait: None,
         options: PlanOptions::default(),
         want,
     }
@@ -204,6 +212,7 @@ fn run(r: &Row) -> Plan {
         secret: r.secret,
         pending_key: r.pending_key,
         attempts: r.attempts,
+        verify_wait: r.verify_wait,
         options: r.options,
         now: now(),
     })
@@ -886,9 +895,16 @@ fn rows() -> Vec<Row> {
             )
         },
         row(
-            "Auth0-managed ready, no Secret yet -> EnsureSecret for origin",
+            "Auth0-managed ready with an origin (older API shape), no Secret yet -> EnsureSecret for origin",
             auth0_managed(),
-            found(with_cert(am("ready"), "provisioned", None), 0),
+            found(
+                {
+                    let mut d = with_cert(am("ready"), "provisioned", None);
+                    d.origin_domain_name = Some("acme-cd-x.edge.tenants.eu.auth0.com".into());
+                    d
+                },
+                0,
+            ),
             Want {
                 steps: &["ensure_secret"],
                 ready: (true, Reason::Ready),
@@ -1060,6 +1076,7 @@ fn plan_one(
         secret,
         pending_key: false,
         attempts: Attempts::default(),
+        verify_wait: None,
         options: PlanOptions::default(),
         now: now(),
     })
@@ -1087,7 +1104,33 @@ fn create_carries_the_ownership_marker_and_the_spec() {
         Some("identity")
     );
     assert_eq!(body.custom_client_ip_header.as_deref(), Some("true-client-ip"));
+    assert_eq!(body.tls_policy, None, "Auth0 refuses tls_policy on self-managed domains");
+}
+
+#[test]
+fn each_type_sends_only_its_own_fields() {
+    // A spec that carries both (a cluster without the CRD's rules) is stalled before any create;
+    // the bodies themselves never carry the other type's field either.
+    let mut cd = auth0_managed();
+    cd.spec.tls_policy = Some(crate::resources::custom_domain::TlsPolicy::Recommended);
+    cd.spec.custom_client_ip_header = Some(ClientIpHeader::TrueClientIp);
+    let body = create_body(&cd.spec, MARKER);
     assert_eq!(body.tls_policy, Some(wire::TlsPolicy::Recommended));
+    assert_eq!(body.custom_client_ip_header, None);
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let ready = find_condition(&p.status.conditions, ConditionType::Ready).unwrap();
+    assert_eq!(ready.reason, Reason::InvalidSpec.as_str());
+    assert!(ready.message.contains("remove spec.customClientIPHeader"), "{}", ready.message);
+
+    // Auth0-managed: a header set in the dashboard is not "drift" the operator could fix.
+    let mut remote = am("ready");
+    remote.custom_client_ip_header = Some("x-forwarded-for".into());
+    assert!(drift_patch(&auth0_managed().spec, &remote, MARKER).is_empty());
+    // Self-managed: a legacy tls_policy is left alone (Auth0 refuses to change it there).
+    let mut remote = sm("ready");
+    remote.tls_policy = Some(wire::TlsPolicy::Compatible);
+    assert!(drift_patch(&self_managed().spec, &remote, MARKER).is_empty());
 }
 
 #[test]
@@ -1126,10 +1169,15 @@ fn drift_patch_sends_only_what_differs_and_nulls_removals() {
     remote.domain_metadata.insert("keep".into(), "1".into());
     remote.domain_metadata.insert("removed".into(), "old".into());
     remote.custom_client_ip_header = Some("x-forwarded-for".into());
-    remote.tls_policy = Some(wire::TlsPolicy::Compatible);
     let patch = drift_patch(&cd.spec, &remote, MARKER);
-    assert_eq!(patch.tls_policy, Some(wire::TlsPolicy::Recommended));
+    assert_eq!(patch.tls_policy, None);
     assert_eq!(patch.custom_client_ip_header, Field::Null);
+    let mut legacy = am("ready");
+    legacy.tls_policy = Some(wire::TlsPolicy::Compatible);
+    assert_eq!(
+        drift_patch(&auth0_managed().spec, &legacy, MARKER).tls_policy,
+        Some(wire::TlsPolicy::Recommended)
+    );
     assert_eq!(patch.relying_party_identifier, Field::Value("example.com".into()));
     let md = patch.domain_metadata.unwrap();
     assert_eq!(md.get("removed"), Some(&None));
@@ -1274,32 +1322,104 @@ fn events_only_on_transitions() {
     assert_eq!(first.status, second.status);
 }
 
-#[test]
-fn entitlement_refusal_is_retried_once_per_resync() {
-    let mut cd = self_managed();
-    let since = now().checked_sub(jiff::SignedDuration::from_secs(60)).unwrap();
-    let mut conds = Vec::new();
-    for t in [ConditionType::Ready, ConditionType::Stalled] {
-        conds.push(condition(
-            t,
-            t == ConditionType::Stalled,
-            Reason::EntitlementExceeded,
-            "plan allows 20",
-            Some(3),
-            since,
-        ));
-    }
-    cd.status = Some(CustomDomainStatus {
-        conditions: conds,
-        ..Default::default()
+fn refused(mut cd: CustomDomain, reason: Reason, retry_after: Option<i64>) -> CustomDomain {
+    let mut status = CustomDomainStatus::default();
+    mark_stalled(&mut status, reason, "Auth0 refused to create it", Some(3), now());
+    status.create_refused = Some(crate::resources::custom_domain::CreateRefusal {
+        generation: 3,
+        retry_after: retry_after.map(|s| Time(now().checked_add(jiff::SignedDuration::from_secs(s)).unwrap())),
     });
+    cd.status = Some(status);
+    cd
+}
+
+#[test]
+fn a_refused_create_is_not_sent_again_until_its_retry_time_or_a_spec_change() {
+    // Entitlement / plan: one more try after the retry time.
+    let mut cd = refused(self_managed(), Reason::EntitlementExceeded, Some(900));
     let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
     assert!(p.steps.is_empty(), "{:?}", p.steps);
-    assert_eq!(p.requeue_after, RESYNC - Duration::from_secs(60));
+    assert_eq!(p.requeue_after, Duration::from_secs(900));
+    assert!(p.events.is_empty(), "no new transition: {:?}", p.events);
+    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
+    assert_eq!(stalled.reason, "EntitlementExceeded");
+    let due = refused(self_managed(), Reason::EntitlementExceeded, Some(0));
+    let p = plan_one(&due, Remote::Absent, None, SecretState::Absent);
+    assert_eq!(p.steps.iter().map(Step::label).collect::<Vec<_>>(), ["create"]);
+    assert_eq!(p.status.create_refused, None);
+    // A body Auth0 refused (400): never again for this generation.
+    let bad = refused(self_managed(), Reason::CreateRefused, None);
+    let p = plan_one(&bad, Remote::Absent, None, SecretState::Absent);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.requeue_after, RESYNC);
     // A new generation (spec edited) retries at once.
     cd.metadata.generation = Some(4);
     let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
     assert_eq!(p.steps.iter().map(Step::label).collect::<Vec<_>>(), ["create"]);
+    // The domain showing up (e.g. the other tenant let it go, then we adopted it) clears it.
+    let remote = sm("pending_verification");
+    let p = plan_one(
+        &refused(self_managed(), Reason::AlreadyExists, Some(900)),
+        Remote::Found { domain: &remote, fetched_at: now() },
+        None,
+        NO_KEY,
+    );
+    assert_eq!(p.status.create_refused, None);
+}
+
+#[test]
+fn a_tenant_wide_refusal_holds_every_new_domain_without_calling_auth0() {
+    let cd = self_managed();
+    let mut t = tenant();
+    t.create_refused = Some(TenantRefusal {
+        reason: Reason::EntitlementExceeded,
+        message: "You reached the maximum number of custom domains for your account.".into(),
+        retry_in: Duration::from_secs(600),
+    });
+    let p = plan(&PlanInput {
+        resource: &cd,
+        tenant: &t,
+        remote: Remote::Absent,
+        dns: None,
+        secret: SecretState::Absent,
+        pending_key: false,
+        attempts: Attempts::default(),
+        verify_wait: None,
+        options: PlanOptions::default(),
+        now: now(),
+    });
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.requeue_after, Duration::from_secs(600));
+    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
+    assert_eq!(stalled.reason, "EntitlementExceeded");
+    assert!(stalled.message.contains("maximum number") && stalled.message.contains("10 min"), "{}", stalled.message);
+}
+
+#[test]
+fn waiting_for_the_verify_budget_says_where_in_the_queue() {
+    let remote = sm("pending_verification");
+    let p = plan(&PlanInput {
+        resource: &self_managed(),
+        tenant: &tenant(),
+        remote: Remote::Found { domain: &remote, fetched_at: now() },
+        dns: Some(&DnsAnswer::Visible),
+        secret: NO_KEY,
+        pending_key: false,
+        attempts: Attempts::default(),
+        verify_wait: Some(VerifyWait { ahead: 7, wait: Duration::from_secs(96), per_minute: 5.0 }),
+        options: PlanOptions::default(),
+        now: now(),
+    });
+    assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
+    assert_eq!(p.requeue_after, Duration::from_secs(96));
+    let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
+    assert_eq!(verified.reason, "AwaitingVerifyBudget");
+    assert!(
+        verified.message.contains("waiting for the verify budget (5 per minute): 7 ahead, about 2 min"),
+        "{}",
+        verified.message
+    );
+    assert_eq!(p.status.verification.as_ref().unwrap().dns_observed, Some(true));
 }
 
 #[test]
@@ -1448,28 +1568,6 @@ fn validate_spec_mirrors_admission() {
     s.mtls = Some(DomainMtls { enabled: true });
     s.metadata = (0..9).map(|i| (format!("k{i}"), "v".repeat(255))).collect();
     assert!(validate_spec(&s).is_ok());
-}
-
-#[test]
-fn executor_marks_entitlement_refusal_then_planner_holds() {
-    let mut cd = self_managed();
-    let mut status = CustomDomainStatus::default();
-    mark_stalled(
-        &mut status,
-        Reason::EntitlementExceeded,
-        "Auth0: plan allows 20 custom domains",
-        Some(3),
-        now(),
-    );
-    cd.status = Some(status);
-    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
-    assert!(p.steps.is_empty(), "{:?}", p.steps);
-    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
-    assert_eq!(
-        (stalled.status.as_str(), stalled.reason.as_str()),
-        ("True", "EntitlementExceeded")
-    );
-    assert!(p.events.is_empty(), "no new transition: {:?}", p.events);
 }
 
 #[test]

@@ -112,6 +112,12 @@ pub fn validate_spec(spec: &CustomDomainSpec) -> Result<(), Vec<String>> {
                 .to_owned(),
         );
     }
+    if self_managed && spec.tls_policy.is_some() {
+        problems.push("spec.tlsPolicy is only valid for Auth0ManagedCerts (Auth0 refuses it on self-managed domains, whose TLS your proxy terminates): remove spec.tlsPolicy".to_owned());
+    }
+    if !self_managed && spec.custom_client_ip_header.is_some() {
+        problems.push("spec.customClientIPHeader is only valid for SelfManagedCerts (Auth0 refuses it on Auth0-managed domains, which it serves directly): remove spec.customClientIPHeader".to_owned());
+    }
     if !self_managed && spec.certificate.as_ref().is_some_and(|c| c.issuer_ref.is_some()) {
         problems.push("spec.certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef".to_owned());
     }

@@ -49,8 +49,8 @@ async fn world_starts_and_kubectl_sees_the_tenant() -> Result<()> {
     })?;
     let obj = w.get_cd("login").await?;
     ensure(
-        obj.is_some_and(|o| resources::str_at(&o, "/spec/tlsPolicy") == Some("recommended")),
-        || "tlsPolicy default not applied".into(),
+        obj.is_some_and(|o| resources::str_at(&o, "/spec/deletionPolicy") == Some("Delete")),
+        || "deletionPolicy default not applied".into(),
     )?;
     Ok(())
 }

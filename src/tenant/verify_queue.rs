@@ -1,0 +1,181 @@
+//! The order in which one tenant's domains get to call `POST …/verify`.
+//!
+//! Auth0 allows 5 verifies per minute per tenant (burst 5) on every plan (docs/auth0-api.md, "rate
+//! limits"). With hundreds of domains whose records are published, most must wait minutes. A domain
+//! takes a *turn* here: a time at which a verify token will be there for it, given every turn handed
+//! out before. It does not wait for its turn inside a reconcile (that would hold a reconcile slot
+//! other domains could use); it reports its place ("3 ahead, about 1 min") and comes back then.
+//!
+//! The schedule is a token bucket kept as a "theoretical arrival time" (GCRA): each turn starts
+//! at `max(now, tat - (burst - 1) × interval)` and moves `tat` one interval on. It starts *empty*:
+//! after a restart the operator cannot know how much of Auth0's bucket the previous process used,
+//! and a fresh burst could be answered 429.
+//!
+//! Pure bookkeeping over instants passed in: no clock, no I/O.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::auth0::RateLimit;
+
+/// A turn not used this long after it came is dropped (the domain was deleted or no longer needs
+/// a verify); its slot is lost, which only makes the schedule more careful.
+const UNUSED_TURN_GRACE: Duration = Duration::from_secs(120);
+
+/// Who holds a turn: the `CustomDomain`'s namespace and name.
+pub type TurnKey = (String, String);
+
+/// A domain's place in the verify schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Turn {
+    /// When its verify may be sent.
+    pub at: Instant,
+    /// Turns handed out earlier that are still waiting.
+    pub ahead: usize,
+}
+
+#[derive(Debug)]
+struct State {
+    interval: Duration,
+    burst: u32,
+    tat: Instant,
+    turns: HashMap<TurnKey, Instant>,
+}
+
+/// The verify schedule of one tenant.
+#[derive(Debug)]
+pub struct VerifyQueue {
+    state: Mutex<State>,
+}
+
+impl VerifyQueue {
+    /// An empty schedule (no burst available) for `limit`, starting at `now`.
+    pub fn new(limit: RateLimit, now: Instant) -> Self {
+        let (interval, burst) = shape(limit);
+        Self {
+            state: Mutex::new(State {
+                interval,
+                burst,
+                // Empty bucket: the first turn is one interval away.
+                tat: now + interval * burst,
+                turns: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Verifies per minute, for status messages.
+    pub fn per_minute(&self) -> f64 {
+        let s = lock(&self.state);
+        60.0 / s.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// Changes the rate; turns already handed out keep their time.
+    pub fn set_limit(&self, limit: RateLimit) {
+        let (interval, burst) = shape(limit);
+        let mut s = lock(&self.state);
+        s.interval = interval;
+        s.burst = burst;
+    }
+
+    /// The turn of `key`: the one it already holds, else a new one at the end of the schedule.
+    pub fn turn(&self, key: &TurnKey, now: Instant) -> Turn {
+        let mut s = lock(&self.state);
+        s.turns.retain(|_, at| *at + UNUSED_TURN_GRACE > now);
+        let at = match s.turns.get(key) {
+            Some(at) => *at,
+            None => {
+                let tolerance = s.interval * s.burst.saturating_sub(1);
+                let earliest = s.tat.checked_sub(tolerance).unwrap_or(now);
+                let at = earliest.max(now);
+                s.tat = s.tat.max(at) + s.interval;
+                s.turns.insert(key.clone(), at);
+                at
+            }
+        };
+        let ahead = s.turns.iter().filter(|(k, t)| **t < at || (**t == at && *k < key)).count();
+        Turn { at, ahead }
+    }
+
+    /// The verify of `key` is being sent: its turn is used up.
+    pub fn used(&self, key: &TurnKey) {
+        lock(&self.state).turns.remove(key);
+    }
+
+    /// Turns handed out and not used yet.
+    pub fn waiting(&self) -> usize {
+        lock(&self.state).turns.len()
+    }
+}
+
+fn shape(limit: RateLimit) -> (Duration, u32) {
+    let rps = if limit.requests_per_second.is_finite() && limit.requests_per_second > 0.0 {
+        limit.requests_per_second
+    } else {
+        RateLimit::DEFAULT_VERIFY.requests_per_second
+    };
+    (Duration::from_secs_f64(1.0 / rps), limit.burst.max(1))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> TurnKey {
+        ("ns".to_owned(), format!("d{n}"))
+    }
+
+    fn five_per_minute() -> RateLimit {
+        RateLimit::per(5, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn starts_empty_then_spaces_turns_one_interval_apart() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        let turns: Vec<Turn> = (0..4).map(|n| q.turn(&key(n), t0)).collect();
+        let secs: Vec<u64> = turns.iter().map(|t| (t.at - t0).as_secs()).collect();
+        assert_eq!(secs, vec![12, 24, 36, 48], "no burst right after a start");
+        assert_eq!(turns.iter().map(|t| t.ahead).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(q.turn(&key(2), t0), turns[2], "asking again keeps the place");
+    }
+
+    #[test]
+    fn a_quiet_minute_refills_the_burst_and_no_more() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        let later = t0 + Duration::from_secs(600);
+        let turns: Vec<u64> = (0..7).map(|n| (q.turn(&key(n), later).at - later).as_secs()).collect();
+        assert_eq!(turns, vec![0, 0, 0, 0, 0, 12, 24], "burst of 5, then one per 12 s");
+    }
+
+    #[test]
+    fn used_turns_leave_and_the_rest_move_up() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        let first = q.turn(&key(0), t0);
+        let second = q.turn(&key(1), t0);
+        assert_eq!(second.ahead, 1);
+        q.used(&key(0));
+        let again = q.turn(&key(1), first.at);
+        assert_eq!((again.at, again.ahead), (second.at, 0));
+        assert_eq!(q.waiting(), 1);
+        // A new turn for the first domain goes to the end, not back to its old place.
+        assert!(q.turn(&key(0), first.at).at > second.at);
+    }
+
+    #[test]
+    fn abandoned_turns_expire() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        q.turn(&key(0), t0);
+        let much_later = t0 + Duration::from_secs(12) + UNUSED_TURN_GRACE + Duration::from_secs(1);
+        let t = q.turn(&key(1), much_later);
+        assert_eq!(t.ahead, 0);
+        assert_eq!(q.waiting(), 1);
+    }
+}

@@ -16,8 +16,8 @@ TIMEOUT=${SANDBOX_TIMEOUT:-180}
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-say "building the operator and the simulators (cargo build --bins)"
-cargo build --quiet --bins
+say "building the operator and the simulators (cargo build --workspace --bins)"
+cargo build --quiet --workspace --bins
 
 rm -rf "$DIR" && mkdir -p "$DIR/tls" "$DIR/logs"
 pids=()

@@ -242,7 +242,7 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(86_400),
             cert_delay: Duration::from_millis(200),
             origin_suffix: "us.auth0.com".into(),
-            pending_check_delay: Duration::from_secs(5),
+            pending_check_delay: Duration::from_secs(10),
             verification_timeout: Duration::from_secs(72 * 3600),
             recheck_interval: Duration::from_secs(60),
             readings: Readings::default(),

@@ -80,7 +80,7 @@ struct Cli {
     origin_suffix: String,
     /// Milliseconds after create until reads of an Auth0-managed domain show
     /// verification.status "pending" and the certificate authority.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 10_000)]
     pending_check_ms: u64,
     /// Seconds an Auth0-managed domain may stay unverified before it turns failed.
     #[arg(long, default_value_t = 72 * 3600)]

@@ -47,7 +47,7 @@ enum Exception {
     /// `Read.json` exchange 2. Auth0 fills in `verification.status: "pending"` and
     /// `certificate` of a new Auth0-managed domain in the background at no fixed time: `Read.json`'s
     /// first GET saw it done, while `Update.json`'s GETs, seconds after create, did not. The
-    /// simulator runs that job `pending_check_delay` (5 s) after create, which matches the other
+    /// simulator runs that job `pending_check_delay` (10 s) after create, which matches the other
     /// recordings; before this GET the replay runs it at once through the control API
     /// (`run_pending_check`), the timing the recording shows. The answer is then compared in full.
     BackgroundJobTiming,
@@ -411,6 +411,7 @@ async fn replay(file: &str) -> (usize, usize) {
             .force_default(Some(body["domain"].as_str().unwrap()))
             .unwrap();
     }
+    let started = std::time::Instant::now();
     let interactions = capture["interactions"].as_array().unwrap();
     let mut matching = 0;
     let mut unexplained = Vec::new();
@@ -487,7 +488,9 @@ async fn replay(file: &str) -> (usize, usize) {
     r.sim.shutdown().await;
     assert!(
         unexplained.is_empty(),
-        "unexplained differences:\n{}",
+        "unexplained differences (the replay took {:?}; past the default pending_check_delay of \
+         10 s the background job's fields appear and the recordings no longer apply):\n{}",
+        started.elapsed(),
         unexplained.join("\n")
     );
     (matching, total)

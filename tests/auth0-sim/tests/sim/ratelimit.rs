@@ -1,4 +1,5 @@
-//! §9.12 rate limits: tenant bucket, verify bucket, headers on every response, storms.
+//! Rate limits: tenant bucket (Free tier by default), verify bucket, headers on every response,
+//! storms.
 
 use std::time::Duration;
 
@@ -88,4 +89,19 @@ async fn storm_refuses_everything_for_a_while() {
     assert!(h(&r.headers, "x-ratelimit-reset") >= now());
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(e.call(Method::GET, "/custom-domains", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn default_tenant_bucket_is_the_free_tier() {
+    let cfg = auth0_sim::SimConfig::default();
+    assert_eq!((cfg.rate_limit.burst, cfg.rate_limit.per_second), (2, 2.0));
+    let e = env(cfg).await;
+    // Four calls back to back: the 2-token bucket refills 2 per second, so at least one is refused.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = e.call(Method::GET, "/custom-domains", None).await;
+        assert_eq!(h(&r.headers, "x-ratelimit-limit"), 2);
+        statuses.push(r.status.as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
 }

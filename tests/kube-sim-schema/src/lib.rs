@@ -252,7 +252,7 @@ fn cost_errors(root: &Node, path: &str) -> Vec<FieldError> {
     walk(root, 1, &mut errs, &mut costs);
     let total = costs.iter().fold(0u64, |t, (_, c)| t.saturating_add(*c));
     if total > TOTAL_COST_LIMIT {
-        costs.sort_by(|a, b| b.1.cmp(&a.1));
+        costs.sort_by_key(|c| std::cmp::Reverse(c.1));
         for (p, _) in costs.iter().take(4) {
             errs.push(field_error::forbidden(
                 p,

@@ -324,4 +324,22 @@ mod tests {
         assert_eq!(obj["kind"], "Secret");
         assert_eq!(decode(b"nope").err().map(|e| e.code), Some(400));
     }
+
+    #[test]
+    fn decodes_a_self_subject_access_review() {
+        let attrs = [field(1, b"default"), field(2, b"create"), field(5, b"pods")].concat();
+        let review = [field(1, &[]), field(2, &field(1, &attrs))].concat();
+        let type_meta = [
+            field(1, b"authorization.k8s.io/v1"),
+            field(2, b"SelfSubjectAccessReview"),
+        ]
+        .concat();
+        let body = [MAGIC.to_vec(), field(1, &type_meta), field(2, &review)].concat();
+        let obj = decode(&body).unwrap_or_default();
+        assert_eq!(
+            obj["spec"],
+            json!({"resourceAttributes": {"namespace": "default", "verb": "create", "resource": "pods"}})
+        );
+        assert_eq!(obj["kind"], "SelfSubjectAccessReview");
+    }
 }

@@ -112,7 +112,7 @@ impl RateSpec {
     }
 }
 
-/// Switches for the behaviours the contract marks as uncertain. Each default is the reading of the
+/// Switches for the behaviours no source settles. Each default is the reading of the
 /// real recorded exchanges (`tests/auth0-sim/captures/`); the other reading is one switch away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Readings {
@@ -209,7 +209,7 @@ pub struct SimConfig {
     /// Interval of the background re-check of ready Auth0-managed domains' CNAMEs (a removed
     /// record turns `verification.status` to `failed`; `status` stays `ready`). Zero = off.
     pub recheck_interval: Duration,
-    /// Behaviour switches for the uncertain parts of the contract.
+    /// Behaviour switches for the uncertain readings.
     pub readings: Readings,
 }
 

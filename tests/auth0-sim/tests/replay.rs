@@ -445,7 +445,7 @@ async fn replay(file: &str) -> (usize, usize) {
         }
         check_cname_targets(&body, &mut diffs);
         if exception == Some(Exception::HandEditedPendingDefault) {
-            // What the contract says instead of what the hand edit shows.
+            // What the real API answers (other recordings) instead of what the hand edit shows.
             let want = if n == 2 {
                 json!({"statusCode": 400, "error": "Bad Request",
                        "message": "The domain must be verified before it can be set as default.",

@@ -82,7 +82,7 @@ async function expectError(promise, cls, status, errorCode) {
   assert.equal(body.statusCode, status);
   assert.ok(typeof body.error === "string" && body.error.length > 0);
   assert.ok(typeof body.message === "string" && body.message.length > 0);
-  // null: no specific code required (the contract leaves it open); undefined: not checked at all.
+  // null: no specific code required (no source fixes it); undefined: not checked at all.
   if (errorCode === null) assert.ok(!("errorCode" in body) || body.errorCode, JSON.stringify(body));
   else if (errorCode !== undefined) assert.equal(body.errorCode, errorCode, JSON.stringify(body));
   const headers = err.rawResponse?.headers;
@@ -608,7 +608,7 @@ export async function expiredToken({ sim, full }) {
   assert.ok(Array.isArray(await management(sim, full).customDomains.list()), "a fresh client gets a new token");
 }
 
-/** The contract's uncertain readings switched to their alternative (one simulator with every switch). */
+/** The uncertain readings switched to their alternative (one simulator with every switch). */
 export async function readings({ sim, dns, full }) {
   const c = management(sim, full);
 

@@ -1,4 +1,4 @@
-"""The contract's uncertain readings, switched to their alternative, as the SDK sees them; and
+"""The uncertain readings, switched to their alternative, as the SDK sees them; and
 injected faults. Each group runs on a simulator of its own."""
 
 from __future__ import annotations

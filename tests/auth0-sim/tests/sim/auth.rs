@@ -1,4 +1,4 @@
-//! §9.1 token, §9.2 scopes.
+//! Token endpoint and scopes.
 
 use std::time::Duration;
 

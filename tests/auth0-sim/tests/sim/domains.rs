@@ -1,5 +1,5 @@
-//! §9.3 create, §9.4 duplicates/validation, §9.7 patch, §9.9 default, §9.10 settings, §9.11
-//! entitlement, §9.14 delete, concurrency.
+//! Create, duplicates and validation, patch, default domain, settings, entitlement, delete,
+//! concurrency.
 
 use auth0_sim::Readings;
 use reqwest::{Method, StatusCode};

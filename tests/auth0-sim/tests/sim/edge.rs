@@ -1,4 +1,4 @@
-//! §9.13 the edge accepts proxied traffic only with the domain's key.
+//! The edge accepts proxied traffic only with the domain's key.
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! §9.8 list: plain array, checkpoint pagination, q, fields, sort.
+//! List: plain array, checkpoint pagination, q, fields, sort.
 
 use auth0_sim::Readings;
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Integration tests of the simulator over real HTTPS and real DNS (the contract checklist).
+//! Integration tests of the simulator over real HTTPS and real DNS.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;

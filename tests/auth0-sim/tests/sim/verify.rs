@@ -1,4 +1,4 @@
-//! §9.5 verify over real DNS and the once-only key (also across a restart), §9.6 certificates.
+//! Verify over real DNS and the once-only key (also across a restart), certificates, re-check.
 
 use std::time::Duration;
 

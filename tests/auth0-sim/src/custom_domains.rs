@@ -45,6 +45,8 @@ fn txt_value(rng: &mut impl Rng) -> String {
 enum Lookup {
     Found,
     Missing(String),
+    /// The lookup itself failed (no server, timeout, SERVFAIL): nothing is known.
+    Unknown(String),
 }
 
 /// 128 hexadecimal characters: a `cname_api_key`.
@@ -270,7 +272,7 @@ impl Tenant {
                     Ok(_) => Lookup::Missing(format!(
                         "The TXT record {name} with the expected value was not found."
                     )),
-                    Err(e) => Lookup::Missing(format!("Unable to look up the TXT record {name}: {e}.")),
+                    Err(e) => Lookup::Unknown(format!("Unable to look up the TXT record {name}: {e}.")),
                 }
             }
             DomainType::Auth0ManagedCerts => {
@@ -285,7 +287,7 @@ impl Tenant {
                         values.join(","),
                         d.origin_domain_name
                     )),
-                    Err(e) => Lookup::Missing(format!(
+                    Err(e) => Lookup::Unknown(format!(
                         "Unable to look up the CNAME record of {}: {e}.",
                         d.domain
                     )),
@@ -378,7 +380,7 @@ impl Tenant {
                 self.persist(&world)?;
                 Ok(self.render(&world, &d, View::Verify))
             }
-            (Lookup::Missing(msg), _) => {
+            (Lookup::Missing(msg) | Lookup::Unknown(msg), _) => {
                 // Nothing changes: the answer is the domain as it was.
                 let d = d.clone();
                 if readings.verify_failure_400 {
@@ -428,6 +430,8 @@ impl Tenant {
                     v.last_verified_at = Some(domain::iso_secs(now));
                 }
                 Lookup::Missing(_) => v.status = "failed".into(),
+                // A failed lookup proves nothing: keep what was known.
+                Lookup::Unknown(_) => {}
             }
             if *v != before {
                 tracing::info!(id = %d.id, status = %v.status, "background re-check");

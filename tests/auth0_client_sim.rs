@@ -24,7 +24,8 @@ struct World {
 
 async fn world(tweak: impl FnOnce(SimConfig) -> SimConfig) -> World {
     let dns = TestDns::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let cfg = tweak(SimConfig::default().dns_server(dns.addr()));
+    // The client below is configured for 200 req/s; the simulator's default is Auth0's Free tier.
+    let cfg = tweak(SimConfig::default().dns_server(dns.addr()).rate_limit(200.0, 200));
     let sim = auth0_sim::start(cfg).await.unwrap();
     let checker = DnsChecker::new(&DnsConfig {
         nameservers: vec![dns.addr()],
@@ -121,8 +122,13 @@ async fn self_managed_lifecycle_over_https() {
         .expect("first verify returns the key");
     assert!(!key.expose().is_empty());
     assert!(!format!("{verified:?}").contains(key.expose().as_str()));
-    let again = c.verify_domain(&d.custom_domain_id).await.unwrap();
-    assert!(again.cname_api_key.is_none(), "the key comes once");
+    // Auth0 refuses to verify a verified domain (so the key can never be fetched again).
+    let again = c.verify_domain(&d.custom_domain_id).await.unwrap_err();
+    assert_eq!(again.status(), Some(400), "{again:?}");
+    assert_eq!(again.auth0_message(), Some("Custom domain already verified."));
+    let read = c.get_domain(&d.custom_domain_id).await.unwrap().unwrap();
+    assert_eq!(read.status, DomainStatus::Ready);
+    assert!(read.cname_api_key.is_none(), "the key comes once");
 
     // Drift repair: metadata removal by null, rpId set then removed.
     let mut md = BTreeMap::new();
@@ -297,11 +303,30 @@ async fn scope_and_entitlement_refusals_are_permanent() {
         .create_domain(&create("b.example.com", DomainType::SelfManagedCerts))
         .await
         .unwrap_err();
-    assert!(err.is_plan_refusal() && !err.is_transient(), "{err:?}");
-    assert!(err.auth0_message().is_some());
+    // Past the entitlement Auth0 answers 409 (not 403), with no errorCode.
+    assert_eq!(err.status(), Some(409), "{err:?}");
+    assert!(err.is_entitlement_refusal() && !err.is_transient(), "{err:?}");
+    assert_eq!(
+        err.auth0_message(),
+        Some("You reached the maximum number of custom domains for your account.")
+    );
     w2.sim.shutdown().await;
+
+    // A plan without custom domains: 403, not a scope problem.
+    let w3 = world(|c| c.custom_domains_plan(false)).await;
+    let err = client(&w3.sim)
+        .create_domain(&create("c.example.com", DomainType::SelfManagedCerts))
+        .await
+        .unwrap_err();
+    assert!(err.is_plan_refusal() && !err.is_auth() && !err.is_transient(), "{err:?}");
+    assert_eq!(
+        err.auth0_message(),
+        Some("The account is not allowed to perform this operation.")
+    );
+    w3.sim.shutdown().await;
     w.dns.shutdown().await;
     w2.dns.shutdown().await;
+    w3.dns.shutdown().await;
 }
 
 #[tokio::test]

@@ -88,7 +88,7 @@ dns_addr=$(jq -r .dns "$tmp/dns.json")
 dns_ctl=$(jq -r .control "$tmp/dns.json")
 
 "$AUTH0_SIM_BIN" --listen 127.0.0.1:0 --tls-dir "$tmp/sim-tls" --control --client op:op-secret \
-    --dns-server "$dns_addr" --edge-listen 127.0.0.1:0 --ready-file "$tmp/sim.json" \
+    --dns-server "$dns_addr" --edge-listen 127.0.0.1:0 --ready-file "$tmp/sim.json" --rate-limit 100:100 \
     >"$tmp/auth0-sim.log" 2>&1 &
 pids+=($!)
 wait_for_file "$tmp/sim.json" "${pids[-1]}"

@@ -261,9 +261,7 @@ impl Error {
     /// not a conflict): Auth0's validation refused the body.
     pub fn is_create_refusal(&self) -> bool {
         match self {
-            Self::Api {
-                status, endpoint, ..
-            } => {
+            Self::Api { status, endpoint, .. } => {
                 *endpoint == CREATE_ROUTE
                     && (400..500).contains(status)
                     && !matches!(status, 401 | 404 | 409 | 429)

@@ -516,7 +516,10 @@ mod tests {
             "tls_policy": "recommended", "domain_metadata": {"key": "value"}, "created_at": "2026-01-28T07:55:07.376Z"
         }))
         .unwrap();
-        assert_eq!(managed.verification_methods()[0].name, VerificationMethodName::Cname);
+        assert_eq!(
+            managed.verification_methods()[0].name,
+            VerificationMethodName::Cname
+        );
         let own: CustomDomain = serde_json::from_value(json!({
             "custom_domain_id": "cd_WnMYNzbzlAEewTHL", "domain": "login.example.com", "primary": false,
             "is_default": false, "status": "pending_verification", "type": "self_managed_certs",

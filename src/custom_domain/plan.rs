@@ -75,6 +75,8 @@ pub struct TenantView {
     pub health: TenantHealth,
     /// Whether the resource's namespace may use it (`spec.allowedNamespaces`).
     pub allowed: bool,
+    /// The tenant's namespace selector in selector syntax, when it has one (for the fix to name).
+    pub fence: Option<String>,
     /// This cluster's id, first part of the ownership marker.
     pub cluster_id: String,
     /// Whether the tenant has `mtls.enable_endpoint_aliases` on.
@@ -427,7 +429,7 @@ fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
             b.stalled(
                 Reason::TenantNotFound,
                 format!(
-                    "Auth0Tenant {} does not exist: create it, or set spec.tenantRef.name to an existing tenant",
+                    "Auth0Tenant {} does not exist: create it (spec.tenantRef is immutable; to use another tenant, create a new CustomDomain that names it)",
                     t.name
                 ),
             );
@@ -443,13 +445,16 @@ fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
             false
         }
         TenantHealth::Ready if !t.allowed => {
+            let ns = input.resource.metadata.namespace.as_deref().unwrap_or_default();
+            let fix = match &t.fence {
+                Some(selector) => format!(
+                    "label the namespace so it matches the tenant's spec.allowedNamespaces.selector ({selector}), e.g. kubectl label namespace {ns} <key>=<value>, or ask the tenant's owner to widen the selector"
+                ),
+                None => "ask the tenant's owner to allow it in spec.allowedNamespaces".to_owned(),
+            };
             b.stalled(
                 Reason::TenantNotAllowed,
-                format!(
-                    "namespace {} may not use Auth0Tenant {}: add it to the tenant's spec.allowedNamespaces",
-                    input.resource.metadata.namespace.as_deref().unwrap_or_default(),
-                    t.name
-                ),
+                format!("namespace {ns} may not use Auth0Tenant {}: {fix}", t.name),
             );
             b.requeue(t.resync_interval);
             false

@@ -36,7 +36,7 @@ use crate::resources::custom_domain::{CreateRefusal, CustomDomain, CustomDomainS
 use crate::resources::tenant::Auth0Tenant;
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
-use crate::tenant::namespaces::namespace_allowed;
+use crate::tenant::namespaces::{describe_fence, namespace_allowed};
 use crate::tenant::runtime::{Health, TenantRuntime, Tenants, WaitingCall};
 
 /// Plan/execute rounds per reconcile (create → DNS → verify → key is four).
@@ -172,6 +172,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
         name: name.clone(),
         health: TenantHealth::NotFound,
         allowed: true,
+        fence: None,
         cluster_id: ctx.cluster_id.clone(),
         mtls_aliases_enabled: false,
         resync_interval: Duration::from_secs(600),
@@ -196,6 +197,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
                 .map(|n| n.labels().clone())
                 .unwrap_or_default();
             view.allowed = namespace_allowed(&rt.allowed_namespaces, &labels);
+            view.fence = describe_fence(&rt.allowed_namespaces);
             view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
             view.resync_interval = rt.resync_interval;
             view.create_refused = rt
@@ -527,10 +529,16 @@ impl Executor<'_> {
             _ => "fix what Auth0 names in the spec".to_owned(),
         };
         let when = match retry {
-            Some(d) => format!("tried again in {} min or when the spec changes", d.as_secs().div_ceil(60)),
+            Some(d) => format!(
+                "tried again in {} min or when the spec changes",
+                d.as_secs().div_ceil(60)
+            ),
             None => "not tried again until the spec changes".to_owned(),
         };
-        let msg = format!("Auth0 refused to create {}: \"{auth0_says}\" — {advice}; {when}", cd.spec.domain);
+        let msg = format!(
+            "Auth0 refused to create {}: \"{auth0_says}\" — {advice}; {when}",
+            cd.spec.domain
+        );
         warn!(error = %e, reason = reason.as_str(), "Auth0 refused the create");
         let now = Timestamp::now();
         mark_stalled(&mut plan.status, reason, &msg, cd.metadata.generation, now);
@@ -599,13 +607,9 @@ impl Executor<'_> {
                         &e,
                         Some(plan::CREATE_RETRY),
                     )),
-                    Err(e) if e.is_plan_refusal() => Ok(self.refuse_create(
-                        rt,
-                        plan,
-                        Reason::PlanRefused,
-                        &e,
-                        Some(plan::CREATE_RETRY),
-                    )),
+                    Err(e) if e.is_plan_refusal() => {
+                        Ok(self.refuse_create(rt, plan, Reason::PlanRefused, &e, Some(plan::CREATE_RETRY)))
+                    }
                     Err(e) if e.is_conflict() => {
                         let again = self.ctx.with_memory(self.key, |m| {
                             let again = m.duplicate_of_generation == generation;
@@ -626,7 +630,9 @@ impl Executor<'_> {
                         rt.snapshot.invalidate();
                         Ok(Outcome::Replan)
                     }
-                    Err(e) if e.is_create_refusal() => Ok(self.refuse_create(rt, plan, Reason::CreateRefused, &e, None)),
+                    Err(e) if e.is_create_refusal() => {
+                        Ok(self.refuse_create(rt, plan, Reason::CreateRefused, &e, None))
+                    }
                     Err(e) if e.is_create_ambiguous() => {
                         // It may have happened: never retry blindly, re-list first.
                         rt.snapshot.invalidate();

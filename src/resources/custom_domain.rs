@@ -69,7 +69,19 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    // Why it is (not) Ready, in one word; `-o wide` adds the sentence that says what to do.
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        priority = 1,
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    )
 )]
 #[x_kube(
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.verificationMethod)")

@@ -94,13 +94,30 @@ fn printer_columns_match_the_design() {
             "VERIFIED",
             "CERTIFICATE",
             "READY",
-            "AGE"
+            "REASON",
+            "AGE",
+            "MESSAGE"
         ]
     );
     assert_eq!(
         names(Auth0Tenant::crd()),
-        ["DOMAIN", "READY", "DOMAINS", "DEFAULT", "AGE"]
+        [
+            "DOMAIN", "READY", "DOMAINS", "DEFAULT", "REASON", "AGE", "MESSAGE"
+        ]
     );
+    // The message is for `-o wide` only: a plain `kubectl get` stays one short line per object.
+    for crd in [CustomDomain::crd(), Auth0Tenant::crd()] {
+        let cols = crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap_or_default();
+        let wide: Vec<&str> = cols
+            .iter()
+            .filter(|c| c.priority == Some(1))
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(wide, ["Message"]);
+    }
     assert_eq!(
         CustomDomain::crd().spec.names.short_names,
         Some(vec!["acd".to_owned()])

@@ -18,6 +18,34 @@ pub fn namespace_allowed(allowed: &AllowedNamespaces, labels: &BTreeMap<String, 
     }
 }
 
+/// The selector in `kubectl`'s selector syntax (`team=a,env in (prod,stage),!legacy`), for
+/// messages that tell a person which labels a namespace needs; `None` when every namespace may.
+pub fn describe_fence(allowed: &AllowedNamespaces) -> Option<String> {
+    if allowed.from == NamespacesFrom::All {
+        return None;
+    }
+    let Some(selector) = allowed.selector.as_ref() else {
+        return Some("(no selector: no namespace matches)".to_owned());
+    };
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in selector.match_expressions.iter().flatten() {
+        let values = e.values.as_deref().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            other => format!("{} {other} ({values})", e.key),
+        });
+    }
+    Some(parts.join(","))
+}
+
 /// Kubernetes label-selector semantics: every `matchLabels` pair and every expression must hold.
 pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
     let pairs_hold = selector
@@ -44,6 +72,26 @@ pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, Stri
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    #[test]
+    fn fences_are_described_in_selector_syntax() {
+        let all = AllowedNamespaces::default();
+        assert_eq!(describe_fence(&all), None);
+        let fenced = AllowedNamespaces {
+            from: NamespacesFrom::Selector,
+            selector: Some(LabelSelector {
+                match_labels: Some([("team".to_string(), "a".to_string())].into()),
+                match_expressions: Some(vec![
+                    expr("env", "In", &["prod", "stage"]),
+                    expr("legacy", "DoesNotExist", &[]),
+                ]),
+            }),
+        };
+        assert_eq!(
+            describe_fence(&fenced).as_deref(),
+            Some("team=a,env in (prod,stage),!legacy")
+        );
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -93,7 +93,11 @@ impl VerifyQueue {
                 at
             }
         };
-        let ahead = s.turns.iter().filter(|(k, t)| **t < at || (**t == at && *k < key)).count();
+        let ahead = s
+            .turns
+            .iter()
+            .filter(|(k, t)| **t < at || (**t == at && *k < key))
+            .count();
         Turn { at, ahead }
     }
 
@@ -140,7 +144,10 @@ mod tests {
         let turns: Vec<Turn> = (0..4).map(|n| q.turn(&key(n), t0)).collect();
         let secs: Vec<u64> = turns.iter().map(|t| (t.at - t0).as_secs()).collect();
         assert_eq!(secs, vec![12, 24, 36, 48], "no burst right after a start");
-        assert_eq!(turns.iter().map(|t| t.ahead).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(
+            turns.iter().map(|t| t.ahead).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
         assert_eq!(q.turn(&key(2), t0), turns[2], "asking again keeps the place");
     }
 
@@ -149,8 +156,14 @@ mod tests {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         let later = t0 + Duration::from_secs(600);
-        let turns: Vec<u64> = (0..7).map(|n| (q.turn(&key(n), later).at - later).as_secs()).collect();
-        assert_eq!(turns, vec![0, 0, 0, 0, 0, 12, 24], "burst of 5, then one per 12 s");
+        let turns: Vec<u64> = (0..7)
+            .map(|n| (q.turn(&key(n), later).at - later).as_secs())
+            .collect();
+        assert_eq!(
+            turns,
+            vec![0, 0, 0, 0, 0, 12, 24],
+            "burst of 5, then one per 12 s"
+        );
     }
 
     #[test]

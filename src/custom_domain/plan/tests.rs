@@ -68,6 +68,7 @@ fn tenant() -> TenantView {
         name: "default".into(),
         health: TenantHealth::Ready,
         allowed: true,
+        fence: None,
         cluster_id: "c1".into(),
         mtls_aliases_enabled: false,
         resync_interval: RESYNC,
@@ -755,6 +756,27 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tenant: TenantView {
+                allowed: false,
+                fence: Some("team=a".into()),
+                ..tenant()
+            },
+            ..row(
+                "tenant fenced by a selector -> the message names the labels to add",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::TenantNotAllowed),
+                    stalled: Some(Reason::TenantNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::TenantNotAllowed],
+                    message: "label the namespace so it matches the tenant's spec.allowedNamespaces.selector (team=a), e.g. kubectl label namespace team-a",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
                 health: TenantHealth::NotFound,
                 ..tenant()
             },
@@ -1104,7 +1126,10 @@ fn create_carries_the_ownership_marker_and_the_spec() {
         Some("identity")
     );
     assert_eq!(body.custom_client_ip_header.as_deref(), Some("true-client-ip"));
-    assert_eq!(body.tls_policy, None, "Auth0 refuses tls_policy on self-managed domains");
+    assert_eq!(
+        body.tls_policy, None,
+        "Auth0 refuses tls_policy on self-managed domains"
+    );
 }
 
 #[test]
@@ -1121,7 +1146,11 @@ fn each_type_sends_only_its_own_fields() {
     assert!(p.steps.is_empty(), "{:?}", p.steps);
     let ready = find_condition(&p.status.conditions, ConditionType::Ready).unwrap();
     assert_eq!(ready.reason, Reason::InvalidSpec.as_str());
-    assert!(ready.message.contains("remove spec.customClientIPHeader"), "{}", ready.message);
+    assert!(
+        ready.message.contains("remove spec.customClientIPHeader"),
+        "{}",
+        ready.message
+    );
 
     // Auth0-managed: a header set in the dashboard is not "drift" the operator could fix.
     let mut remote = am("ready");
@@ -1327,7 +1356,8 @@ fn refused(mut cd: CustomDomain, reason: Reason, retry_after: Option<i64>) -> Cu
     mark_stalled(&mut status, reason, "Auth0 refused to create it", Some(3), now());
     status.create_refused = Some(crate::resources::custom_domain::CreateRefusal {
         generation: 3,
-        retry_after: retry_after.map(|s| Time(now().checked_add(jiff::SignedDuration::from_secs(s)).unwrap())),
+        retry_after: retry_after
+            .map(|s| Time(now().checked_add(jiff::SignedDuration::from_secs(s)).unwrap())),
     });
     cd.status = Some(status);
     cd
@@ -1360,7 +1390,10 @@ fn a_refused_create_is_not_sent_again_until_its_retry_time_or_a_spec_change() {
     let remote = sm("pending_verification");
     let p = plan_one(
         &refused(self_managed(), Reason::AlreadyExists, Some(900)),
-        Remote::Found { domain: &remote, fetched_at: now() },
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
         None,
         NO_KEY,
     );
@@ -1392,7 +1425,11 @@ fn a_tenant_wide_refusal_holds_every_new_domain_without_calling_auth0() {
     assert_eq!(p.requeue_after, Duration::from_secs(600));
     let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
     assert_eq!(stalled.reason, "EntitlementExceeded");
-    assert!(stalled.message.contains("maximum number") && stalled.message.contains("10 min"), "{}", stalled.message);
+    assert!(
+        stalled.message.contains("maximum number") && stalled.message.contains("10 min"),
+        "{}",
+        stalled.message
+    );
 }
 
 #[test]
@@ -1401,12 +1438,19 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
     let p = plan(&PlanInput {
         resource: &self_managed(),
         tenant: &tenant(),
-        remote: Remote::Found { domain: &remote, fetched_at: now() },
+        remote: Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
         dns: Some(&DnsAnswer::Visible),
         secret: NO_KEY,
         pending_key: false,
         attempts: Attempts::default(),
-        verify_wait: Some(VerifyWait { ahead: 7, wait: Duration::from_secs(96), per_minute: 5.0 }),
+        verify_wait: Some(VerifyWait {
+            ahead: 7,
+            wait: Duration::from_secs(96),
+            per_minute: 5.0,
+        }),
         options: PlanOptions::default(),
         now: now(),
     });
@@ -1415,7 +1459,9 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
     assert_eq!(verified.reason, "AwaitingVerifyBudget");
     assert!(
-        verified.message.contains("waiting for the verify budget (5 per minute): 7 ahead, about 2 min"),
+        verified
+            .message
+            .contains("waiting for the verify budget (5 per minute): 7 ahead, about 2 min"),
         "{}",
         verified.message
     );

@@ -81,8 +81,8 @@ if [[ $skip != *" e2e "* ]]; then
   step "cargo test -p e2e on the real server (operator as $whoami)"
   t0=$SECONDS
   # shellcheck disable=SC2086
-  E2E_KUBECONFIG=$dir/operator.kubeconfig E2E_ADMIN_KUBECONFIG=$admin \
-    ${CARGO:-cargo} test -p e2e ${KUBE_REAL_E2E_ARGS:-} 2>&1 | tee "$dir/e2e.log" || status=1
+  E2E_KUBECONFIG=$dir/operator.kubeconfig E2E_ADMIN_KUBECONFIG=$admin E2E_LEASE_NAMESPACE=$sa_ns \
+    ${CARGO:-cargo} test -p e2e --no-fail-fast ${KUBE_REAL_E2E_ARGS:-} 2>&1 | tee "$dir/e2e.log" || status=1
   echo "   e2e: $((SECONDS - t0)) s"
 fi
 

@@ -101,6 +101,8 @@ pub struct World {
     test_name: Option<String>,
     seen_keys: Mutex<BTreeSet<String>>,
     kubeconfig: PathBuf,
+    /// The operator's own kubeconfig when it differs from the harness's (`E2E_ADMIN_KUBECONFIG`).
+    operator_kubeconfig: Option<PathBuf>,
     dns: TestDns,
     sim: Sim,
     kube: Option<KubeSim>,
@@ -193,13 +195,28 @@ impl World {
             .map_err(|e| start_err("auth0-sim")(e.to_string()))?;
 
         let kubeconfig = dir.path().join("kubeconfig");
+        // On a real cluster the operator may run with a kubeconfig of lesser rights (the
+        // deploy/base ServiceAccount's) than the harness's own setup needs: E2E_ADMIN_KUBECONFIG,
+        // when set, is the harness's (kube-rs client and kubectl); E2E_KUBECONFIG the operator's.
+        let mut operator_kubeconfig = None;
         let kube = match std::env::var_os("E2E_KUBECONFIG") {
             Some(path) => {
-                std::fs::copy(&path, &kubeconfig).map_err(|source| Error::Io {
-                    action: "copy E2E_KUBECONFIG to",
-                    path: kubeconfig.clone(),
-                    source,
-                })?;
+                let copy = |from: &std::ffi::OsStr, to: &Path| {
+                    std::fs::copy(from, to).map(|_| ()).map_err(|source| Error::Io {
+                        action: "copy E2E_KUBECONFIG / E2E_ADMIN_KUBECONFIG to",
+                        path: to.to_path_buf(),
+                        source,
+                    })
+                };
+                match std::env::var_os("E2E_ADMIN_KUBECONFIG") {
+                    Some(admin) => {
+                        copy(&admin, &kubeconfig)?;
+                        let op = dir.path().join("operator.kubeconfig");
+                        copy(&path, &op)?;
+                        operator_kubeconfig = Some(op);
+                    }
+                    None => copy(&path, &kubeconfig)?,
+                }
                 None
             }
             None => {
@@ -232,6 +249,7 @@ impl World {
             test_name: std::thread::current().name().map(str::to_string),
             seen_keys: Mutex::new(BTreeSet::new()),
             kubeconfig,
+            operator_kubeconfig,
             dns,
             sim,
             kube,
@@ -317,6 +335,16 @@ impl World {
 
     /// Launches the operator (flags from the world plus `extra`); see [`WorldBuilder::without_operator`].
     pub fn launch_operator(&mut self, extra: Vec<String>) -> Result<()> {
+        let op = self.spawn_operator(extra, "operator.log")?;
+        self.operator = Some(op);
+        self.launched = true;
+        Ok(())
+    }
+
+    /// Launches one more operator process with the world's flags plus `extra`, output in
+    /// `<dir>/<log>`, owned by the caller (a second replica for leader election); the world's own
+    /// operator stays [`operator`](Self::operator).
+    pub fn spawn_operator(&self, extra: Vec<String>, log: &str) -> Result<Operator> {
         let bin = binary::operator_binary()?;
         let mut args: Vec<String> = [
             "--log-format",
@@ -339,7 +367,7 @@ impl World {
         let mut envs = vec![
             (
                 "KUBECONFIG".to_string(),
-                self.kubeconfig.to_string_lossy().into_owned(),
+                self.operator_kubeconfig().to_string_lossy().into_owned(),
             ),
             (
                 "RUST_LOG".to_string(),
@@ -350,10 +378,39 @@ impl World {
         if let Some(ca) = self.sim.ca_file() {
             envs.push(("SSL_CERT_FILE".into(), ca.to_string_lossy().into_owned()));
         }
-        let log = self.dir.path().join("operator.log");
-        self.operator = Some(Operator::spawn(&bin, args, envs, log)?);
-        self.launched = true;
-        Ok(())
+        Operator::spawn(&bin, args, envs, self.dir.path().join(log))
+    }
+
+    /// Namespace for a leader-election Lease, created if missing: `E2E_LEASE_NAMESPACE`, else
+    /// deploy/base's `auth0-domain-operator`, the only namespace its Role allows Leases in (so the
+    /// requests saved for `make test-deploy`'s RBAC check, and a real cluster's authorizer, agree).
+    pub async fn lease_namespace(&self) -> Result<String> {
+        let ns = std::env::var("E2E_LEASE_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "auth0-domain-operator".to_string());
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        if namespaces
+            .get_opt(&ns)
+            .await
+            .map_err(kube_err(format!("get namespace {ns}")))?
+            .is_none()
+        {
+            let obj = Namespace {
+                metadata: ObjectMeta {
+                    name: Some(ns.clone()),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
+            };
+            match namespaces.create(&PostParams::default(), &obj).await {
+                Ok(_) => {}
+                // Another world of this cluster made it meanwhile.
+                Err(kube::Error::Api(e)) if e.code == 409 => {}
+                Err(e) => return Err(kube_err(format!("create namespace {ns}"))(e)),
+            }
+        }
+        Ok(ns)
     }
 
     /// Waits until the current operator process answers `/readyz` with 200.
@@ -468,6 +525,12 @@ impl World {
     /// Path of the kubeconfig in use.
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// Path of the kubeconfig the operator runs with: `E2E_KUBECONFIG`'s copy when
+    /// `E2E_ADMIN_KUBECONFIG` gives the harness another, else [`kubeconfig`](Self::kubeconfig).
+    pub fn operator_kubeconfig(&self) -> &Path {
+        self.operator_kubeconfig.as_deref().unwrap_or(&self.kubeconfig)
     }
 
     /// The world's temporary directory.

@@ -318,7 +318,10 @@ async fn scope_and_entitlement_refusals_are_permanent() {
         .create_domain(&create("c.example.com", DomainType::SelfManagedCerts))
         .await
         .unwrap_err();
-    assert!(err.is_plan_refusal() && !err.is_auth() && !err.is_transient(), "{err:?}");
+    assert!(
+        err.is_plan_refusal() && !err.is_auth() && !err.is_transient(),
+        "{err:?}"
+    );
     assert_eq!(
         err.auth0_message(),
         Some("The account is not allowed to perform this operation.")

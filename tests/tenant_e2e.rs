@@ -123,6 +123,14 @@ async fn credentials_rotation_is_picked_up_without_restart() {
             || message.contains("Unauthorized"),
         "{message}"
     );
+    // It names where the credentials live, so a person knows what to fix.
+    assert!(
+        message.contains(&format!(
+            "Secret {}/auth0-credentials (keys client_id and client_secret)",
+            w.ns
+        )),
+        "{message}"
+    );
     let domain = w.domain("rot");
     w.apply_json(&w.custom_domain("rot", &domain, "SelfManagedCerts", json!({})))
         .await

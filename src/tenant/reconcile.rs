@@ -111,7 +111,7 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             (Err(nr), None, None)
         }
         Ok(rt) => {
-            let checked = check(&rt).await;
+            let checked = check(&rt).await.map_err(|nr| name_the_credentials(nr, &tenant));
             let health = match &checked {
                 Ok(_) => Health::Ready,
                 Err(nr) => Health::NotReady(nr.message.clone()),
@@ -484,6 +484,18 @@ async fn check(rt: &TenantRuntime) -> Result<CredentialsCheck, NotReady> {
         .await
         .map_err(|e| classify(&e))?;
     Ok(granted)
+}
+
+/// A refusal of the credentials says which Secret and keys hold them, as a missing Secret does.
+fn name_the_credentials(mut nr: NotReady, tenant: &Auth0Tenant) -> NotReady {
+    if nr.reason == Reason::CredentialsRejected {
+        let r = &tenant.spec.credentials_secret_ref;
+        nr.message = format!(
+            "{}: Auth0 refused the client id and secret in Secret {}/{} (keys {} and {}); put the machine-to-machine application's credentials there and check that it has a client grant for the Management API of {}",
+            nr.message, r.namespace, r.name, r.client_id_key, r.client_secret_key, tenant.spec.domain
+        );
+    }
+    nr
 }
 
 fn classify(e: &auth0::Error) -> NotReady {

@@ -470,13 +470,14 @@ pub struct VerificationStatus {
     /// The records Auth0 asks for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<VerificationRecordStatus>,
-    /// What is missing, or Auth0's verification error.
+    /// What is wrong: the record missing or different in DNS, or Auth0's verification error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// When Auth0 last verified the domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_verified_at: Option<String>,
-    /// Whether the operator's DNS lookup saw the record.
+    /// Whether the operator's last DNS lookup before verification saw the record (absent when it
+    /// did not look, e.g. DNS preflight off, or once Auth0 verified the domain without it seeing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_observed: Option<bool>,
 }

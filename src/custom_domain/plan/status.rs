@@ -181,6 +181,13 @@ impl<'a> StatusBuilder<'a> {
     pub(super) fn verified(&mut self) {
         let msg = format!("Auth0 verified {}", self.input.resource.spec.domain);
         self.set(ConditionType::Verified, true, Reason::Verified, msg);
+        // A "not seen" from before the verification is stale: the operator stops looking once
+        // Auth0 has verified the record.
+        if let Some(v) = self.status.verification.as_mut()
+            && v.dns_observed == Some(false)
+        {
+            v.dns_observed = None;
+        }
     }
 
     pub(super) fn verified_if(&mut self, verified: bool) {
@@ -192,8 +199,13 @@ impl<'a> StatusBuilder<'a> {
         }
     }
 
+    /// `Verified=False`. `verification.errorMessage` takes the message only when it names a
+    /// problem (the record is missing or wrong in DNS, or Auth0 refused it); progress such as
+    /// "verification requested" stays in the condition.
     pub(super) fn not_verified(&mut self, reason: Reason, message: String) {
-        self.verification().error_message = Some(message.clone());
+        if matches!(reason, Reason::AwaitingDns | Reason::VerificationFailed) {
+            self.verification().error_message = Some(message.clone());
+        }
         self.set(ConditionType::Verified, false, reason, message);
     }
 

@@ -1466,6 +1466,34 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
         verified.message
     );
     assert_eq!(p.status.verification.as_ref().unwrap().dns_observed, Some(true));
+    assert_eq!(
+        p.status.verification.as_ref().unwrap().error_message,
+        None,
+        "waiting is not an error"
+    );
+}
+
+#[test]
+fn a_verified_domain_does_not_keep_a_stale_dns_miss() {
+    let mut cd = self_managed();
+    cd.status = Some(CustomDomainStatus {
+        verification: Some(crate::resources::custom_domain::VerificationStatus {
+            dns_observed: Some(false),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let remote = sm("ready");
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert_eq!(p.status.verification.as_ref().unwrap().dns_observed, None);
 }
 
 #[test]

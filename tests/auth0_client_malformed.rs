@@ -1,7 +1,7 @@
 //! Malformed Auth0 answers fed to every `TenantClient` call: truncated JSON at every cut point of a
 //! valid body, missing fields, wrong types and nulls per field, huge bodies (20 MiB, and a 1 GiB
 //! stream), wrong content types, HTML error pages, empty and garbage 2xx bodies, a lying
-//! `content-length`, and status codes the contract does not list.
+//! `content-length`, and status codes docs/auth0-api.md#endpoints does not list.
 //!
 //! Every case must end without a panic in the typed outcome an oracle predicts from the answer
 //! (the oracle decodes the body with the same public wire types the client uses), and no planted
@@ -625,7 +625,7 @@ fn generate() -> Vec<Case> {
         }
     }
 
-    // Status codes the contract does not list, with a valid body, an error body carrying planted
+    // Status codes docs/auth0-api.md does not list, with a valid body, an error body carrying planted
     // secrets, an error body of the wrong types, and no body.
     let unlisted = [
         202, 203, 206, 207, 226, 299, 300, 301, 302, 304, 305, 308, 402, 405, 406, 407, 408, 410, 411, 413,

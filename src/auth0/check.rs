@@ -6,7 +6,7 @@ use std::fmt;
 use super::client::{CUSTOM_DOMAIN_SCOPES, TENANT_SETTINGS_SCOPES, TenantClient};
 use super::error::Error;
 
-/// Ownership-marker key in `domain_metadata` (design §3).
+/// Ownership-marker key in `domain_metadata` (docs/design.md#ownership).
 pub const OWNER_KEY: &str = "k8s_owner";
 
 /// One domain as the report lists it.

@@ -244,7 +244,7 @@ impl Error {
     /// A create refused because the tenant holds as many domains as its plan includes: 409 "You
     /// reached the maximum number of custom domains for your account.". Auth0 sends no `errorCode`
     /// for either 409 of a create, so the text is the only thing telling this one from a duplicate
-    /// (docs/auth0-api.md, "errors").
+    /// (docs/auth0-api.md#classification).
     pub fn is_entitlement_refusal(&self) -> bool {
         match self {
             Self::Api {

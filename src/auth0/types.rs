@@ -1,5 +1,5 @@
 //! Wire structs of the Auth0 Management API custom-domain contract
-//! (`shared/auth0-management-api.md` §4–§5).
+//! (docs/auth0-api.md#the-domain-object, docs/auth0-api.md#verification).
 //!
 //! Reading is tolerant: unknown fields are ignored, unknown enum values are kept as `Other(..)`,
 //! `null` and absent are treated alike. Writing is strict: `None` fields are not sent.
@@ -34,7 +34,7 @@ macro_rules! wire_enum {
 
         impl From<&str> for $name {
             // ASCII case-insensitive: real tenants answer `CNAME`/`TXT` where the schema and older
-            // tenants say `cname`/`txt` (docs/auth0-api.md, "method names").
+            // tenants say `cname`/`txt` (docs/auth0-api.md#method-names).
             fn from(s: &str) -> Self {
                 $(if s.eq_ignore_ascii_case($wire) {
                     return Self::$variant;

@@ -1,10 +1,10 @@
-//! Pure decision logic of the `CustomDomain` controller (design §2).
+//! Pure decision logic of the `CustomDomain` controller (docs/design.md#behaviour).
 //!
 //! [`plan`] takes everything the reconciler observed — the resource (spec, annotations, generation,
 //! deletion state, previous status), the tenant, the Auth0 domain of the same name from the tenant's
 //! LIST snapshot, the DNS answer for the record Auth0 asks for, the edge Secret — plus `now`, and
 //! returns the [`Step`]s to execute, the new status, when to look again and the Events to publish.
-//! No async, no clock, no client: every row of design §2 is a table test in `plan/tests.rs`.
+//! No async, no clock, no client: every row of docs/design.md#plan-table is a table test in `plan/tests.rs`.
 //!
 //! Executing a plan: run the steps in order and stop at the first failure. Observation steps
 //! ([`Step::LookupDns`], [`Step::Refresh`]) are always last: perform the observation and plan again

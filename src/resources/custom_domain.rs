@@ -90,7 +90,7 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
         .message("mTLS is only supported on SelfManagedCerts domains: remove spec.mtls or use type SelfManagedCerts"),
     validation = Rule::new("self.type == 'SelfManagedCerts' || !has(self.certificate) || !has(self.certificate.issuerRef)")
         .message("certificate.issuerRef is only valid for SelfManagedCerts (Auth0 issues the certificate of an Auth0-managed domain): remove spec.certificate.issuerRef"),
-    // Auth0 answers 400 to these (docs/auth0-api.md, "fields by type"): refused here, with the fix.
+    // Auth0 answers 400 to these (docs/auth0-api.md#fields-by-type): refused here, with the fix.
     validation = Rule::new("self.type == 'Auth0ManagedCerts' || !has(self.tlsPolicy)")
         .message("tlsPolicy is only valid for Auth0ManagedCerts (Auth0 refuses it on self-managed domains, whose TLS your proxy terminates): remove spec.tlsPolicy")
         .field_path(".tlsPolicy"),

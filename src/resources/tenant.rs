@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Default tenant budget in requests per second: Auth0's Free tier, the lowest published limit
-/// (2 per second, burst 2; docs/auth0-api.md). Raise it per tenant to the plan's limit.
+/// (2 per second, burst 2; docs/auth0-api.md#rate-limits). Raise it per tenant to the plan's limit.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 2;
 /// Default burst (the Free tier's 2).
 pub const DEFAULT_BURST: u32 = 2;

@@ -1,7 +1,7 @@
 //! The order in which one tenant's domains get to call `POST …/verify`.
 //!
-//! Auth0 allows 5 verifies per minute per tenant (burst 5) on every plan (docs/auth0-api.md, "rate
-//! limits"). With hundreds of domains whose records are published, most must wait minutes. A domain
+//! Auth0 allows 5 verifies per minute per tenant, burst 5, on every plan (docs/auth0-api.md#rate-limits).
+//! With hundreds of domains whose records are published, most must wait minutes. A domain
 //! takes a *turn* here: a time at which a verify token will be there for it, given every turn handed
 //! out before. It does not wait for its turn inside a reconcile (that would hold a reconcile slot
 //! other domains could use); it reports its place ("3 ahead, about 1 min") and comes back then.

@@ -89,7 +89,8 @@ def finish(args, lines, workdir):
         log(f"wrote {path}")
 
 
-# Auth0's published limits (contract §1): tenant bucket by plan, verify's own bucket 5/min burst 5.
+# Auth0's published limits (docs/auth0-api.md#rate-limits): tenant bucket by plan, verify's own
+# bucket 5/min burst 5.
 PUBLISHED_PLANS = [("Free / Essentials", 2.0, 10), ("private cloud, lowest tier", 100.0, 100)]
 AUTH0_VERIFY = (5, 60.0)
 

@@ -217,8 +217,9 @@ def main():
         w.start()
         n = args.domains
         ns = args.namespace
-        # Every other domain may be recreated to get a new key after a loss (design: annotation
-        # recreate-on-key-loss): those must all end Ready; the others may end CnameApiKeyLost.
+        # Every other domain may be recreated to get a new key after a loss (annotation
+        # recreate-on-key-loss, docs/design.md#key-safety): those must all end Ready; the others
+        # may end CnameApiKeyLost.
         docs = [f"""apiVersion: auth0.domain-operator.dev/v1alpha1
 kind: CustomDomain
 metadata: {{name: d{i:04d}, namespace: {ns}{RECREATE if i % 2 == 0 else ""}}}

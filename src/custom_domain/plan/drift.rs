@@ -28,7 +28,8 @@ pub fn create_body(spec: &CustomDomainSpec, marker: &str) -> CreateDomain {
             (DomainType::SelfManagedCerts, Some(_)) => Some(wire::VerificationMethodName::Txt),
             _ => None,
         },
-        // Each type takes only its own field; Auth0 answers 400 to the other (docs/auth0-api.md).
+        // Each type takes only its own field; Auth0 answers 400 to the other
+        // (docs/auth0-api.md#fields-by-type).
         tls_policy: match spec.type_ {
             DomainType::Auth0ManagedCerts => spec.tls_policy.map(|_| wire::TlsPolicy::Recommended),
             DomainType::SelfManagedCerts => None,
@@ -45,8 +46,9 @@ pub fn create_body(spec: &CustomDomainSpec, marker: &str) -> CreateDomain {
 /// The PATCH that brings `remote` in line with `spec` (empty when nothing differs).
 ///
 /// Metadata is sent as the full intended map plus `null` for keys Auth0 has and the spec does not
-/// (the contract leaves open whether omitted keys are kept). An unset `relyingPartyIdentifier` is
-/// PATCHed to `null` only when Auth0 holds something other than its default (the domain itself).
+/// (right whether Auth0 merges or replaces the map, docs/auth0-api.md#patch-body). An unset
+/// `relyingPartyIdentifier` is PATCHed to `null` only when Auth0 holds something other than its
+/// default (the domain itself).
 pub fn drift_patch(spec: &CustomDomainSpec, remote: &wire::CustomDomain, marker: &str) -> PatchDomain {
     let mut patch = PatchDomain::default();
     // Only the field of the domain's own type is compared: Auth0 refuses the other one (400).
@@ -163,7 +165,7 @@ mod tests {
             .collect()
     }
 
-    /// What Auth0 holds after a metadata PATCH, under each reading of the contract.
+    /// What Auth0 holds after a metadata PATCH, under each reading (docs/auth0-api.md#patch-body).
     fn apply(
         have: &BTreeMap<String, String>,
         patch: &BTreeMap<String, Option<String>>,

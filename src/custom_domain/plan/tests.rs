@@ -1,4 +1,4 @@
-//! Table tests: one row per behaviour of design §2.
+//! Table tests: one row per behaviour of docs/design.md#plan-table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -82,8 +82,8 @@ fn wire_domain(type_: &str, status: &str, marker: Option<&str>) -> wire::CustomD
     if let Some(m) = marker {
         md.insert("k8s_owner".into(), json!(m));
     }
-    // Shaped like real answers (docs/auth0-api.md): upper-case method names; each type carries only
-    // its own field; `origin_domain_name` only on a ready self-managed domain.
+    // Shaped like real answers (docs/auth0-api.md#the-domain-object): upper-case method names;
+    // each type carries only its own field; `origin_domain_name` only on a ready self-managed domain.
     let mut d = json!({
         "custom_domain_id": "cd_0123456789abcdef",
         "domain": "login.example.com",

@@ -31,7 +31,7 @@ async fn world_starts_and_kubectl_sees_the_tenant() -> Result<()> {
         format!("allowedNamespaces default: {:?}", rl.stdout)
     })?;
 
-    // A CustomDomain is accepted and shows in the table with the design's columns.
+    // A CustomDomain is accepted and shows in the table with the columns of docs/design.md#customdomain.
     let cd = w.custom_domain("login", &w.domain("login"), "SelfManagedCerts", json!({}));
     w.apply_json(&cd).await?;
     let table = w.kubectl(&["get", "customdomains"]).await?;

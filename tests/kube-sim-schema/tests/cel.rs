@@ -168,7 +168,7 @@ fn transition_rules_in_map_lists_correlate_by_key() {
 
 #[test]
 fn optional_old_self_runs_on_create() {
-    // The "set once" pattern from conventions.md.
+    // The "set once" pattern: a field may be set later but never changed once set.
     let s = compile(
         json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
         "id": {"type": "string", "x-kubernetes-validations": [{

@@ -1,5 +1,5 @@
 //! The project's generated CRDs (`crds/*.yaml`) compile, and `CustomDomain` admission rejects what
-//! design.md §1 "Admission" lists, with the texts a user sees from a real 1.32 server.
+//! docs/design.md#admission lists, with the texts a user sees from a real 1.32 server.
 
 use kube_sim_schema::{FieldError, RULES_NOT_CHECKED, Schema};
 use serde_json::{Value, json};

@@ -208,8 +208,10 @@ pub struct SecretContent {
 /// One action for the executor.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
-    /// `POST /custom-domains` (body carries the ownership marker). On 409, re-list and plan again;
-    /// on a plan/entitlement 403, set `Stalled` reason `EntitlementExceeded` with Auth0's message.
+    /// `POST /custom-domains` (body carries the ownership marker). A duplicate 409: re-list and plan
+    /// again (a second one for a domain the list does not show stalls, `AlreadyExists`). Refusals
+    /// stall with Auth0's message and are kept in `status.createRefused`: 409 "maximum number…"
+    /// `EntitlementExceeded`, 403 `PlanRefused`, other 4xx `CreateRefused`.
     Create(CreateDomain),
     /// Take over an existing unmarked domain: `PATCH` adding the marker (and the spec's fields).
     Adopt {

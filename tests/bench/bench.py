@@ -91,7 +91,7 @@ def finish(args, lines, workdir):
 
 # Auth0's published limits (docs/auth0-api.md#rate-limits): tenant bucket by plan, verify's own
 # bucket 5/min burst 5.
-PUBLISHED_PLANS = [("Free / Essentials", 2.0, 10), ("private cloud, lowest tier", 100.0, 100)]
+PUBLISHED_PLANS = [("Free", 2.0, 2), ("public production (Self-Service / Enterprise)", 16.0, 16), ("private cloud, lowest tier", 20.0, 20)]
 AUTH0_VERIFY = (5, 60.0)
 
 

@@ -87,6 +87,20 @@ impl Kubectl {
         Ok(KubectlOutput::from(out))
     }
 
+    /// `kubectl args…` without an async runtime (for `Drop`), output discarded; whether it
+    /// exited 0.
+    pub fn run_blocking(&self, args: &[&str]) -> bool {
+        std::process::Command::new(&self.bin)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECACHEDIR", &self.cache_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Like [`run`](Self::run) but fails unless kubectl exits 0.
     pub async fn ok(&self, args: &[&str], input: Option<&str>) -> Result<KubectlOutput> {
         let out = self.run(args, input).await?;

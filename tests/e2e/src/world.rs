@@ -942,6 +942,20 @@ impl Drop for World {
         if let Err(e) = self.save_request_log() {
             eprintln!("WARNING: saving the operator's request log failed: {e}");
         }
+        // A real cluster outlives the world: delete its Auth0Tenant (cluster-scoped, no
+        // finalizer), which every other world's operator would otherwise go on reconciling
+        // against this world's stopped Auth0 simulator. The namespace stays (its CustomDomains'
+        // finalizers have no operator left to remove them).
+        if self.kube.is_none() {
+            let tenant = format!("auth0tenant/{}", self.tenant);
+            let _ = self.kubectl.run_blocking(&[
+                "delete",
+                &tenant,
+                "--wait=false",
+                "--ignore-not-found",
+                "--request-timeout=10s",
+            ]);
+        }
     }
 }
 

@@ -401,7 +401,17 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         plan_delete(input, &mut b);
         return b.finish();
     }
-    if let Err(problems) = validate_spec(&input.resource.spec) {
+    let mut problems = validate_spec(&input.resource.spec).err().unwrap_or_default();
+    if input
+        .resource
+        .metadata
+        .name
+        .as_deref()
+        .is_some_and(|n| n.len() > 63)
+    {
+        problems.push("metadata.name of a CustomDomain may have at most 63 characters (it labels the Secret and child objects it owns): choose a shorter name".to_owned());
+    }
+    if !problems.is_empty() {
         let msg = format!(
             "spec is invalid, nothing was sent to Auth0: {}",
             problems.join("; ")

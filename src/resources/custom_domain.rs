@@ -51,6 +51,9 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
     shortname = "acd",
     category = "auth0",
     doc = "An Auth0 custom domain (Auth0 Multiple Custom Domains) reconciled by auth0-domain-operator.",
+    // The name is the value of the `auth0-domain-operator.dev/custom-domain` label on the Secret
+    // and child objects, and label values stop at 63 characters.
+    validation = Rule::new("size(self.metadata.name) <= 63").message("metadata.name of a CustomDomain may have at most 63 characters (it labels the Secret and child objects it owns): choose a shorter name"),
     printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
     printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),

@@ -335,6 +335,9 @@ def cross_field_cases(c):
     c.cd("cross-field", "verificationMethod on Auth0-managed", "spec.verificationMethod", am(verificationMethod="TXT"))
     c.cd("cross-field", "mtls on Auth0-managed", "spec.mtls", am(mtls={"enabled": True}))
     c.cd("cross-field", "certificate.issuerRef on Auth0-managed", "spec.certificate", am(certificate={"issuerRef": {"name": "letsencrypt"}}))
+    # Auth0 answers 400 to each type's foreign field; admission says so first.
+    c.cd("cross-field", "tlsPolicy on self-managed", "spec.tlsPolicy", sm(tlsPolicy="recommended"))
+    c.cd("cross-field", "customClientIPHeader on Auth0-managed", "spec.customClientIPHeader", am(customClientIPHeader="true-client-ip"))
     c.cd(
         "cross-field",
         "relyingPartyIdentifier not a suffix of the domain",
@@ -413,6 +416,9 @@ def object_meta_cases(c):
           lambda name, spec: cd("Login_Example", spec), spec=am())
     c.add("CustomDomain", "object-meta", "metadata.name of 254 characters", "metadata.name",
           lambda name, spec: cd("n" * 254, spec), spec=am())
+    # The name labels the Secret and child objects; label values end at 63 characters.
+    c.add("CustomDomain", "object-meta", "metadata.name of 64 characters", "metadata.name",
+          lambda name, spec: cd("n" * 64, spec), spec=am())
     c.add("Auth0Tenant", "object-meta", "tenant metadata.name with underscore", "metadata.name",
           lambda name, spec: tenant("eu_tenant", spec), spec=tspec())
 

@@ -1474,6 +1474,21 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
 }
 
 #[test]
+fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
+    let mut cd = self_managed();
+    cd.metadata.name = Some("n".repeat(64));
+    let p = plan_one(&cd, Remote::Absent, None, SecretState::Absent);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let ready = find_condition(&p.status.conditions, ConditionType::Ready).unwrap();
+    assert_eq!(ready.reason, "InvalidSpec");
+    assert!(
+        ready.message.contains("at most 63 characters"),
+        "{}",
+        ready.message
+    );
+}
+
+#[test]
 fn a_verified_domain_does_not_keep_a_stale_dns_miss() {
     let mut cd = self_managed();
     cd.status = Some(CustomDomainStatus {

@@ -62,6 +62,8 @@ pub enum TenantHealth {
     Ready,
     /// The tenant exists but is not usable; the text says why (no secrets in it).
     NotReady(String),
+    /// The tenant's plan has no custom domains (Auth0 answers 403 "not allowed"); the text says so.
+    PlanRefused(String),
     /// No `Auth0Tenant` of that name.
     NotFound,
 }
@@ -456,6 +458,15 @@ fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
             b.requeue(TENANT_RECHECK);
             false
         }
+        TenantHealth::PlanRefused(why) => {
+            // Nothing is sent: every custom-domain call of this tenant is refused the same way.
+            b.stalled(
+                Reason::PlanRefused,
+                format!("Auth0Tenant {} cannot hold custom domains: {why}", t.name),
+            );
+            b.requeue(t.resync_interval);
+            false
+        }
         TenantHealth::Ready if !t.allowed => {
             let ns = input.resource.metadata.namespace.as_deref().unwrap_or_default();
             let fix = match &t.fence {
@@ -509,7 +520,7 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
             b.step(Step::ReleaseFinalizer);
             return;
         }
-        TenantHealth::NotReady(why) => {
+        TenantHealth::NotReady(why) | TenantHealth::PlanRefused(why) => {
             b.waiting(
                 Reason::TenantNotReady,
                 format!(

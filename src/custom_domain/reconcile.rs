@@ -186,6 +186,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
             view.health = match rt.health() {
                 Health::Ready => TenantHealth::Ready,
                 Health::NotReady(why) => TenantHealth::NotReady(why),
+                Health::PlanRefused(why) => TenantHealth::PlanRefused(why),
                 Health::Checking => {
                     unchecked = true;
                     TenantHealth::NotReady("the tenant's credentials are being checked".to_owned())

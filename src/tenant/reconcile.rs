@@ -114,6 +114,7 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             let checked = check(&rt).await.map_err(|nr| name_the_credentials(nr, &tenant));
             let health = match &checked {
                 Ok(_) => Health::Ready,
+                Err(nr) if nr.reason == Reason::PlanRefused => Health::PlanRefused(nr.message.clone()),
                 Err(nr) => Health::NotReady(nr.message.clone()),
             };
             if rt.health() != health {
@@ -501,6 +502,13 @@ fn name_the_credentials(mut nr: NotReady, tenant: &Auth0Tenant) -> NotReady {
 fn classify(e: &auth0::Error) -> NotReady {
     let reason = if e.is_auth() {
         Reason::CredentialsRejected
+    } else if e.is_plan_refusal() {
+        return not_ready(
+            Reason::PlanRefused,
+            format!(
+                "{e}: the tenant's plan does not include custom domains; upgrade it or add a verified card in the Auth0 dashboard"
+            ),
+        );
     } else if e.is_transient() {
         Reason::Auth0Unreachable
     } else {

@@ -74,6 +74,8 @@ pub enum Health {
     Ready,
     /// Not usable; the text is safe to show (never a secret).
     NotReady(String),
+    /// Auth0 answers 403 "not allowed" to custom-domain calls: the plan has none. The text says so.
+    PlanRefused(String),
 }
 
 impl TenantRuntime {

@@ -1474,6 +1474,30 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
 }
 
 #[test]
+fn a_tenant_whose_plan_has_no_custom_domains_stalls_its_domains_without_calls() {
+    let mut t = tenant();
+    t.health = TenantHealth::PlanRefused(
+        "Auth0 answered 403: The account is not allowed to perform this operation.".into(),
+    );
+    let p = plan(&PlanInput {
+        resource: &self_managed(),
+        tenant: &t,
+        remote: Remote::NotLoaded,
+        dns: None,
+        secret: SecretState::Absent,
+        pending_key: false,
+        attempts: Attempts::default(),
+        verify_wait: None,
+        options: PlanOptions::default(),
+        now: now(),
+    });
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
+    assert_eq!(stalled.reason, "PlanRefused");
+    assert!(stalled.message.contains("not allowed"), "{}", stalled.message);
+}
+
+#[test]
 fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
     let mut cd = self_managed();
     cd.metadata.name = Some("n".repeat(64));

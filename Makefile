@@ -1,6 +1,7 @@
 # auth0-domain-operator — one entry point for people and CI.
 #   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start)
 #   make test      everything: lint, unit, simulators, SDK and kubectl conformance, bad input, end to end, deploy, reduced chaos, sandbox smoke
+#   make test-kube-real   the e2e suite and the bad-input corpus on a real kube-apiserver (part of `make test`)
 #   make bench     1,000-domain benchmark + auth0-deploy-cli side by side (never part of `make test`)
 #   make chaos     chaos suite, 1,000 domains and 200 SIGKILLs (CHAOS_ARGS="--domains 100 --kills 20" reduced)
 #   make crds      regenerate crds/ from the Rust types
@@ -20,6 +21,7 @@ deps:
 	@bash .ci/deps-sdk.sh
 	@bash .ci/deps-nginx.sh
 	@bash .ci/deps-deploy.sh
+	@bash .ci/deps-kube-real.sh
 
 build:
 	$(CARGO) build --workspace --bins
@@ -65,7 +67,7 @@ test-chaos: build
 test-sandbox: build
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
-test: deps lint test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox
+test: deps lint test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real
 	@echo "make test: all suites passed"
 
 sandbox: deps
@@ -91,3 +93,13 @@ chaos: deps
 
 crds:
 	$(CARGO) run --quiet -- crd --write
+
+## Real Kubernetes (tests/kube-real): etcd, kube-apiserver and kube-controller-manager of the
+## release pinned in tests/kube-real/go.mod (built by `deps`); the e2e suite with the operator
+## authenticated as deploy/base's ServiceAccount, then the bad-input corpus. Logs: target/kube-real.
+## The e2e test files that exercise Kubernetes (KUBE_REAL_E2E_ARGS= runs every e2e test file).
+KUBE_REAL_E2E_ARGS ?= --test harness --test scenarios --test leader_election
+.PHONY: test-kube-real
+test-kube-real: build
+	@bash .ci/deps-kube-real.sh
+	KUBE_REAL_E2E_ARGS="$(KUBE_REAL_E2E_ARGS)" bash tests/kube-real/run.sh

@@ -151,7 +151,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .predicate_filter(trigger::relevant_change, PredicateConfig::default());
     let cd_controller = Controller::for_stream(cd_changes, cd_store.clone());
 
-    let cd_ctx = Arc::new(cd::Context::new(
+    // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
+    let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
+    let mut cd_ctx = cd::Context::new(
         client.clone(),
         tenants.clone(),
         tenant_store.clone(),
@@ -164,7 +166,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             dns_recheck_max: args.dns_recheck_max,
         },
         cluster_id,
-    ));
+    );
+    cd_ctx.tenant_changed = Some(tenant_changed_tx);
+    let cd_ctx = Arc::new(cd_ctx);
 
     // Credentials rotation: a change to a Secret some tenant references re-runs the tenant
     // controller at once (metadata only: the Secret's data never passes through this watch).
@@ -197,6 +201,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let tenant_run = tenant_controller
         .reconcile_all_on(tokio_stream::wrappers::ReceiverStream::new(creds_rx))
+        .reconcile_on(
+            tokio_stream::wrappers::ReceiverStream::new(tenant_changed_rx).map(|name| ObjectRef::new(&name)),
+        )
+        // A thousand creates in a row collapse into a few recounts.
+        .with_config(ControllerConfig::default().debounce(std::time::Duration::from_secs(2)))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(tenant::reconcile, tenant::error_policy, tenant_ctx)
         .for_each(|r| {

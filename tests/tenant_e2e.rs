@@ -360,6 +360,35 @@ async fn entitlement_warns_and_refused_create_stalls() {
     assert!(events.contains("EntitlementExceeded"), "{events}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_domain_count_follows_creates_and_deletes_within_seconds() {
+    // Resync far away: only the operator's own creates and deletes can move the count.
+    let w = World::builder().resync("1h").start().await.unwrap();
+    wait_tenant(&w, &w.tenant, "Ready", T, |t| is_true(t, "Ready")).await;
+    let count = |t: &DynamicObject| t.data.pointer("/status/customDomains/total").cloned();
+    let d = w.domain("cnt");
+    w.apply_json(&w.custom_domain("cnt", &d, "SelfManagedCerts", json!({})))
+        .await
+        .unwrap();
+    let (_, took) = wait_tenant(&w, &w.tenant, "DOMAINS 1", Duration::from_secs(15), |t| {
+        count(t) == Some(json!(1))
+    })
+    .await;
+    println!("count after create: {took:?}");
+    w.delete_cd("cnt").await.unwrap();
+    let (_, took) = wait_tenant(&w, &w.tenant, "DOMAINS 0", Duration::from_secs(15), |t| {
+        count(t) == Some(json!(0))
+    })
+    .await;
+    println!("count after delete: {took:?}");
+    let table = w.kubectl(&["get", "auth0tenants"]).await.unwrap();
+    assert!(
+        table.stdout.lines().next().unwrap_or_default().contains("REASON"),
+        "{}",
+        table.stdout
+    );
+}
+
 /// A second tenant on its own simulator, in the world's namespace.
 async fn second_tenant(w: &World, name: &str) -> Sim {
     let secret = format!("b-secret-{}", w.tag);

@@ -110,6 +110,9 @@ pub struct Context {
     pub options: PlanOptions,
     /// First part of the ownership marker.
     pub cluster_id: String,
+    /// Names a tenant whose domain count changed (a create or delete here), so its status follows
+    /// within seconds instead of at its next resync. Unset: nobody listens.
+    pub tenant_changed: Option<tokio::sync::mpsc::Sender<String>>,
     memory: Mutex<HashMap<(String, String), Memory>>,
 }
 
@@ -137,7 +140,16 @@ impl Context {
             recorder,
             options,
             cluster_id,
+            tenant_changed: None,
             memory: Mutex::default(),
+        }
+    }
+
+    /// Tells the tenant side that `tenant`'s domain count changed (best effort: a full channel
+    /// means a recount is pending anyway).
+    fn count_changed(&self, tenant: &str) {
+        if let Some(tx) = &self.tenant_changed {
+            let _ = tx.try_send(tenant.to_owned());
         }
     }
 
@@ -599,6 +611,7 @@ impl Executor<'_> {
                         info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain");
                         rt.clear_create_refusal();
                         rt.snapshot.upsert(d);
+                        self.ctx.count_changed(&rt.name);
                         Ok(Outcome::Replan)
                     }
                     Err(e) if e.is_entitlement_refusal() => Ok(self.refuse_create(
@@ -775,6 +788,7 @@ impl Executor<'_> {
                     Ok(()) => {
                         info!(%id, "deleted Auth0 domain");
                         rt.snapshot.remove(&cd.spec.domain);
+                        self.ctx.count_changed(&rt.name);
                         Ok(Outcome::Done)
                     }
                     Err(e) => Ok(self.failed(plan, &e)),

@@ -363,6 +363,11 @@ impl World {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        // The operator's verify budget matches the world's simulator (100 per minute): with Auth0's
+        // 5 per minute every world would wait 12 s for its first verify (the budget starts empty).
+        if !extra.iter().any(|a| a.starts_with("--verify-limit")) {
+            args.push("--verify-limit=100:60".into());
+        }
         args.extend(extra);
         let mut envs = vec![
             (

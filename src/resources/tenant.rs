@@ -105,7 +105,7 @@ pub struct Auth0TenantSpec {
 
     /// How many custom domains the tenant's plan includes (default 20); the tenant warns past it.
     #[serde(default = "default_entitlement")]
-    #[schemars(range(min = 1, max = 100000))]
+    #[schemars(range(min = 1, max = 100000), extend("format" = "int32"))]
     pub entitlement: u32,
 
     /// Tenant-wide mTLS settings.
@@ -184,11 +184,11 @@ pub enum NamespacesFrom {
 pub struct RateLimit {
     /// Sustained requests per second (default 2: Auth0's Free tier, the lowest published limit).
     #[serde(default = "default_rps")]
-    #[schemars(range(min = 1, max = 1000))]
+    #[schemars(range(min = 1, max = 1000), extend("format" = "int32"))]
     pub requests_per_second: u32,
     /// Burst size (default 2, the Free tier's).
     #[serde(default = "default_burst")]
-    #[schemars(range(min = 1, max = 10000))]
+    #[schemars(range(min = 1, max = 10000), extend("format" = "int32"))]
     pub burst: u32,
 }
 
@@ -238,16 +238,21 @@ pub struct Auth0TenantStatus {
 }
 
 /// Counts of custom domains in a tenant.
+// `format: int32` on each: schemars writes `uint32`, a format kube-apiserver warns it does not know.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DomainCounts {
     /// All custom domains in the tenant.
+    #[schemars(extend("format" = "int32"))]
     pub total: u32,
     /// Domains with status `ready`.
+    #[schemars(extend("format" = "int32"))]
     pub ready: u32,
     /// Domains waiting for verification or a certificate.
+    #[schemars(extend("format" = "int32"))]
     pub pending: u32,
     /// Domains with status `failed`.
+    #[schemars(extend("format" = "int32"))]
     pub failed: u32,
 }
 

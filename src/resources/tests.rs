@@ -76,6 +76,42 @@ fn both_crds_compile_as_structural_schemas() {
 }
 
 #[test]
+fn crds_use_only_formats_kube_apiserver_knows() {
+    // kube-apiserver warns on every apply about other formats (schemars writes `uint32` for u32).
+    const KNOWN: &[&str] = &[
+        "int32",
+        "int64",
+        "float",
+        "double",
+        "byte",
+        "date",
+        "date-time",
+        "password",
+    ];
+    fn walk(v: &serde_json::Value, path: &str, bad: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(f)) = m.get("format")
+                    && !KNOWN.contains(&f.as_str())
+                {
+                    bad.push(format!("{path}: {f}"));
+                }
+                for (k, v) in m {
+                    walk(v, &format!("{path}/{k}"), bad);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, path, bad)),
+            _ => {}
+        }
+    }
+    let mut bad = Vec::new();
+    for (file, crd) in crate::resources::crds() {
+        walk(&serde_json::to_value(&crd).unwrap(), file, &mut bad);
+    }
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
 fn printer_columns_match_the_design() {
     let names = |crd: CustomResourceDefinition| -> Vec<String> {
         crd.spec.versions[0]

@@ -115,3 +115,12 @@ KUBE_REAL_E2E_ARGS ?= --test harness --test scenarios --test leader_election
 test-kube-real: build
 	@bash .ci/deps-kube-real.sh
 	KUBE_REAL_E2E_ARGS="$(KUBE_REAL_E2E_ARGS)" bash tests/kube-real/run.sh
+
+## Helm chart (charts/auth0-domain-operator) with the pinned helm (tests/helm/tool/go.mod, built
+## by .ci/deps-helm.sh): lint, same objects as deploy/ (kustomize), every toggle dry-run on the
+## real kube-apiserver of tests/kube-real, install/upgrade/uninstall with RBAC checked by can-i.
+.PHONY: test-helm
+test-helm:
+	@bash .ci/deps-helm.sh
+	@bash .ci/deps-kube-real.sh
+	bash tests/helm/run.sh

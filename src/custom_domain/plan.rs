@@ -1054,13 +1054,14 @@ fn format_rate(per_minute: f64) -> String {
     }
 }
 
-/// "about 40 s" / "about 3 min": what a person needs to decide whether to wait.
+/// "about 40 s" / "about 3 min" (to the nearest minute from two minutes on): what a person needs
+/// to decide whether to wait.
 fn format_wait(wait: Duration) -> String {
     let secs = wait.as_secs();
-    if secs < 90 {
+    if secs < 120 {
         format!("{} s", secs.max(1))
     } else {
-        format!("{} min", secs.div_ceil(60))
+        format!("{} min", (secs + 30) / 60)
     }
 }
 

@@ -1448,20 +1448,20 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
         attempts: Attempts::default(),
         verify_wait: Some(VerifyWait {
             ahead: 7,
-            wait: Duration::from_secs(96),
+            wait: Duration::from_secs(150),
             per_minute: 5.0,
         }),
         options: PlanOptions::default(),
         now: now(),
     });
     assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
-    assert_eq!(p.requeue_after, Duration::from_secs(96));
+    assert_eq!(p.requeue_after, Duration::from_secs(150));
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
     assert_eq!(verified.reason, "AwaitingVerifyBudget");
     assert!(
         verified
             .message
-            .contains("waiting for the verify budget (5 per minute): 7 ahead, about 2 min"),
+            .contains("waiting for the verify budget (5 per minute): 7 ahead, about 3 min"),
         "{}",
         verified.message
     );

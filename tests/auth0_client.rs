@@ -339,6 +339,26 @@ async fn token_refused_is_a_permanent_credentials_error_without_secrets() {
 }
 
 #[tokio::test]
+async fn redirects_are_not_followed_so_the_secret_stays_put() {
+    let srv = Server::start().await;
+    srv.push(
+        "POST /oauth/token",
+        [with_headers(
+            status(307, json!({})),
+            vec![("location", "/stolen/oauth/token".to_string())],
+        )],
+    );
+    let c = srv.client();
+    let err = c.check_credentials().await.unwrap_err();
+    assert_eq!(err.status(), Some(307), "{err:?}");
+    assert!(
+        srv.seen("POST /stolen/oauth/token").is_empty(),
+        "the token request (with the client secret) was re-sent to the redirect target"
+    );
+    assert!(!format!("{err}").contains(SECRET));
+}
+
+#[tokio::test]
 async fn credentials_check_reports_scopes() {
     let srv = Server::start().await;
     let c = srv.client();

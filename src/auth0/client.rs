@@ -143,6 +143,9 @@ impl TenantClient {
             .use_rustls_tls()
             .https_only(!cfg.allow_insecure)
             .timeout(cfg.request_timeout)
+            // The Management API never redirects; following one would send the client secret (token
+            // request) or the bearer token to wherever the redirect points.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("auth0-domain-operator/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &cfg.extra_root_ca_pem {

@@ -3,6 +3,8 @@
 #   make test      everything: lint, unit, simulators, SDK and kubectl conformance, bad input, end to end, deploy, reduced chaos, sandbox smoke
 #   make test-kube-real   the e2e suite and the bad-input corpus on a real kube-apiserver (part of `make test`)
 #   make test-free-tier   50 domains at Auth0's Free-tier limits, ~10 min (part of `make test`, in the background)
+#   make test-helm      the Helm chart against deploy/ and on a real kube-apiserver (part of `make test`)
+#   make test-kstatus   kstatus (Flux) reading of recorded CustomDomain/Auth0Tenant objects (part of `make test`)
 #   make bench     1,000-domain benchmark + auth0-deploy-cli side by side (never part of `make test`)
 #   make chaos     chaos suite, 1,000 domains and 200 SIGKILLs (CHAOS_ARGS="--domains 100 --kills 20" reduced)
 #   make crds      regenerate crds/ from the Rust types
@@ -23,6 +25,7 @@ deps:
 	@bash .ci/deps-nginx.sh
 	@bash .ci/deps-deploy.sh
 	@bash .ci/deps-kube-real.sh
+	@bash .ci/deps-helm.sh
 
 build:
 	$(CARGO) build --workspace --bins
@@ -79,7 +82,7 @@ test-free-tier-start: build
 test-free-tier-wait:
 	bash tests/e2e/free-tier.sh wait
 
-test: deps lint test-free-tier-start test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real test-free-tier-wait
+test: deps lint test-free-tier-start test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real test-helm test-kstatus test-free-tier-wait
 	@echo "make test: all suites passed"
 
 sandbox: deps

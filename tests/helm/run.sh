@@ -150,10 +150,15 @@ check_fails "refused: replicaCount=2 without leader election" "needs leaderElect
   "$HELM" template "$REL" $CHART --set leaderElection.enabled=false
 check_fails "refused: ServiceMonitor without the metrics Service" "needs metrics.enabled" \
   "$HELM" template "$REL" $CHART --set serviceMonitor.enabled=true,metrics.enabled=false
-check_fails "refused: rbac.scope=everywhere" "rbac.scope must be" \
+check_fails "refused: rbac.scope=everywhere" "rbac.scope must be|/rbac/scope': value must be one of" \
   "$HELM" template "$REL" $CHART --set rbac.scope=everywhere
-check_fails "refused: operator.logFormat=xml" "logFormat must be" \
+check_fails "refused: operator.logFormat=xml" "logFormat must be|/operator/logFormat': value must be one of" \
   "$HELM" template "$REL" $CHART --set operator.logFormat=xml
+# values.schema.json: a misspelt key or a wrong type is an error, not silently ignored.
+check_fails "refused (values.schema.json): misspelt key rbac.scop" "additional properties 'scop' not allowed" \
+  "$HELM" template "$REL" $CHART --set rbac.scop=namespaced
+check_fails "refused (values.schema.json): replicaCount=two" "/replicaCount': got string, want integer" \
+  "$HELM" template "$REL" $CHART --set replicaCount=two
 check_fails "refused: serviceAccount.create=false without a name" "serviceAccount.name is required" \
   "$HELM" template "$REL" $CHART --set serviceAccount.create=false
 

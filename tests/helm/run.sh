@@ -135,7 +135,15 @@ declare -A SETS=(
   [scheduling]="nodeSelector.pool=ops,tolerations[0].key=ops,tolerations[0].operator=Exists,priorityClassName=system-cluster-critical,podLabels.team=idp,podAnnotations.note=x"
   [fullname]="fullnameOverride=a0do"
 )
-set_args() { [[ -n ${SETS[$1]} ]] && printf -- '--set\n%s\n' "${SETS[$1]}"; }
+# Value files of tests/helm/values/ are value sets too (for what --set cannot say well).
+for f in tests/helm/values/*.yaml; do SETS[$(basename "$f" .yaml)]="file:$f"; done
+set_args() {
+  case ${SETS[$1]} in
+  "") ;;
+  file:*) printf -- '-f\n%s\n' "${SETS[$1]#file:}" ;;
+  *) printf -- '--set\n%s\n' "${SETS[$1]}" ;;
+  esac
+}
 render() { # NAME [extra helm args]: helm template of a value set, into $WORK/NAME.yaml
   local name=$1
   shift
@@ -221,6 +229,12 @@ toggles() {
   nt has own-sa '^kind: ServiceAccount'; t has own-sa 'serviceAccountName: existing'; t has own-sa 'name: existing'
   t has scheduling 'pool: ops'; t has scheduling 'priorityClassName: system-cluster-critical'; t has scheduling 'team: idp'
   t has fullname 'name: a0do-metrics'; t has fullname -- '--lease-name=a0do'
+  t has everything-else 'name: auth0-domain-operator-a0-metrics'; t has everything-else 'app.kubernetes.io/name: a0$'
+  t has everything-else -- '--metrics-addr=0.0.0.0:9090'; t has everything-else 'containerPort: 9090'; t has everything-else 'port: 9090'
+  t has everything-else 'eks.amazonaws.com/role-arn'; t has everything-else 'name: AUTH0_DOMAIN_OPERATOR_DNS_RECHECK_MAX'
+  t has everything-else 'nodeAffinity:'; nt has everything-else 'podAntiAffinity:'; t has everything-else 'terminationGracePeriodSeconds: 10'
+  # maxUnavailable 0: the Deployment's rolling update always, the PDB's from the values.
+  [[ $(grep -c 'maxUnavailable: 0$' "$WORK/everything-else.yaml") == 2 ]] || { echo "PDB maxUnavailable not 0"; rc=1; }
   [[ $(kinds default) == "ClusterRole/auth0-domain-operator ClusterRoleBinding/auth0-domain-operator Deployment/auth0-domain-operator PodDisruptionBudget/auth0-domain-operator Role/auth0-domain-operator-leader-election RoleBinding/auth0-domain-operator-leader-election Service/auth0-domain-operator-metrics ServiceAccount/auth0-domain-operator" ]] ||
     { echo "default objects: $(kinds default)"; rc=1; }
   return $rc

@@ -108,6 +108,7 @@ chaos: deps
 
 crds:
 	$(CARGO) run --quiet -- crd --write
+	cp crds/customdomains.yaml crds/auth0tenants.yaml charts/auth0-domain-operator/crds/
 
 ## Real Kubernetes (tests/kube-real): etcd, kube-apiserver and kube-controller-manager of the
 ## release pinned in tests/kube-real/go.mod (built by `deps`); the e2e suite with the operator

@@ -2,6 +2,12 @@
 # kubectl conformance for kube-sim: runs the real kubectl against a kube-sim it starts itself
 # (ephemeral port, TLS, bearer token) and asserts on kubectl's own output and exit codes.
 # Usage: tests/kube-sim/kubectl/run.sh   (builds kube-sim with cargo; KUBECTL overrides kubectl)
+#
+# compare.py (make test-kubectl-compare) runs this same command sequence against kube-sim and a
+# real kube-apiserver and compares what kubectl printed:
+#   KUBECTL_SERVER_KUBECONFIG=FILE  use that server (and kubeconfig) instead of starting kube-sim
+#   KUBECTL_RECORD_DIR=DIR          record every kubectl call in DIR/NNN.{args,out,err,rc}
+#                                   (stdout and stderr apart; the checks then see stdout+stderr)
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,36 +16,70 @@ FIX="$HERE/fixtures"
 KUBECTL="${KUBECTL:-kubectl}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-cargo build --quiet -p kube-sim --bin kube-sim --manifest-path "$ROOT/Cargo.toml" || { echo "FAIL: cargo build kube-sim"; exit 1; }
-BIN="$TARGET/debug/kube-sim"
-
+RECORD="${KUBECTL_RECORD_DIR:-}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kube-sim-kubectl.XXXXXX")"
-export KUBECONFIG="$WORK/kubeconfig"
 export KUBE_EDITOR="$FIX/editor.sh"
-"$BIN" --listen 127.0.0.1:0 --kubeconfig "$KUBECONFIG" --ready-file "$WORK/ready" --bookmark-interval 1 >"$WORK/kube-sim.log" 2>&1 &
-SIM_PID=$!
+SIM_PID=""
 BG_PIDS=()
 cleanup() {
     for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    kill "$SIM_PID" 2>/dev/null
-    wait "$SIM_PID" 2>/dev/null
+    if [[ -n "$SIM_PID" ]]; then
+        kill "$SIM_PID" 2>/dev/null
+        wait "$SIM_PID" 2>/dev/null
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
-[[ -s "$WORK/ready" ]] || { echo "FAIL: kube-sim did not become ready"; cat "$WORK/kube-sim.log"; exit 1; }
+if [[ -n "${KUBECTL_SERVER_KUBECONFIG:-}" ]]; then
+    export KUBECONFIG="$KUBECTL_SERVER_KUBECONFIG"
+else
+    cargo build --quiet -p kube-sim --bin kube-sim --manifest-path "$ROOT/Cargo.toml" || { echo "FAIL: cargo build kube-sim"; exit 1; }
+    BIN="$TARGET/debug/kube-sim"
+    export KUBECONFIG="$WORK/kubeconfig"
+    "$BIN" --listen 127.0.0.1:0 --kubeconfig "$KUBECONFIG" --ready-file "$WORK/ready" --bookmark-interval 1 >"$WORK/kube-sim.log" 2>&1 &
+    SIM_PID=$!
+    for _ in $(seq 1 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
+    [[ -s "$WORK/ready" ]] || { echo "FAIL: kube-sim did not become ready"; cat "$WORK/kube-sim.log"; exit 1; }
+fi
+if [[ -n "$RECORD" ]]; then
+    mkdir -p "$RECORD"
+    printf '%s\n' "$WORK" >"$RECORD/work"
+    server="$("$KUBECTL" config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
+    printf '%s\n' "$server" >"$RECORD/server"
+fi
 
 PASS=0
 FAIL=0
 OUT=""
 RC=0
-k() { OUT="$("$KUBECTL" --request-timeout=20s "$@" 2>&1)"; RC=$?; }
+SEQ=0
+DESC=""
+# record NAME RC FILE [ERRFILE]: keeps one kubectl result for compare.py (KUBECTL_RECORD_DIR)
+record() {
+    [[ -n "$RECORD" ]] || return 0
+    SEQ=$((SEQ + 1))
+    local n; n="$(printf '%03d' "$SEQ")"
+    printf '%s\n' "$1" >"$RECORD/$n.desc"
+    printf '%s\n' "$2" >"$RECORD/$n.rc"
+    cp "$3" "$RECORD/$n.out"
+    if [[ -n "${4:-}" ]]; then cp "$4" "$RECORD/$n.err"; else : >"$RECORD/$n.err"; fi
+}
+k() {
+    if [[ -n "$RECORD" ]]; then
+        "$KUBECTL" --request-timeout=20s "$@" >"$WORK/k.out" 2>"$WORK/k.err"; RC=$?
+        OUT="$(cat "$WORK/k.out" "$WORK/k.err")"
+        printf '%s\n' "$*" >"$RECORD/$(printf '%03d' $((SEQ + 1))).args"
+        record "$DESC" "$RC" "$WORK/k.out" "$WORK/k.err"
+    else
+        OUT="$("$KUBECTL" --request-timeout=20s "$@" 2>&1)"; RC=$?
+    fi
+}
 ok() { echo "ok   $1"; PASS=$((PASS + 1)); }
 bad() { echo "FAIL $1"; echo "     rc=$RC output:"; printf '%s\n' "$OUT" | sed 's/^/     | /'; FAIL=$((FAIL + 1)); }
 # expect_ok DESC ARGS... : kubectl exits 0
-expect_ok() { local d="$1"; shift; k "$@"; if [[ $RC -eq 0 ]]; then ok "$d"; else bad "$d"; fi; }
+expect_ok() { local d="$1"; shift; DESC="$d"; k "$@"; if [[ $RC -eq 0 ]]; then ok "$d"; else bad "$d"; fi; }
 # expect_fail DESC ARGS... : kubectl exits non-zero
-expect_fail() { local d="$1"; shift; k "$@"; if [[ $RC -ne 0 ]]; then ok "$d"; else bad "$d"; fi; }
+expect_fail() { local d="$1"; shift; DESC="$d"; k "$@"; if [[ $RC -ne 0 ]]; then ok "$d"; else bad "$d"; fi; }
 # has TEXT DESC : last output contains TEXT (fixed string)
 has() { if grep -qF -- "$1" <<<"$OUT"; then ok "$2"; else bad "$2 (missing: $1)"; fi; }
 # is TEXT DESC : last output equals TEXT
@@ -190,6 +230,7 @@ sleep 1
 expect_ok "label during watch" label acd login watched=yes
 for _ in $(seq 1 50); do grep -q MODIFIED "$WORK/watch.out" && break; sleep 0.1; done
 OUT="$(cat "$WORK/watch.out")"
+record "get acd --watch --output-watch-events (background)" 0 "$WORK/watch.out"
 line_re '^EVENT +NAME +DOMAIN +TYPE +STATE +READY +AGE$' "get -w header"
 line_re '^ADDED +login ' "get -w initial event"
 line_re '^MODIFIED +login ' "get -w modification"
@@ -205,6 +246,7 @@ WAIT_PID=$!
 sleep 0.5
 expect_ok "remove finalizer" patch acd extra --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'
 wait "$WAIT_PID"; RC=$?; OUT="$(cat "$WORK/wait.out")"
+record "wait --for=delete acd/extra (background)" "$RC" "$WORK/wait.out"
 if [[ $RC -eq 0 ]]; then ok "wait --for=delete returns"; else bad "wait --for=delete returns"; fi
 expect_ok "delete --wait" delete -f "$FIX/customdomain.yaml" --wait=true
 is 'customdomain.auth0.domain-operator.dev "login" deleted' "delete --wait output"
@@ -301,6 +343,7 @@ expect_ok "mover joins app=web" label cm mover app=web
 expect_ok "mover leaves app=web" label cm mover app=db --overwrite
 for _ in $(seq 1 50); do grep -q DELETED "$WORK/selwatch.out" && break; sleep 0.1; done
 OUT="$(cat "$WORK/selwatch.out")"
+record "get cm -l app=web --watch --output-watch-events (background)" 0 "$WORK/selwatch.out"
 line_re '^ADDED +mover ' "selector watch: ADDED when the object starts matching"
 line_re '^DELETED +mover ' "selector watch: DELETED when it stops matching"
 if grep -q '^MODIFIED' <<<"$OUT"; then bad "selector watch sends no MODIFIED for entering/leaving"; else ok "selector watch sends no MODIFIED for entering/leaving"; fi

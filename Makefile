@@ -1,5 +1,5 @@
 # auth0-domain-operator — one entry point for people and CI.
-#   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start)
+#   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start; KUBE=real: a real kube-apiserver)
 #   make test      everything: lint, unit, simulators, SDK and kubectl conformance, bad input, end to end, deploy, reduced chaos, sandbox smoke
 #   make test-kube-real   the e2e suite and the bad-input corpus on a real kube-apiserver (part of `make test`)
 #   make test-free-tier   50 domains at Auth0's Free-tier limits, ~10 min (part of `make test`, in the background)
@@ -52,6 +52,13 @@ test-conformance: build
 test-kubectl: build
 	bash tests/kube-sim/kubectl/run.sh
 
+## The same kubectl command sequence against kube-sim and the real kube-apiserver (tests/kube-real),
+## outputs compared; differences must be listed in tests/kube-sim/kubectl/known-differences.md
+.PHONY: test-kubectl-compare
+test-kubectl-compare: build
+	@bash .ci/deps-kube-real.sh
+	python3 tests/kube-sim/kubectl/compare.py
+
 ## Bad input: every invalid manifest of tests/bad-input/corpus through real kubectl against kube-sim
 .PHONY: test-bad-input
 test-bad-input: build
@@ -85,8 +92,10 @@ test-free-tier-wait:
 test: deps lint test-free-tier-start test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real test-helm test-kstatus test-free-tier-wait
 	@echo "make test: all suites passed"
 
+## KUBE=real: a real kube-apiserver (tests/kube-real) instead of kube-sim
+KUBE ?= sim
 sandbox: deps
-	bash tests/sandbox/sandbox.sh
+	KUBE=$(KUBE) bash tests/sandbox/sandbox.sh
 
 ## Installs what the benchmarks need beyond `deps` (idempotent): the pinned npm auth0-deploy-cli
 ## for the side-by-side run, into .deps/deploy-cli. Not part of `make test`.

@@ -6,24 +6,33 @@
 # (publishes each record the CustomDomains ask for), and shows `kubectl get customdomains -w`
 # until every domain is Ready. Then it leaves everything running for you to explore with kubectl
 # (Ctrl-C stops it). SANDBOX_EXIT=1 exits once all domains are Ready (used by the tests).
+# KUBE=real (`make sandbox KUBE=real`) runs a real kube-apiserver instead of the Kubernetes API
+# simulator: etcd, kube-apiserver and kube-controller-manager from tests/kube-real (built by
+# `make deps`), admin credentials for kubectl and the operator; stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DIR=${SANDBOX_DIR:-$ROOT/.sandbox}
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 TIMEOUT=${SANDBOX_TIMEOUT:-180}
+KUBE=${KUBE:-sim}
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+case $KUBE in sim | real) ;; *) die "KUBE must be sim (the default) or real, not '$KUBE'" ;; esac
 
 say "building the operator and the simulators (cargo build --workspace --bins)"
 cargo build --quiet --workspace --bins
 
+# A real control plane left by an earlier sandbox that was killed before its cleanup ran.
+[ -s "$DIR/kube-real/pids" ] && bash tests/kube-real/stop.sh "$DIR/kube-real"
 rm -rf "$DIR" && mkdir -p "$DIR/tls" "$DIR/logs"
 pids=()
+kube_real=
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "$kube_real" ]; then bash tests/kube-real/stop.sh "$kube_real" || true; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -48,10 +57,23 @@ say "starting the Auth0 simulator (DNS at $DNS)"
 wait_file "$DIR/auth0.json" auth0-sim
 AUTH0_URL=$(json "$DIR/auth0.json" url); AUTH0_DOMAIN=$(json "$DIR/auth0.json" tenant_domain)
 
-say "starting the Kubernetes API simulator"
-"$BIN/kube-sim" --listen 127.0.0.1:0 --kubeconfig "$DIR/kubeconfig" --ready-file "$DIR/kube.json" \
-  >"$DIR/logs/kube-sim.log" 2>&1 & pids+=($!)
-wait_file "$DIR/kube.json" kube-sim
+if [ "$KUBE" = real ]; then
+  say "starting a real Kubernetes control plane (tests/kube-real: etcd, kube-apiserver, kube-controller-manager)"
+  kube_real=$DIR/kube-real
+  bash tests/kube-real/start.sh "$kube_real" >/dev/null
+  # shellcheck disable=SC1091
+  source "$kube_real/env"
+  cp "$KUBE_REAL_KUBECONFIG" "$DIR/kubeconfig"
+  # The kubectl of the server's release (on PATH, not a function: `kubectl … &` must be the
+  # process that `kill` ends).
+  mkdir -p "$DIR/bin" && ln -s "$KUBECTL" "$DIR/bin/kubectl"
+  export PATH=$DIR/bin:$PATH
+else
+  say "starting the Kubernetes API simulator"
+  "$BIN/kube-sim" --listen 127.0.0.1:0 --kubeconfig "$DIR/kubeconfig" --ready-file "$DIR/kube.json" \
+    >"$DIR/logs/kube-sim.log" 2>&1 & pids+=($!)
+  wait_file "$DIR/kube.json" kube-sim
+fi
 export KUBECONFIG=$DIR/kubeconfig
 
 say "applying the CRDs and the tenant"
@@ -118,7 +140,7 @@ if [ "${SANDBOX_EXIT:-0}" = 1 ]; then exit 0; fi
 cat <<TXT
 
 The sandbox keeps running. In another terminal:
-  export KUBECONFIG=$DIR/kubeconfig
+  export KUBECONFIG=$DIR/kubeconfig$( [ "$KUBE" = real ] && printf '   # kubectl of the server'"'"'s release: %s' "$KUBECTL")
   kubectl get customdomains -A            # or: kubectl get acd -A -o wide
   kubectl describe customdomain app-login
   kubectl get secret app-login-edge -o yaml

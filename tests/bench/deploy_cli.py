@@ -56,14 +56,16 @@ def domain_name(i):
 
 
 def tenant_yaml(n, domain_type):
-    """deploy-cli's YAML for n custom domains with the fields our create body carries
-    (domain, type, tls_policy); our ownership marker (domain_metadata.k8s_owner) has no
-    deploy-cli counterpart, so it is left out."""
+    """deploy-cli's YAML for n custom domains with the fields our create body carries (domain,
+    type, and tls_policy for Auth0-managed ones only: Auth0 answers 400 to it on self-managed
+    domains); our ownership marker (domain_metadata.k8s_owner) has no deploy-cli counterpart, so it
+    is left out."""
     lines = ["customDomains:"]
     for i in range(n):
         lines += [f"  - domain: {domain_name(i)}",
-                  f"    type: {AUTH0_TYPES[domain_type]}",
-                  "    tls_policy: recommended"]
+                  f"    type: {AUTH0_TYPES[domain_type]}"]
+        if domain_type == "Auth0ManagedCerts":
+            lines.append("    tls_policy: recommended")
     return "\n".join(lines) + "\n"
 
 
@@ -230,8 +232,9 @@ def report(theirs, ours, args, command):
     lines += [f"## Side by side: {label} (node {theirs['node']}) applying the same {n} domains", "",
               f"A fresh auth0-sim with the same limits (tenant {args.sim_rate_limit} rps:burst, verify "
               f"{args.sim_verify_limit} count:s); deploy-cli config: `AUTH0_INCLUDED_ONLY: [\"customDomains\"]`, "
-              f"`AUTH0_ALLOW_DELETE: false`, `tenant.yaml` with `domain`, `type: {AUTH0_TYPES[args.type]}`, "
-              "`tls_policy: recommended` per domain. Load average (1/5/15 min) at the end: " + load + ".", ""]
+              f"`AUTH0_ALLOW_DELETE: false`, `tenant.yaml` with `domain`, `type: {AUTH0_TYPES[args.type]}`"
+              + (", `tls_policy: recommended`" if args.type == "Auth0ManagedCerts" else "")
+              + " per domain. Load average (1/5/15 min) at the end: " + load + ".", ""]
     theirs_done = (f"import finished (exit {first['rc']}): {first['domains']}/{n} created, statuses "
                    + ", ".join(f"{k} {v}" for k, v in sorted(first["statuses"].items()))
                    + "; no DNS check, no verify, no cname_api_key")

@@ -123,6 +123,13 @@ async fn credentials_rotation_is_picked_up_without_restart() {
             || message.contains("Unauthorized"),
         "{message}"
     );
+    // Only a person can fix it: Stalled, so Flux and Argo CD report Failed instead of waiting.
+    assert!(
+        condition(&t, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "CredentialsRejected"),
+        "{:?}",
+        t.data["status"]
+    );
+    assert!(condition(&t, "Reconciling").is_none(), "{:?}", t.data["status"]);
     // It names where the credentials live, so a person knows what to fix.
     assert!(
         message.contains(&format!(
@@ -145,7 +152,8 @@ async fn credentials_rotation_is_picked_up_without_restart() {
     // The right secret again: picked up from the Secret watch, well before the 30 s re-check.
     let fixed = Instant::now();
     set_secret(&w, &w.ns, "auth0-credentials", &w.client_secret.clone()).await;
-    let (_, took_good) = wait_tenant(&w, &w.tenant, "Ready again", T, |t| is_true(t, "Ready")).await;
+    let (t, took_good) = wait_tenant(&w, &w.tenant, "Ready again", T, |t| is_true(t, "Ready")).await;
+    assert!(condition(&t, "Stalled").is_none(), "{:?}", t.data["status"]);
     println!("rotation: bad secret seen in {took_bad:?}, good secret in {took_good:?}");
     assert!(took_good < Duration::from_secs(20), "took {took_good:?}");
     w.publish_records("rot", T).await.unwrap();

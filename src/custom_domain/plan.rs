@@ -534,6 +534,28 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
         TenantHealth::Ready => {}
     }
     let status_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
+    if !input.tenant.allowed {
+        // A refused namespace never reaches Auth0, in either direction: nothing to wait for.
+        let (kind, note) = match &status_id {
+            None => (
+                EventKind::Normal,
+                format!(
+                    "namespace may not use Auth0Tenant {}: nothing was created in Auth0, nothing to delete",
+                    input.tenant.name
+                ),
+            ),
+            Some(id) => (
+                EventKind::Warning,
+                format!(
+                    "namespace may no longer use Auth0Tenant {}: the Auth0 domain {} ({id}) was left in place",
+                    input.tenant.name, cd.spec.domain
+                ),
+            ),
+        };
+        b.event(kind, Reason::TenantNotAllowed, "Delete", note);
+        b.step(Step::ReleaseFinalizer);
+        return;
+    }
     match input.remote {
         Remote::Found { domain, .. } => {
             if domain.domain_metadata.get(OWNER_METADATA_KEY)

@@ -137,6 +137,8 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     let mut events: Vec<(EventType, Reason, String)> = Vec::new();
     let requeue = match (&outcome, &runtime) {
         (Ok(granted), Some(rt)) => {
+            remove_condition(&mut status.conditions, ConditionType::Stalled);
+            remove_condition(&mut status.conditions, ConditionType::Reconciling);
             set_condition(
                 &mut status.conditions,
                 condition(
@@ -171,6 +173,18 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
                     generation,
                     now,
                 ),
+            );
+            // kstatus (Flux, Argo CD): a person must act (Stalled → Failed), or it may pass by
+            // itself (Reconciling → InProgress).
+            let (set, clear) = if needs_a_person(nr.reason) {
+                (ConditionType::Stalled, ConditionType::Reconciling)
+            } else {
+                (ConditionType::Reconciling, ConditionType::Stalled)
+            };
+            remove_condition(&mut status.conditions, clear);
+            set_condition(
+                &mut status.conditions,
+                condition(set, true, nr.reason, nr.message.clone(), generation, now),
             );
             NOT_READY_RECHECK
         }
@@ -485,6 +499,19 @@ async fn check(rt: &TenantRuntime) -> Result<CredentialsCheck, NotReady> {
         .await
         .map_err(|e| classify(&e))?;
     Ok(granted)
+}
+
+/// Failures only a person can end: a wrong spec, missing or refused credentials, missing scopes, a
+/// plan without custom domains. Others (Auth0 unreachable, 5xx) pass by themselves.
+fn needs_a_person(reason: Reason) -> bool {
+    matches!(
+        reason,
+        Reason::InvalidTenant
+            | Reason::CredentialsNotFound
+            | Reason::CredentialsRejected
+            | Reason::MissingScopes
+            | Reason::PlanRefused
+    )
 }
 
 /// A refusal of the credentials says which Secret and keys hold them, as a missing Secret does.

@@ -1498,6 +1498,40 @@ fn a_tenant_whose_plan_has_no_custom_domains_stalls_its_domains_without_calls() 
 }
 
 #[test]
+fn deleting_in_a_refused_namespace_releases_at_once_without_calling_auth0() {
+    let mut t = tenant();
+    t.allowed = false;
+    for (cd, kind) in [
+        (deleting(self_managed()), EventKind::Normal),
+        (
+            deleting(with_status_id(self_managed(), "cd_0123456789abcdef")),
+            EventKind::Warning,
+        ),
+    ] {
+        let p = plan(&PlanInput {
+            resource: &cd,
+            tenant: &t,
+            remote: Remote::NotLoaded,
+            dns: None,
+            secret: SecretState::Absent,
+            pending_key: false,
+            attempts: Attempts::default(),
+            verify_wait: None,
+            options: PlanOptions::default(),
+            now: now(),
+        });
+        assert_eq!(p.steps, vec![Step::ReleaseFinalizer]);
+        let why: Vec<EventKind> = p
+            .events
+            .iter()
+            .filter(|e| e.reason == Reason::TenantNotAllowed)
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(why, vec![kind], "{:?}", p.events);
+    }
+}
+
+#[test]
 fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
     let mut cd = self_managed();
     cd.metadata.name = Some("n".repeat(64));

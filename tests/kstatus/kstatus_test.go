@@ -57,15 +57,14 @@ var cases = map[string]want{
 	"customdomain-no-status.json": {status.CurrentStatus, `^Resource is current$`,
 		"no status yet: kstatus cannot tell it from an object without status conventions"},
 
-	// --- Auth0Tenant: only Ready (no Reconciling/Stalled conditions).
+	// --- Auth0Tenant: Ready, plus Stalled for failures only a person can end and Reconciling
+	// for those that pass by themselves.
 	"auth0tenant-ready.json": {status.CurrentStatus, `^Resource is Ready$`,
 		"Ready=True TenantReady: credentials work, the API answers"},
-	// The tenant reports a refused plan as Ready=False PlanRefused without Stalled, so kstatus
-	// (and Flux) keep waiting instead of failing: recorded as it is (see testdata/README.md).
-	"auth0tenant-plan-refused.json": {status.InProgressStatus, `.+`,
-		"Ready=False PlanRefused, no Stalled condition: InProgress"},
+	"auth0tenant-plan-refused.json": {status.FailedStatus, `plan does not include custom domains`,
+		"Ready=False + Stalled=True PlanRefused: Failed, a person must change the plan"},
 	"auth0tenant-auth0-unreachable.json": {status.InProgressStatus, `.+`,
-		"Ready=False Auth0Unreachable (the e2e world's simulator had stopped): InProgress, retried"},
+		"Ready=False + Reconciling=True Auth0Unreachable (the e2e world's simulator had stopped): InProgress, retried"},
 	"auth0tenant-no-status.json": {status.CurrentStatus, `^Resource is current$`,
 		"no status yet (as customdomain-no-status.json)"},
 }

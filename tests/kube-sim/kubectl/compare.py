@@ -197,10 +197,12 @@ def main():
     print(
         f"\ncompare: {len(sim)} kubectl calls, {len(unlisted) + len(listed)} differing outputs "
         f"({diff_lines} differing lines): {len(listed)} known, {len(unlisted)} unlisted, {len(stale)} stale listings; "
-        f"{time.time() - t0:.0f} s (recordings: {work})"
+        f"{time.time() - t0:.0f} s"
     )
     failed = bool(unlisted or stale)
-    if not failed and not args.keep:
+    if failed or args.keep:
+        print(f"compare: recordings and logs kept in {work}")
+    else:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 

@@ -175,15 +175,25 @@ fn read_entries(obj: &Value) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// Writes the entries in kube-apiserver's order (`sortEncodedManagedFields`): by operation
+/// (`Apply` before `Update`), time (to the second; none first), manager, apiVersion, subresource.
 fn write_entries(obj: &mut Value, entries: &[Entry]) {
-    let arr: Vec<Value> = entries
-        .iter()
-        .filter(|e| !e.fields.is_empty())
+    let mut sorted: Vec<&Entry> = entries.iter().filter(|e| !e.fields.is_empty()).collect();
+    // RFC 3339 times to the second, all UTC: text order is time order; "" (no time) sorts first.
+    fn key(e: &Entry) -> (&str, &str, &str, &str, &str) {
+        (&e.operation, &e.time, &e.manager, &e.api_version, &e.subresource)
+    }
+    sorted.sort_by(|p, q| key(p).cmp(&key(q)));
+    let arr: Vec<Value> = sorted
+        .into_iter()
         .map(|e| {
             let mut v = json!({
                 "manager": e.manager, "operation": e.operation, "apiVersion": e.api_version,
-                "time": e.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(&e.fields),
+                "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(&e.fields),
             });
+            if !e.time.is_empty() {
+                v["time"] = json!(e.time);
+            }
             if !e.subresource.is_empty() {
                 v["subresource"] = json!(e.subresource);
             }
@@ -295,12 +305,23 @@ pub fn apply(live: Option<&Value>, applied: &Value, req: &ApplyRequest<'_>) -> R
     for e in entries.iter_mut().filter(|e| !is_me(e)) {
         e.fields.retain(|f| !changed.iter().any(|p| overlaps(f, p)));
     }
+    // An apply that changes nothing leaves the manager's time as it was (none for a new manager),
+    // as kube-apiserver's managedFieldsUpdater does.
+    let time = if obj == *live {
+        entries
+            .iter()
+            .find(|e| is_me(e))
+            .map(|e| e.time.clone())
+            .unwrap_or_default()
+    } else {
+        req.time.to_string()
+    };
     entries.retain(|e| !is_me(e));
     entries.push(Entry {
         manager: req.manager.into(),
         operation: "Apply".into(),
         api_version: req.api_version.into(),
-        time: req.time.into(),
+        time,
         subresource: req.subresource.into(),
         fields: new_set,
     });
@@ -308,7 +329,9 @@ pub fn apply(live: Option<&Value>, applied: &Value, req: &ApplyRequest<'_>) -> R
     Ok(obj)
 }
 
-/// Records a non-apply write (create, update, patch) by `manager` in `new`'s managedFields.
+/// Records a non-apply write (create, update, patch) by `manager` in `new`'s managedFields. On an
+/// update, the entries start from `new`'s managedFields (the stored ones, or those the request
+/// set: kube-apiserver takes managedFields written by a client as the new ownership).
 pub fn record_update(
     old: Option<&Value>,
     new: &mut Value,
@@ -317,7 +340,11 @@ pub fn record_update(
     subresource: &str,
     time: &str,
 ) {
-    let mut entries = old.map(read_entries).unwrap_or_default();
+    let mut entries = if old.is_some() {
+        read_entries(new)
+    } else {
+        Vec::new()
+    };
     let new_paths = leaf_paths(new);
     let old_paths = old.map(leaf_paths).unwrap_or_default();
     let changed: BTreeSet<FieldPath> = new_paths
@@ -461,6 +488,54 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(b["data"], json!({"k": "1"}));
+    }
+
+    fn managers(obj: &Value) -> Vec<String> {
+        obj["metadata"]["managedFields"]
+            .as_array()
+            .map(|a| {
+                let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_string();
+                a.iter()
+                    .map(|e| format!("{}:{}", text(e, "manager"), text(e, "operation")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn entries_sorted_and_noop_apply_keeps_no_time() {
+        let a = apply(
+            None,
+            &json!({"metadata": {"name": "x"}, "data": {"k": "1"}}),
+            &req("zed", false),
+        )
+        .unwrap_or_default();
+        let mut b = a.clone();
+        b["data"]["j"] = json!("2");
+        record_update(Some(&a), &mut b, "alpha", "v1", "", "t");
+        // An apply that changes nothing: a new entry without time, sorted before timed ones.
+        let c = apply(
+            Some(&b),
+            &json!({"metadata": {"name": "x"}, "data": {"k": "1"}}),
+            &req("mid", false),
+        )
+        .unwrap_or_default();
+        assert_eq!(managers(&c), vec!["mid:Apply", "zed:Apply", "alpha:Update"]);
+        assert_eq!(c["metadata"]["managedFields"][0].get("time"), None);
+    }
+
+    #[test]
+    fn update_keeps_managed_fields_the_request_wrote() {
+        let a = apply(
+            None,
+            &json!({"metadata": {"name": "x"}, "data": {"k": "1"}}),
+            &req("alice", false),
+        )
+        .unwrap_or_default();
+        let mut b = a.clone();
+        b["metadata"]["managedFields"][0]["manager"] = json!("bob");
+        record_update(Some(&a), &mut b, "kubectl-patch", "v1", "", "t");
+        assert_eq!(managers(&b), vec!["bob:Apply"]);
     }
 
     #[test]

@@ -531,9 +531,15 @@ pub fn commit_update(
             }
         }
         if matches!(managed, ManagedUpdate::Record) {
-            m.remove("managedFields");
-            if let Some(mf) = old.pointer("/metadata/managedFields") {
-                m.insert("managedFields".into(), mf.clone());
+            // managedFields the request changed (kubectl's client-side to server-side apply
+            // upgrade rewrites them with a JSON patch) replace the stored ones, as in
+            // kube-apiserver; absent or empty, the stored ones stay.
+            let stored = old.pointer("/metadata/managedFields");
+            let supplied = m
+                .remove("managedFields")
+                .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()) && Some(v) != stored);
+            if let Some(mf) = supplied.or_else(|| stored.cloned()) {
+                m.insert("managedFields".into(), mf);
             }
         }
     }

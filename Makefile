@@ -2,6 +2,7 @@
 #   make sandbox   run the operator against local simulators of Auth0, Kubernetes and DNS (README quick start; KUBE=real: a real kube-apiserver)
 #   make test      everything: lint, unit, simulators, SDK and kubectl conformance, bad input, end to end, deploy, reduced chaos, sandbox smoke
 #   make test-kube-real   the e2e suite and the bad-input corpus on a real kube-apiserver (part of `make test`)
+#   make test-kubectl-compare   kubectl's output against kube-sim and the real kube-apiserver compared, ~45 s (part of `make test`)
 #   make test-free-tier   50 domains at Auth0's Free-tier limits, ~10 min (part of `make test`, in the background)
 #   make test-helm      the Helm chart against deploy/ and on a real kube-apiserver (part of `make test`)
 #   make test-kstatus   kstatus (Flux) reading of recorded CustomDomain/Auth0Tenant objects (part of `make test`)
@@ -89,7 +90,7 @@ test-free-tier-start: build
 test-free-tier-wait:
 	bash tests/e2e/free-tier.sh wait
 
-test: deps lint test-free-tier-start test-rust test-conformance test-kubectl test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real test-helm test-kstatus test-free-tier-wait
+test: deps lint test-free-tier-start test-rust test-conformance test-kubectl test-kubectl-compare test-bad-input test-edge-proxy test-deploy test-chaos test-sandbox test-kube-real test-helm test-kstatus test-free-tier-wait
 	@echo "make test: all suites passed"
 
 ## KUBE=real: a real kube-apiserver (tests/kube-real) instead of kube-sim

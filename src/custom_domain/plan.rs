@@ -52,6 +52,9 @@ pub const TENANT_RECHECK: Duration = Duration::from_secs(30);
 pub const SNAPSHOT_RECHECK: Duration = Duration::from_secs(5);
 /// Safety-net delay after steps that change Auth0 (the executor normally re-plans at once).
 pub const AFTER_WRITE_RECHECK: Duration = Duration::from_secs(2);
+/// Shortest wait for a verify turn that status reports as a place in the queue; shorter waits keep
+/// the "verification requested" status (no status write for a wait of a second or two).
+pub const VERIFY_WAIT_SHOWN: Duration = Duration::from_secs(5);
 /// Shortest wait before a create Auth0 refused for the plan or entitlement is tried again.
 pub const CREATE_RETRY: Duration = Duration::from_secs(15 * 60);
 
@@ -979,6 +982,7 @@ fn dns_gate(
     };
     let want = format!("Create {}", record.describe());
     if let Some(turn) = &input.verify_wait
+        && turn.wait >= VERIFY_WAIT_SHOWN
         && (!input.options.dns_preflight || matches!(input.dns, Some(DnsAnswer::Visible)))
     {
         let seen = if input.options.dns_preflight {
@@ -1012,7 +1016,7 @@ fn dns_gate(
             Reason::AwaitingVerification,
             format!("{want}; verification requested"),
         );
-        b.step(Step::Verify { id });
+        verify_or_wait(input, b, id);
         b.requeue(backoff(
             DNS_RECHECK_MIN,
             input.attempts.verifies,
@@ -1041,7 +1045,7 @@ fn dns_gate(
             };
             b.not_verified(reason, msg.clone());
             b.progress(Reason::AwaitingVerification, msg);
-            b.step(Step::Verify { id });
+            verify_or_wait(input, b, id);
             b.requeue(backoff(
                 DNS_RECHECK_MIN,
                 input.attempts.verifies,
@@ -1065,6 +1069,14 @@ fn dns_gate(
                 input.options.dns_recheck_max,
             ));
         }
+    }
+}
+
+/// Verify now, or (the executor found the turn a few seconds off) come back at the turn.
+fn verify_or_wait(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, id: String) {
+    match &input.verify_wait {
+        Some(turn) => b.requeue(turn.wait),
+        None => b.step(Step::Verify { id }),
     }
 }
 

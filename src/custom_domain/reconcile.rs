@@ -43,8 +43,9 @@ use crate::tenant::runtime::{Health, TenantRuntime, Tenants, WaitingCall};
 const MAX_ROUNDS: usize = 8;
 /// Attempts at writing a freshly received `cname_api_key` before giving the reconcile back.
 const KEY_WRITE_ATTEMPTS: u32 = 5;
-/// Longest wait for a verify turn inside a reconcile; a later turn is reported and come back to.
-const VERIFY_INLINE_WAIT: Duration = Duration::from_secs(2);
+/// Longest wait for a verify turn inside a reconcile, which holds a reconcile slot meanwhile; for a
+/// later turn the reconcile ends and comes back then.
+const VERIFY_INLINE_WAIT: Duration = Duration::from_millis(250);
 
 /// Errors of the `CustomDomain` controller.
 #[derive(Debug, thiserror::Error)]

@@ -1547,6 +1547,34 @@ fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
 }
 
 #[test]
+fn a_verify_turn_seconds_away_keeps_the_status_and_comes_back_then() {
+    let remote = sm("pending_verification");
+    let p = plan(&PlanInput {
+        resource: &self_managed(),
+        tenant: &tenant(),
+        remote: Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        dns: Some(&DnsAnswer::Visible),
+        secret: NO_KEY,
+        pending_key: false,
+        attempts: Attempts::default(),
+        verify_wait: Some(VerifyWait {
+            ahead: 3,
+            wait: Duration::from_millis(1500),
+            per_minute: 1200.0,
+        }),
+        options: PlanOptions::default(),
+        now: now(),
+    });
+    assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
+    assert_eq!(p.requeue_after, Duration::from_millis(1500));
+    let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
+    assert_eq!(verified.reason, "AwaitingVerification", "{}", verified.message);
+}
+
+#[test]
 fn a_verified_domain_does_not_keep_a_stale_dns_miss() {
     let mut cd = self_managed();
     cd.status = Some(CustomDomainStatus {

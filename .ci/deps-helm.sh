@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=tests/helm/tool
-version=$(awk '($1 == "helm.sh/helm/v4" && $2 ~ /^v/) {print $2} ($1 == "require" && $2 == "helm.sh/helm/v4") {print $3}' $mod/go.mod | head -1)
+version=$(awk '($1 == "helm.sh/helm/v4" && $2 ~ /^v/) {print $2} ($1 == "require" && $2 == "helm.sh/helm/v4") {print $3}' $mod/go.mod | sed -n 1p)
 [[ -n $version ]] || { echo "deps-helm: cannot read the pinned helm.sh/helm/v4 version from $mod/go.mod" >&2; exit 1; }
 dir=$PWD/.deps/helm/$version
 if [[ ${1:-} == --print-dir ]]; then echo "$dir"; exit 0; fi

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=tests/kube-real
-pinned() { awk -v m="$1" '($1 == "require" && $2 == m) {print $3} ($1 == m && $2 ~ /^v/) {print $2}' $mod/go.mod | head -1; }
+pinned() { awk -v m="$1" '($1 == "require" && $2 == m) {print $3} ($1 == m && $2 ~ /^v/) {print $2}' $mod/go.mod | sed -n 1p; }
 k8s_version=$(pinned k8s.io/kubernetes)
 etcd_version=$(pinned go.etcd.io/etcd/server/v3)
 [[ -n $k8s_version && -n $etcd_version ]] || { echo "deps-kube-real: cannot read the pinned versions from $mod/go.mod" >&2; exit 1; }
@@ -50,4 +50,5 @@ for t in "${missing[@]}"; do
   echo "deps-kube-real:   $name built in $((SECONDS - t0)) s"
 done
 echo "deps-kube-real: ok, built in $((SECONDS - start)) s"
-"$dir/kubectl" version --client 2>/dev/null | head -1 | sed 's/^/deps-kube-real:   kubectl /'
+# sed reads all of it: `head -1` would end kubectl with SIGPIPE, which pipefail turns into exit 141.
+"$dir/kubectl" version --client 2>/dev/null | sed -n '1s/^/deps-kube-real:   kubectl /p'

@@ -91,7 +91,7 @@ KUBECTL=$KUBE_BIN/kubectl
 python3 -c 'import yaml' 2>/dev/null || { echo "FAIL python3 cannot import yaml (run .ci/deps-deploy.sh)"; exit 1; }
 # helm keeps its own state (repositories, cache) out of the home directory.
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
-echo "helm $("$HELM" version --short), kubectl $("$KUBECTL" version --client 2>/dev/null | head -1 | awk '{print $3}')"
+echo "helm $("$HELM" version --short), kubectl $("$KUBECTL" version --client 2>/dev/null | sed -n 1p | awk '{print $3}')"
 
 # ---------------------------------------------------------------------------------------------
 # 1. CRDs and version
@@ -194,7 +194,7 @@ if grep -q 'FAIL ClusterRole auth0-domain-operator' <<<"$planted" && grep -q 'FA
   pass "compare.py catches a planted difference (events verb, --leader-election)"
 else
   fail "compare.py missed a planted difference"
-  sed 's/^/       /' <<<"$planted" | head -20
+  sed 's/^/       /' <<<"$planted" | awk 'NR <= 20'
 fi
 
 # Renderings of the toggles: what each must (not) contain.

@@ -1084,24 +1084,36 @@ fn every_row_of_design_section_2() {
     );
 }
 
+/// Plans with a given tenant view and verify turn (the rest as `plan_one`).
+fn plan_with(
+    resource: &CustomDomain,
+    tenant: &TenantView,
+    remote: Remote<'_>,
+    dns: Option<&DnsAnswer>,
+    secret: SecretState,
+    verify_wait: Option<VerifyWait>,
+) -> Plan {
+    plan(&PlanInput {
+        resource,
+        tenant,
+        remote,
+        dns,
+        secret,
+        pending_key: false,
+        attempts: Attempts::default(),
+        verify_wait,
+        options: PlanOptions::default(),
+        now: now(),
+    })
+}
+
 fn plan_one(
     resource: &CustomDomain,
     remote: Remote<'_>,
     dns: Option<&DnsAnswer>,
     secret: SecretState,
 ) -> Plan {
-    plan(&PlanInput {
-        resource,
-        tenant: &tenant(),
-        remote,
-        dns,
-        secret,
-        pending_key: false,
-        attempts: Attempts::default(),
-        verify_wait: None,
-        options: PlanOptions::default(),
-        now: now(),
-    })
+    plan_with(resource, &tenant(), remote, dns, secret, None)
 }
 
 #[test]
@@ -1409,18 +1421,7 @@ fn a_tenant_wide_refusal_holds_every_new_domain_without_calling_auth0() {
         message: "You reached the maximum number of custom domains for your account.".into(),
         retry_in: Duration::from_secs(600),
     });
-    let p = plan(&PlanInput {
-        resource: &cd,
-        tenant: &t,
-        remote: Remote::Absent,
-        dns: None,
-        secret: SecretState::Absent,
-        pending_key: false,
-        attempts: Attempts::default(),
-        verify_wait: None,
-        options: PlanOptions::default(),
-        now: now(),
-    });
+    let p = plan_with(&cd, &t, Remote::Absent, None, SecretState::Absent, None);
     assert!(p.steps.is_empty(), "{:?}", p.steps);
     assert_eq!(p.requeue_after, Duration::from_secs(600));
     let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
@@ -1435,25 +1436,21 @@ fn a_tenant_wide_refusal_holds_every_new_domain_without_calling_auth0() {
 #[test]
 fn waiting_for_the_verify_budget_says_where_in_the_queue() {
     let remote = sm("pending_verification");
-    let p = plan(&PlanInput {
-        resource: &self_managed(),
-        tenant: &tenant(),
-        remote: Remote::Found {
+    let p = plan_with(
+        &self_managed(),
+        &tenant(),
+        Remote::Found {
             domain: &remote,
             fetched_at: now(),
         },
-        dns: Some(&DnsAnswer::Visible),
-        secret: NO_KEY,
-        pending_key: false,
-        attempts: Attempts::default(),
-        verify_wait: Some(VerifyWait {
+        Some(&DnsAnswer::Visible),
+        NO_KEY,
+        Some(VerifyWait {
             ahead: 7,
             wait: Duration::from_secs(150),
             per_minute: 5.0,
         }),
-        options: PlanOptions::default(),
-        now: now(),
-    });
+    );
     assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
     assert_eq!(p.requeue_after, Duration::from_secs(150));
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
@@ -1479,18 +1476,14 @@ fn a_tenant_whose_plan_has_no_custom_domains_stalls_its_domains_without_calls() 
     t.health = TenantHealth::PlanRefused(
         "Auth0 answered 403: The account is not allowed to perform this operation.".into(),
     );
-    let p = plan(&PlanInput {
-        resource: &self_managed(),
-        tenant: &t,
-        remote: Remote::NotLoaded,
-        dns: None,
-        secret: SecretState::Absent,
-        pending_key: false,
-        attempts: Attempts::default(),
-        verify_wait: None,
-        options: PlanOptions::default(),
-        now: now(),
-    });
+    let p = plan_with(
+        &self_managed(),
+        &t,
+        Remote::NotLoaded,
+        None,
+        SecretState::Absent,
+        None,
+    );
     assert!(p.steps.is_empty(), "{:?}", p.steps);
     let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
     assert_eq!(stalled.reason, "PlanRefused");
@@ -1508,18 +1501,7 @@ fn deleting_in_a_refused_namespace_releases_at_once_without_calling_auth0() {
             EventKind::Warning,
         ),
     ] {
-        let p = plan(&PlanInput {
-            resource: &cd,
-            tenant: &t,
-            remote: Remote::NotLoaded,
-            dns: None,
-            secret: SecretState::Absent,
-            pending_key: false,
-            attempts: Attempts::default(),
-            verify_wait: None,
-            options: PlanOptions::default(),
-            now: now(),
-        });
+        let p = plan_with(&cd, &t, Remote::NotLoaded, None, SecretState::Absent, None);
         assert_eq!(p.steps, vec![Step::ReleaseFinalizer]);
         let why: Vec<EventKind> = p
             .events
@@ -1549,25 +1531,21 @@ fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
 #[test]
 fn a_verify_turn_seconds_away_keeps_the_status_and_comes_back_then() {
     let remote = sm("pending_verification");
-    let p = plan(&PlanInput {
-        resource: &self_managed(),
-        tenant: &tenant(),
-        remote: Remote::Found {
+    let p = plan_with(
+        &self_managed(),
+        &tenant(),
+        Remote::Found {
             domain: &remote,
             fetched_at: now(),
         },
-        dns: Some(&DnsAnswer::Visible),
-        secret: NO_KEY,
-        pending_key: false,
-        attempts: Attempts::default(),
-        verify_wait: Some(VerifyWait {
+        Some(&DnsAnswer::Visible),
+        NO_KEY,
+        Some(VerifyWait {
             ahead: 3,
             wait: Duration::from_millis(1500),
             per_minute: 1200.0,
         }),
-        options: PlanOptions::default(),
-        now: now(),
-    });
+    );
     assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
     assert_eq!(p.requeue_after, Duration::from_millis(1500));
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();

@@ -18,8 +18,9 @@ CARGO ?= cargo
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
-## Installs what the tests need (idempotent): kubectl if missing, the pinned Auth0 SDKs, nginx,
-## Lua and promtool for the deploy checks.
+## Installs what the tests need (idempotent): kubectl if missing (the pinned one of tests/kube-real),
+## the pinned Auth0 SDKs, nginx, Lua and promtool for the deploy checks, the real test cluster
+## (kube-apiserver, etcd, kubectl) and helm built from pinned Go modules, the kstatus check's modules.
 deps:
 	@bash .ci/deps.sh
 	@bash .ci/deps-sdk.sh

@@ -1433,10 +1433,10 @@ fn a_tenant_wide_refusal_holds_every_new_domain_without_calling_auth0() {
     );
 }
 
-#[test]
-fn waiting_for_the_verify_budget_says_where_in_the_queue() {
+/// A pending self-managed domain whose record DNS shows, with the executor's verify turn.
+fn visible_with_turn(ahead: usize, wait: Duration, per_minute: f64) -> Plan {
     let remote = sm("pending_verification");
-    let p = plan_with(
+    plan_with(
         &self_managed(),
         &tenant(),
         Remote::Found {
@@ -1446,11 +1446,16 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
         Some(&DnsAnswer::Visible),
         NO_KEY,
         Some(VerifyWait {
-            ahead: 7,
-            wait: Duration::from_secs(150),
-            per_minute: 5.0,
+            ahead,
+            wait,
+            per_minute,
         }),
-    );
+    )
+}
+
+#[test]
+fn waiting_for_the_verify_budget_says_where_in_the_queue() {
+    let p = visible_with_turn(7, Duration::from_secs(150), 5.0);
     assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
     assert_eq!(p.requeue_after, Duration::from_secs(150));
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();
@@ -1530,22 +1535,7 @@ fn a_name_too_long_for_a_label_is_invalid_without_calling_auth0() {
 
 #[test]
 fn a_verify_turn_seconds_away_keeps_the_status_and_comes_back_then() {
-    let remote = sm("pending_verification");
-    let p = plan_with(
-        &self_managed(),
-        &tenant(),
-        Remote::Found {
-            domain: &remote,
-            fetched_at: now(),
-        },
-        Some(&DnsAnswer::Visible),
-        NO_KEY,
-        Some(VerifyWait {
-            ahead: 3,
-            wait: Duration::from_millis(1500),
-            per_minute: 1200.0,
-        }),
-    );
+    let p = visible_with_turn(3, Duration::from_millis(1500), 1200.0);
     assert!(p.steps.iter().all(|s| !s.changes_auth0()), "{:?}", p.steps);
     assert_eq!(p.requeue_after, Duration::from_millis(1500));
     let verified = find_condition(&p.status.conditions, ConditionType::Verified).unwrap();

@@ -111,6 +111,52 @@ pub struct Auth0TenantSpec {
     /// Tenant-wide mTLS settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtls: Option<TenantMtls>,
+
+    /// Which CustomDomains may adopt an existing Auth0 domain that no CustomDomain owns (one made
+    /// in the dashboard or by Terraform). Absent (default): adoption is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+
+    /// cert-manager ClusterIssuers a CustomDomain of this tenant may name in
+    /// `spec.certificate.issuerRef` (default none: only Issuers in the CustomDomain's namespace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub allowed_cluster_issuers: Vec<String>,
+}
+
+/// Who may adopt existing, unowned Auth0 domains of a tenant.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Adoption {
+    /// Namespaces whose CustomDomains may adopt (label selector; `{}` selects every namespace).
+    pub namespace_selector: LabelSelector,
+    /// Domains that may be adopted: exact host names, or `*.example.com` for any name below
+    /// example.com.
+    #[schemars(length(min = 1, max = 256))]
+    pub domains: Vec<AdoptableDomain>,
+}
+
+/// A host name, or `*.` followed by one (every name below it).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(transparent)]
+pub struct AdoptableDomain(
+    #[schemars(
+        length(min = 1, max = 255),
+        regex(pattern = r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    )]
+    pub String,
+);
+
+impl AdoptableDomain {
+    /// Whether `domain` is this name, or below it for a `*.` pattern.
+    pub fn matches(&self, domain: &str) -> bool {
+        match self.0.strip_prefix("*.") {
+            Some(parent) => domain
+                .strip_suffix(parent)
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+            None => self.0 == domain,
+        }
+    }
 }
 
 fn default_resync_interval() -> String {
@@ -321,6 +367,19 @@ mod tests {
         for bad in ["", "10", "m", "10x", "1.5h", "-1s", "10m5"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn adoptable_domains_match_names_and_subtrees() {
+        let exact = AdoptableDomain("login.example.com".to_owned());
+        assert!(exact.matches("login.example.com"));
+        assert!(!exact.matches("a.login.example.com"));
+        let below = AdoptableDomain("*.example.com".to_owned());
+        assert!(below.matches("login.example.com"));
+        assert!(below.matches("a.b.example.com"));
+        assert!(!below.matches("example.com"));
+        assert!(!below.matches("badexample.com"));
+        assert!(!below.matches("login.example.com.evil.net"));
     }
 
     #[test]

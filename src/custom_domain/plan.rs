@@ -28,6 +28,8 @@ use crate::resources::custom_domain::{
     ADOPT_ANNOTATION, CustomDomain, CustomDomainStatus, DeletionPolicy, DomainType, OWNER_METADATA_KEY,
     RECREATE_ON_KEY_LOSS_ANNOTATION,
 };
+use crate::resources::tenant::Adoption;
+use crate::tenant::namespaces::{describe_selector, selector_matches};
 
 pub use children::{
     CERTIFICATE_API_VERSION, DNS_ENDPOINT_API_VERSION, certificate_name, certificate_object,
@@ -55,6 +57,8 @@ pub const AFTER_WRITE_RECHECK: Duration = Duration::from_secs(2);
 /// Shortest wait for a verify turn that status reports as a place in the queue; shorter waits keep
 /// the "verification requested" status (no status write for a wait of a second or two).
 pub const VERIFY_WAIT_SHOWN: Duration = Duration::from_secs(5);
+/// How often a ready self-managed domain whose origin nobody knows is read again for it.
+pub const ORIGIN_REFRESH: Duration = Duration::from_secs(60);
 /// Shortest wait before a create Auth0 refused for the plan or entitlement is tried again.
 pub const CREATE_RETRY: Duration = Duration::from_secs(15 * 60);
 
@@ -91,6 +95,39 @@ pub struct TenantView {
     /// Auth0 refused a create on this tenant for its plan or entitlement a short while ago, and no
     /// domain has gone since: further creates would be refused the same way.
     pub create_refused: Option<TenantRefusal>,
+    /// Whether the tenant's `spec.adoption` lets this resource adopt an unowned Auth0 domain.
+    pub adoption: AdoptionVerdict,
+}
+
+/// The tenant's answer to "may this resource adopt an existing Auth0 domain nobody owns?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdoptionVerdict {
+    /// `spec.adoption` selects the namespace and lists the domain.
+    Allowed,
+    /// The tenant has no `spec.adoption`: nobody may adopt.
+    Off,
+    /// The namespace does not match `spec.adoption.namespaceSelector` (given in selector syntax).
+    NamespaceNotSelected(String),
+    /// `spec.domain` matches none of `spec.adoption.domains`.
+    DomainNotListed,
+}
+
+/// Decides adoption from the tenant's `spec.adoption`, the namespace's labels and the domain.
+pub fn adoption_verdict(
+    adoption: Option<&Adoption>,
+    namespace_labels: &std::collections::BTreeMap<String, String>,
+    domain: &str,
+) -> AdoptionVerdict {
+    let Some(adoption) = adoption else {
+        return AdoptionVerdict::Off;
+    };
+    if !selector_matches(&adoption.namespace_selector, namespace_labels) {
+        return AdoptionVerdict::NamespaceNotSelected(describe_selector(&adoption.namespace_selector));
+    }
+    if !adoption.domains.iter().any(|d| d.matches(domain)) {
+        return AdoptionVerdict::DomainNotListed;
+    }
+    AdoptionVerdict::Allowed
 }
 
 /// A tenant-wide create refusal (see [`TenantView::create_refused`]).
@@ -133,15 +170,34 @@ pub enum Remote<'a> {
 
 /// The edge Secret as the reconciler found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecretState {
+pub enum SecretState<'a> {
     /// No Secret of that name.
     Absent,
     /// The Secret exists.
     Present {
         /// It holds a non-empty `cname-api-key`.
         has_key: bool,
-        /// Its `origin-domain-name` equals Auth0's `origin_domain_name` (true when Auth0 has none yet).
-        origin_matches: bool,
+        /// Its `origin-domain-name`, when set.
+        origin: Option<&'a str>,
+        /// Whose it is.
+        owner: SecretOwner<'a>,
+    },
+}
+
+/// Who a Secret of the resource's `secretName` belongs to. The operator writes only into a
+/// Secret it made for this resource (docs/design.md#secret-ownership).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretOwner<'a> {
+    /// Its controller ownerReference is this resource (uid).
+    ThisResource,
+    /// No controller; labelled by the operator for a CustomDomain of this name and holding this
+    /// domain: one this resource's predecessor left behind (`deletionPolicy: Orphan`). Claimed by
+    /// adding the ownerReference.
+    Unclaimed,
+    /// Anything else: another CustomDomain's, another controller's, or a person's.
+    Other {
+        /// Kind and name of its controller, when it has one.
+        controller: Option<(&'a str, &'a str)>,
     },
 }
 
@@ -184,7 +240,7 @@ pub struct PlanInput<'a> {
     /// DNS answer for the record Auth0 asks for; `None` when not looked up in this round.
     pub dns: Option<&'a DnsAnswer>,
     /// The edge Secret.
-    pub secret: SecretState,
+    pub secret: SecretState<'a>,
     /// A `cname_api_key` from verify is held in memory and not yet written to the Secret.
     pub pending_key: bool,
     /// Per-resource counters.
@@ -428,6 +484,26 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     if !tenant_usable(input, &mut b) {
         return b.finish();
     }
+    b.tenant_reachable();
+    if let SecretState::Present {
+        owner: SecretOwner::Other { controller },
+        ..
+    } = input.secret
+    {
+        let whose = match controller {
+            Some((kind, name)) => format!("it belongs to {kind} {name}"),
+            None => "it was not created by the operator for this CustomDomain".to_owned(),
+        };
+        b.stalled(
+            Reason::SecretNotOwned,
+            format!(
+                "Secret {} exists and {whose}: the operator writes the one-time cname-api-key only into a Secret it created for this CustomDomain, so nothing was sent to Auth0 and the Secret is untouched — set spec.secretName to a name no Secret has yet, or delete that Secret if it is unused",
+                input.resource.secret_name()
+            ),
+        );
+        b.requeue(input.tenant.resync_interval);
+        return b.finish();
+    }
     match input.remote {
         Remote::NotLoaded => {
             b.awaiting_snapshot();
@@ -454,10 +530,13 @@ fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
             false
         }
         TenantHealth::NotReady(why) => {
-            b.waiting(
-                Reason::TenantNotReady,
-                format!("Auth0Tenant {} is not ready: {why}", t.name),
-            );
+            let msg = format!("Auth0Tenant {} is not ready: {why}", t.name);
+            b.tenant_unreachable(msg.clone());
+            // A domain that is Ready goes on serving while its tenant's API cannot be used: only
+            // TenantReachable says so, and Ready (what GitOps health and alerts read) holds.
+            if !b.was_ready() {
+                b.waiting(Reason::TenantNotReady, msg);
+            }
             b.requeue(TENANT_RECHECK);
             false
         }
@@ -509,18 +588,32 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
         b.step(Step::ReleaseFinalizer);
         return;
     }
+    let status_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
     match &input.tenant.health {
         TenantHealth::NotFound => {
-            b.event(
-                EventKind::Warning,
+            let Some(id) = &status_id else {
+                b.event(
+                    EventKind::Normal,
+                    Reason::TenantNotFound,
+                    "Delete",
+                    format!(
+                        "Auth0Tenant {} does not exist and no Auth0 domain was created for this resource: nothing to delete",
+                        input.tenant.name
+                    ),
+                );
+                b.step(Step::ReleaseFinalizer);
+                return;
+            };
+            // Releasing now would leave the Auth0 domain behind with nobody knowing: wait for the
+            // tenant to come back, or for a person to choose Orphan.
+            b.stalled(
                 Reason::TenantNotFound,
-                "Delete",
                 format!(
-                    "Auth0Tenant {} no longer exists: the Auth0 domain {} was left in place",
+                    "Auth0Tenant {} does not exist, so the Auth0 domain {} ({id}) cannot be deleted: restore the Auth0Tenant (the deletion then completes), or set spec.deletionPolicy: Orphan on this resource to leave the domain in Auth0 and let the resource go",
                     input.tenant.name, cd.spec.domain
                 ),
             );
-            b.step(Step::ReleaseFinalizer);
+            b.requeue(TENANT_RECHECK);
             return;
         }
         TenantHealth::NotReady(why) | TenantHealth::PlanRefused(why) => {
@@ -536,7 +629,6 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
         }
         TenantHealth::Ready => {}
     }
-    let status_id = cd.status.as_ref().and_then(|s| s.custom_domain_id.clone());
     if !input.tenant.allowed {
         // A refused namespace never reaches Auth0, in either direction: nothing to wait for.
         let (kind, note) = match &status_id {
@@ -561,9 +653,21 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
     }
     match input.remote {
         Remote::Found { domain, .. } => {
-            if domain.domain_metadata.get(OWNER_METADATA_KEY)
-                == Some(&owner_marker(&input.tenant.cluster_id, cd))
-            {
+            let ours = domain.domain_metadata.get(OWNER_METADATA_KEY)
+                == Some(&owner_marker(&input.tenant.cluster_id, cd));
+            if ours && adopted_without_key(cd) {
+                b.event(
+                    EventKind::Warning,
+                    Reason::Deleting,
+                    "Delete",
+                    format!(
+                        "the Auth0 domain {} ({}) was adopted and its cname-api-key never reached Secret {}: it was left in place (delete it in Auth0 if it is no longer needed)",
+                        domain.domain,
+                        domain.custom_domain_id,
+                        cd.secret_name()
+                    ),
+                );
+            } else if ours {
                 b.step(Step::Delete {
                     id: domain.custom_domain_id.clone(),
                 });
@@ -589,6 +693,11 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
             }
         }
         Remote::Absent => {}
+        Remote::NotLoaded if adopted_without_key(cd) => {
+            // Only a listed domain may be judged; an adopted one is never deleted blind.
+            b.requeue(SNAPSHOT_RECHECK);
+            return;
+        }
         Remote::NotLoaded => match status_id {
             // The id in status was ours; a 404 counts as done.
             Some(id) => b.step(Step::Delete { id }),
@@ -712,8 +821,32 @@ fn plan_existing(
             b.requeue(input.tenant.resync_interval);
             return;
         }
+        None if cd.annotation_is_true(ADOPT_ANNOTATION)
+            && input.tenant.adoption != AdoptionVerdict::Allowed =>
+        {
+            let why = match &input.tenant.adoption {
+                AdoptionVerdict::Off => "it has no spec.adoption, so nobody may adopt".to_owned(),
+                AdoptionVerdict::NamespaceNotSelected(selector) => format!(
+                    "namespace {} does not match its spec.adoption.namespaceSelector ({selector})",
+                    cd.metadata.namespace.as_deref().unwrap_or_default()
+                ),
+                AdoptionVerdict::DomainNotListed | AdoptionVerdict::Allowed => {
+                    format!("{} is not among its spec.adoption.domains", cd.spec.domain)
+                }
+            };
+            b.stalled(
+                Reason::AdoptionNotAllowed,
+                format!(
+                    "Auth0 domain {} ({}) exists and no CustomDomain owns it; this resource asks to adopt it, but Auth0Tenant {} does not allow that: {why}. Nothing was sent to Auth0. The tenant's owner decides: add the namespace and domain to the Auth0Tenant's spec.adoption",
+                    domain.domain, domain.custom_domain_id, input.tenant.name
+                ),
+            );
+            b.requeue(input.tenant.resync_interval);
+            return;
+        }
         None if cd.annotation_is_true(ADOPT_ANNOTATION) => {
             let patch = drift_patch(&cd.spec, domain, &ours);
+            b.adopting(cd.spec.type_ == DomainType::Auth0ManagedCerts);
             b.event(
                 EventKind::Normal,
                 Reason::Adopted,
@@ -738,8 +871,8 @@ fn plan_existing(
             b.stalled(
                 Reason::AlreadyExists,
                 format!(
-                    "Auth0 domain {} ({}) already exists and is not managed by this operator: add annotation {ADOPT_ANNOTATION}: \"true\" to adopt it, or delete it in Auth0",
-                    domain.domain, domain.custom_domain_id
+                    "Auth0 domain {} ({}) already exists and is not managed by this operator: to adopt it, add annotation {ADOPT_ANNOTATION}: \"true\" (Auth0Tenant {}'s spec.adoption must allow this namespace and domain), or delete it in Auth0",
+                    domain.domain, domain.custom_domain_id, input.tenant.name
                 ),
             );
             b.requeue(input.tenant.resync_interval);
@@ -785,9 +918,20 @@ fn secret_content(cd: &CustomDomain, domain: &wire::CustomDomain) -> SecretConte
     SecretContent {
         name: cd.secret_name(),
         domain: cd.spec.domain.clone(),
-        origin_domain_name: domain.origin_domain_name.clone(),
+        origin_domain_name: known_origin(cd, domain).map(str::to_owned),
         mtls_domain: mtls_alias(cd),
     }
+}
+
+/// Auth0's `origin_domain_name` from this answer, else from status when it describes the same
+/// domain: some answers leave it out (docs/auth0-api.md#uncertain-points), and it does not change.
+fn known_origin<'a>(cd: &'a CustomDomain, domain: &'a wire::CustomDomain) -> Option<&'a str> {
+    domain.origin_domain_name.as_deref().or_else(|| {
+        cd.status
+            .as_ref()
+            .filter(|s| s.custom_domain_id.as_deref() == Some(domain.custom_domain_id.as_str()))
+            .and_then(|s| s.origin_domain_name.as_deref())
+    })
 }
 
 /// `mtls.<domain>` when the resource asks for mTLS.
@@ -810,12 +954,9 @@ fn plan_self_managed(
     match &domain.status {
         wire::DomainStatus::Ready => {
             b.verified();
-            let (has_key, origin_matches) = match input.secret {
-                SecretState::Absent => (false, false),
-                SecretState::Present {
-                    has_key,
-                    origin_matches,
-                } => (has_key, origin_matches),
+            let (has_key, secret_origin) = match input.secret {
+                SecretState::Absent => (false, None),
+                SecretState::Present { has_key, origin, .. } => (has_key, origin),
             };
             if input.pending_key {
                 b.secret_pending("the cname-api-key from verify is being written to the Secret");
@@ -830,7 +971,31 @@ fn plan_self_managed(
                 key_lost(input, b, domain);
                 return;
             }
-            if !origin_matches {
+            b.key_in_secret();
+            let origin = known_origin(cd, domain);
+            if origin.is_none() && secret_origin.is_none() {
+                // The edge proxy needs the origin as much as the key; only Auth0 can tell it.
+                b.secret_pending("origin-domain-name is not known yet: reading the domain from Auth0");
+                b.not_ready(
+                    Reason::SecretPending,
+                    format!(
+                        "Auth0 has not told the origin-domain-name of {} yet; Secret {} needs it next to the key",
+                        cd.spec.domain,
+                        cd.secret_name()
+                    ),
+                );
+                let age = Duration::try_from(input.now.duration_since(fetched_at)).unwrap_or_default();
+                if age >= ORIGIN_REFRESH {
+                    b.step(Step::Refresh {
+                        id: domain.custom_domain_id.clone(),
+                    });
+                    b.requeue(ORIGIN_REFRESH);
+                } else {
+                    b.requeue(ORIGIN_REFRESH - age);
+                }
+                return;
+            }
+            if origin.is_some() && origin != secret_origin {
                 b.step(Step::EnsureSecret(secret_content(cd, domain)));
                 b.secret_pending("updating origin-domain-name in the Secret");
                 b.not_ready(
@@ -869,15 +1034,12 @@ fn plan_auth0_managed(
 ) {
     let cd = input.resource;
     b.secret_not_required();
-    if domain.origin_domain_name.is_some()
-        && !matches!(
-            input.secret,
-            SecretState::Present {
-                origin_matches: true,
-                ..
-            }
-        )
-    {
+    b.key_in_secret();
+    let secret_origin = match input.secret {
+        SecretState::Present { origin, .. } => origin,
+        SecretState::Absent => None,
+    };
+    if domain.origin_domain_name.is_some() && domain.origin_domain_name.as_deref() != secret_origin {
         b.step(Step::EnsureSecret(secret_content(cd, domain)));
     }
     let cert = domain.certificate.as_ref().and_then(|c| c.status.clone());
@@ -1102,7 +1264,7 @@ fn format_wait(wait: Duration) -> String {
 fn key_lost(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::CustomDomain) {
     let cd = input.resource;
     let secret = cd.secret_name();
-    if cd.annotation_is_true(RECREATE_ON_KEY_LOSS_ANNOTATION) {
+    if cd.annotation_is_true(RECREATE_ON_KEY_LOSS_ANNOTATION) && !adopted_without_key(cd) {
         let msg = format!(
             "the cname-api-key of {} is lost; deleting and recreating the Auth0 domain to obtain a new one (it must be verified again)",
             domain.domain
@@ -1121,13 +1283,28 @@ fn key_lost(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::Cus
         // Recreate the Secret without the key, so there is a place to put a saved key back.
         b.step(Step::EnsureSecret(secret_content(cd, domain)));
     }
-    let msg = format!(
-        "the one-time cname-api-key of {} is not in Secret {secret} and Auth0 will not return it again: put the key back into the Secret, or set annotation {RECREATE_ON_KEY_LOSS_ANNOTATION}: \"true\" to delete and recreate the domain",
-        domain.domain
-    );
+    let msg = if adopted_without_key(cd) {
+        format!(
+            "{} was adopted and its one-time cname-api-key is not in Secret {secret}: Auth0 returned it only to whoever verified the domain first; put that key into the Secret (the operator never deletes or recreates an adopted domain before its key has been in the Secret)",
+            domain.domain
+        )
+    } else {
+        format!(
+            "the one-time cname-api-key of {} is not in Secret {secret} and Auth0 will not return it again: put the key back into the Secret, or set annotation {RECREATE_ON_KEY_LOSS_ANNOTATION}: \"true\" to delete and recreate the domain",
+            domain.domain
+        )
+    };
     b.secret_lost(msg.clone());
     b.stalled(Reason::CnameApiKeyLost, msg);
     b.requeue(input.tenant.resync_interval);
+}
+
+/// This resource adopted its domain and the domain's key has not been in the Secret since.
+fn adopted_without_key(cd: &CustomDomain) -> bool {
+    cd.status
+        .as_ref()
+        .and_then(|s| s.adoption.as_ref())
+        .is_some_and(|a| !a.key_in_secret)
 }
 
 fn unknown_status(

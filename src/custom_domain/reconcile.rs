@@ -25,8 +25,9 @@ use serde_json::json;
 use tracing::{debug, info, instrument, warn};
 
 use super::plan::{
-    self, Attempts, EventKind, EventNote, Plan, PlanInput, PlanOptions, Remote, SecretContent, Step,
-    TenantHealth, TenantRefusal, TenantView, VerifyWait, mark_retrying, mark_stalled,
+    self, AdoptionVerdict, Attempts, EventKind, EventNote, Plan, PlanInput, PlanOptions, Remote,
+    SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
+    mark_retrying, mark_stalled,
 };
 use super::{FINALIZER, MANAGER, children, secret};
 use crate::auth0::{self, Redacted};
@@ -190,9 +191,22 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
         mtls_aliases_enabled: false,
         resync_interval: Duration::from_secs(600),
         create_refused: None,
+        adoption: AdoptionVerdict::Off,
     };
     // A deleted Auth0Tenant leaves its runtime behind until the process restarts: the store decides.
-    let exists = ctx.tenant_store.get(&ObjectRef::new(&name)).is_some();
+    let tenant = ctx.tenant_store.get(&ObjectRef::new(&name));
+    let exists = tenant.is_some();
+    // A namespace missing from the store is one whose watch event has not arrived yet: judging it
+    // label-less would let it through `NotIn` selectors.
+    let Some(namespace) = ctx.namespace_store.get(&ObjectRef::new(ns)) else {
+        return (view, runtime, true);
+    };
+    let labels = namespace.labels();
+    view.adoption = adoption_verdict(
+        tenant.as_ref().and_then(|t| t.spec.adoption.as_ref()),
+        labels,
+        &cd.spec.domain,
+    );
     let mut unchecked = false;
     match runtime.as_ref().filter(|_| exists) {
         Some(rt) => {
@@ -205,12 +219,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
                     TenantHealth::NotReady("the tenant's credentials are being checked".to_owned())
                 }
             };
-            let labels = ctx
-                .namespace_store
-                .get(&ObjectRef::new(ns))
-                .map(|n| n.labels().clone())
-                .unwrap_or_default();
-            view.allowed = namespace_allowed(&rt.allowed_namespaces, &labels);
+            view.allowed = namespace_allowed(&rt.allowed_namespaces, labels);
             view.fence = describe_fence(&rt.allowed_namespaces);
             view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
             view.resync_interval = rt.resync_interval;
@@ -248,6 +257,11 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         ctx.forget(&key);
         return Ok(Action::await_change());
     }
+    if !stores_ready(&ctx) {
+        // Before the first full list of tenants and namespaces, "no such tenant" means "not read
+        // yet": acting on it would release deletions and flap live domains to TenantNotFound.
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
     if !deleting && !has_finalizer && !add_finalizer(&api, &cd).await? {
         // Our view is older than the object (the watch lags under load): look again shortly.
         return Ok(Action::requeue(Duration::from_secs(1)));
@@ -268,10 +282,11 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         verify_wait: None,
     };
     let (view, runtime, unchecked) = tenant_view(&ctx, &cd, &ns);
-    if unchecked && !deleting {
+    if unchecked {
         // Right after a start the tenant is not checked yet: planning now would flip every Ready
-        // domain to TenantNotReady for a moment. The tenant's first check re-queues everything.
-        return Ok(Action::requeue(Duration::from_secs(5)));
+        // domain to TenantNotReady for a moment (or release a deletion it could still do). The
+        // tenant's first check re-queues everything.
+        return Ok(Action::requeue(Duration::from_secs(if deleting { 2 } else { 5 })));
     }
     // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
     // reconcile steps aside without touching anything and comes back shortly.
@@ -442,10 +457,6 @@ impl Executor<'_> {
                 fetched_at: s.at,
             },
         };
-        let origin = seen
-            .as_ref()
-            .and_then(|s| s.as_ref())
-            .and_then(|s| s.domain.origin_domain_name.as_deref());
         if self.secret.is_none() {
             let read = self
                 .secrets
@@ -463,7 +474,7 @@ impl Executor<'_> {
             tenant: view,
             remote,
             dns: self.dns.as_ref(),
-            secret: secret::state_of(secret.as_ref(), origin),
+            secret: secret::state_of(secret.as_ref(), cd),
             pending_key,
             attempts,
             verify_wait: self.verify_wait,
@@ -660,6 +671,16 @@ impl Executor<'_> {
                 let Ok(rt) = need_rt() else {
                     return Ok(Outcome::Done);
                 };
+                if matches!(step, Step::Adopt { .. }) {
+                    // The adoption record must exist before the domain carries our marker: it is
+                    // what keeps an adopted domain from being deleted or recreated too early.
+                    write_status(
+                        &Api::namespaced(self.ctx.client.clone(), &self.key.0),
+                        cd,
+                        &plan.status,
+                    )
+                    .await?;
+                }
                 match rt.client.patch_domain(id, patch).await {
                     Ok(d) => {
                         rt.snapshot.upsert(d);
@@ -673,8 +694,8 @@ impl Executor<'_> {
                 }
             }
             Step::EnsureSecret(content) => {
-                let exists = !matches!(self.secret, Some(None));
-                let stored = secret::ensure(self.secrets, cd, content, exists)
+                let current = self.secret.clone().flatten();
+                let stored = secret::ensure(self.secrets, cd, content, current.as_ref())
                     .await
                     .map_err(kube_err("write the Secret of", cd))?;
                 self.secret = Some(Some(stored));
@@ -824,6 +845,14 @@ impl Executor<'_> {
             Step::ReleaseFinalizer => Ok(Outcome::Release),
         }
     }
+}
+
+/// Both stores the planner reads from have had their first full list.
+fn stores_ready(ctx: &Context) -> bool {
+    use futures::FutureExt as _;
+    let ready = |r: Option<Result<(), _>>| matches!(r, Some(Ok(())));
+    ready(ctx.tenant_store.wait_until_ready().now_or_never())
+        && ready(ctx.namespace_store.wait_until_ready().now_or_never())
 }
 
 fn failure_backoff(failures: u32) -> Duration {

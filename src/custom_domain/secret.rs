@@ -13,7 +13,7 @@ use kube::{
 };
 use serde_json::json;
 
-use super::plan::{SecretContent, SecretState};
+use super::plan::{SecretContent, SecretOwner, SecretState};
 use super::{
     LABEL_CUSTOM_DOMAIN, LABEL_MANAGED_BY, MANAGER, SECRET_KEY_CNAME_API_KEY, SECRET_KEY_DOMAIN,
     SECRET_KEY_MTLS_DOMAIN, SECRET_KEY_ORIGIN_DOMAIN_NAME,
@@ -24,8 +24,8 @@ use crate::resources::custom_domain::CustomDomain;
 /// Value of the `app.kubernetes.io/managed-by` label.
 pub const MANAGED_BY: &str = "auth0-domain-operator";
 
-/// What a Secret holds, as the planner needs it.
-pub fn state_of(secret: Option<&Secret>, origin: Option<&str>) -> SecretState {
+/// What a Secret holds and whose it is, as the planner needs it.
+pub fn state_of<'a>(secret: Option<&'a Secret>, cd: &CustomDomain) -> SecretState<'a> {
     let Some(secret) = secret else {
         return SecretState::Absent;
     };
@@ -33,10 +33,44 @@ pub fn state_of(secret: Option<&Secret>, origin: Option<&str>) -> SecretState {
     let get = |k: &str| data.and_then(|d| d.get(k)).map(|v| v.0.as_slice());
     SecretState::Present {
         has_key: get(SECRET_KEY_CNAME_API_KEY).is_some_and(|v| !v.is_empty()),
-        origin_matches: match origin {
-            None => true,
-            Some(o) => get(SECRET_KEY_ORIGIN_DOMAIN_NAME) == Some(o.as_bytes()),
-        },
+        origin: get(SECRET_KEY_ORIGIN_DOMAIN_NAME)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .filter(|v| !v.is_empty()),
+        owner: owner_of(secret, cd),
+    }
+}
+
+/// Whose a Secret is: ours by controller ownerReference (uid), left for us by a predecessor of the
+/// same name (labels and domain match, no controller), or someone else's.
+fn owner_of<'a>(secret: &'a Secret, cd: &CustomDomain) -> SecretOwner<'a> {
+    let controller = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true));
+    if let Some(r) = controller {
+        if cd.metadata.uid.as_deref() == Some(r.uid.as_str()) {
+            return SecretOwner::ThisResource;
+        }
+        return SecretOwner::Other {
+            controller: Some((r.kind.as_str(), r.name.as_str())),
+        };
+    }
+    let labels = secret.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    let domain = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(SECRET_KEY_DOMAIN))
+        .map(|v| v.0.as_slice());
+    if label(LABEL_MANAGED_BY) == Some(MANAGED_BY)
+        && label(LABEL_CUSTOM_DOMAIN) == cd.metadata.name.as_deref()
+        && domain == Some(cd.spec.domain.as_bytes())
+    {
+        SecretOwner::Unclaimed
+    } else {
+        SecretOwner::Other { controller: None }
     }
 }
 
@@ -76,15 +110,38 @@ fn encoded_data(content: &SecretContent, key: Option<&Redacted<String>>) -> BTre
 }
 
 /// Creates the Secret or merges the non-secret keys into it. Never touches `cname-api-key`.
-/// `exists` is what the caller last saw (it picks the first call; either way the other follows
-/// on 404/409). Returns the Secret as stored.
+/// `current` is the Secret as last seen (it picks the first call; either way the other follows on
+/// 404/409); one without our controller ownerReference (left by a predecessor) is claimed.
+/// Returns the Secret as stored.
 pub async fn ensure(
     api: &Api<Secret>,
     cd: &CustomDomain,
     content: &SecretContent,
-    exists: bool,
+    current: Option<&Secret>,
 ) -> Result<Secret, kube::Error> {
-    write(api, cd, content, None, exists).await
+    if let Some(secret) = current
+        && owner_of(secret, cd) == SecretOwner::Unclaimed
+    {
+        claim(api, cd, secret).await?;
+    }
+    write(api, cd, content, None, current.is_some()).await
+}
+
+/// Adds this resource as the controller of a Secret its predecessor left (compare-and-swap on
+/// the resourceVersion: a concurrent change fails with 409 and the next round looks again).
+async fn claim(api: &Api<Secret>, cd: &CustomDomain, secret: &Secret) -> Result<(), kube::Error> {
+    let mut refs = secret.metadata.owner_references.clone().unwrap_or_default();
+    refs.extend(cd.controller_owner_ref(&()));
+    let patch = json!({
+        "metadata": {
+            "resourceVersion": secret.metadata.resource_version,
+            "ownerReferences": refs,
+        }
+    });
+    let name = secret.metadata.name.as_deref().unwrap_or_default();
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
 }
 
 /// Writes the one-time key (and the rest) the moment it arrives; creates the Secret if it is gone.
@@ -202,31 +259,87 @@ mod tests {
         }
     }
 
+    fn cd(uid: &str) -> CustomDomain {
+        let mut cd: CustomDomain = serde_json::from_value(serde_json::json!({
+            "apiVersion": "auth0.domain-operator.dev/v1alpha1",
+            "kind": "CustomDomain",
+            "metadata": {"name": "login", "namespace": "team-a", "uid": uid},
+            "spec": {"domain": "login.example.com", "type": "SelfManagedCerts", "tenantRef": {"name": "t"}}
+        }))
+        .unwrap();
+        cd.metadata.uid = Some(uid.to_owned());
+        cd
+    }
+
+    fn owned_by(mut s: Secret, uid: &str, name: &str) -> Secret {
+        s.metadata.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "auth0.domain-operator.dev/v1alpha1".into(),
+                kind: "CustomDomain".into(),
+                name: name.into(),
+                uid: uid.into(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            },
+        ]);
+        s
+    }
+
     #[test]
     fn state_reads_key_and_origin() {
-        assert_eq!(state_of(None, None), SecretState::Absent);
-        let s = secret(&[("cname-api-key", "k"), ("origin-domain-name", "o.example")]);
-        assert_eq!(
-            state_of(Some(&s), Some("o.example")),
-            SecretState::Present {
-                has_key: true,
-                origin_matches: true
-            }
+        let me = cd("uid-1");
+        assert_eq!(state_of(None, &me), SecretState::Absent);
+        let s = owned_by(
+            secret(&[("cname-api-key", "k"), ("origin-domain-name", "o.example")]),
+            "uid-1",
+            "login",
         );
         assert_eq!(
-            state_of(Some(&s), Some("other.example")),
+            state_of(Some(&s), &me),
             SecretState::Present {
                 has_key: true,
-                origin_matches: false
+                origin: Some("o.example"),
+                owner: SecretOwner::ThisResource,
             }
         );
-        let empty_key = secret(&[("cname-api-key", "")]);
+        let empty = owned_by(
+            secret(&[("cname-api-key", ""), ("origin-domain-name", "")]),
+            "uid-1",
+            "login",
+        );
         assert_eq!(
-            state_of(Some(&empty_key), None),
+            state_of(Some(&empty), &me),
             SecretState::Present {
                 has_key: false,
-                origin_matches: true
+                origin: None,
+                owner: SecretOwner::ThisResource,
             }
         );
+    }
+
+    #[test]
+    fn only_our_own_or_our_predecessors_secret_is_ours() {
+        let me = cd("uid-1");
+        let owner = |s: &Secret| match state_of(Some(s), &me) {
+            SecretState::Present { owner, .. } => format!("{owner:?}"),
+            SecretState::Absent => "absent".into(),
+        };
+        // Another CustomDomain's Secret (two resources naming one Secret).
+        let theirs = owned_by(secret(&[("domain", "login.example.com")]), "uid-2", "other");
+        assert_eq!(
+            owner(&theirs),
+            r#"Other { controller: Some(("CustomDomain", "other")) }"#
+        );
+        // A person's Secret: no owner, no labels.
+        let persons = secret(&[("tls.crt", "x")]);
+        assert_eq!(owner(&persons), "Other { controller: None }");
+        // Left by a CustomDomain of the same name with deletionPolicy Orphan: claimable.
+        let mut left = secret(&[("domain", "login.example.com"), ("cname-api-key", "k")]);
+        left.metadata.labels = Some(labels(&me));
+        assert_eq!(owner(&left), "Unclaimed");
+        // Same labels but another domain's content: not ours to write into.
+        let mut other_domain = secret(&[("domain", "www.example.com")]);
+        other_domain.metadata.labels = Some(labels(&me));
+        assert_eq!(owner(&other_domain), "Other { controller: None }");
     }
 }

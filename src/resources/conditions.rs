@@ -32,6 +32,9 @@ pub enum ConditionType {
     /// The optional children (external-dns `DNSEndpoint`, cert-manager `Certificate`) are applied;
     /// present only while a child is requested.
     ChildObjectsReady,
+    /// CustomDomain: the tenant's Management API cannot be used right now (credentials, outage);
+    /// present only while that is so. `Ready` keeps what it was: the domain goes on serving.
+    TenantReachable,
 }
 
 impl ConditionType {
@@ -48,6 +51,7 @@ impl ConditionType {
             Self::EntitlementExceeded => "EntitlementExceeded",
             Self::DefaultDomain => "DefaultDomain",
             Self::ChildObjectsReady => "ChildObjectsReady",
+            Self::TenantReachable => "TenantReachable",
         }
     }
 }
@@ -111,6 +115,15 @@ reasons! {
     AlreadyExists,
     /// The domain belongs to another owner (cluster or resource).
     OwnedElsewhere,
+    /// The resource asks to adopt an existing domain its tenant's `spec.adoption` does not allow.
+    AdoptionNotAllowed,
+    /// The Secret `spec.secretName` names exists and belongs to something else: left untouched.
+    SecretNotOwned,
+    /// The one-time key is held by the operator (and in its escrow Secret) until the Secret
+    /// write succeeds.
+    KeyPendingWrite,
+    /// `spec.certificate.issuerRef` names a ClusterIssuer the tenant does not allow.
+    IssuerNotAllowed,
     /// The spec breaks an admission rule.
     InvalidSpec,
     /// The tenant is not ready (credentials, API).

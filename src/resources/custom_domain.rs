@@ -416,10 +416,27 @@ pub struct CustomDomainStatus {
     /// `retryAfter`, or, without it, before the spec changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_refused: Option<CreateRefusal>,
-    /// Ready, Verified, CertificateReady, SecretStored, Reconciling, Stalled (and MtlsAliases).
+    /// Set when this resource adopted an existing Auth0 domain: until that domain's key has been
+    /// in the Secret, the operator neither deletes nor recreates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<AdoptionRecord>,
+    /// Ready, Verified, CertificateReady, SecretStored, Reconciling, Stalled (and MtlsAliases,
+    /// ChildObjectsReady, TenantReachable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+}
+
+/// An adoption of an existing Auth0 domain.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdoptionRecord {
+    /// When the operator took the domain over.
+    pub adopted_at: Time,
+    /// The domain's `cname-api-key` has been in the Secret since (always true for Auth0-managed
+    /// domains, which have none): from then on the domain is handled like one this resource made.
+    #[serde(default)]
+    pub key_in_secret: bool,
 }
 
 /// A create Auth0 refused (kept in status so a restart does not send it again).

@@ -577,6 +577,10 @@ fn planner_status_passes_the_status_schema() {
             name: "x-auth0-edge".into(),
         }),
         observed_generation: Some(2),
+        adoption: Some(AdoptionRecord {
+            adopted_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+            key_in_secret: false,
+        }),
         last_synced_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
         create_refused: Some(CreateRefusal {
             generation: 2,

@@ -27,6 +27,11 @@ pub fn describe_fence(allowed: &AllowedNamespaces) -> Option<String> {
     let Some(selector) = allowed.selector.as_ref() else {
         return Some("(no selector: no namespace matches)".to_owned());
     };
+    Some(describe_selector(selector))
+}
+
+/// A label selector in `kubectl`'s selector syntax; `{}` (every namespace) reads "(everything)".
+pub fn describe_selector(selector: &LabelSelector) -> String {
     let mut parts: Vec<String> = selector
         .match_labels
         .iter()
@@ -43,7 +48,10 @@ pub fn describe_fence(allowed: &AllowedNamespaces) -> Option<String> {
             other => format!("{} {other} ({values})", e.key),
         });
     }
-    Some(parts.join(","))
+    if parts.is_empty() {
+        return "(everything)".to_owned();
+    }
+    parts.join(",")
 }
 
 /// Kubernetes label-selector semantics: every `matchLabels` pair and every expression must hold.

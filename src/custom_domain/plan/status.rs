@@ -12,7 +12,7 @@ use crate::resources::conditions::{
     ConditionType, Reason, condition, find_condition, remove_condition, set_condition,
 };
 use crate::resources::custom_domain::{
-    CertificateStatus, CustomDomainStatus, DomainState, SecretRef, VerificationRecordStatus,
+    AdoptionRecord, CertificateStatus, CustomDomainStatus, DomainState, SecretRef, VerificationRecordStatus,
     VerificationStatus,
 };
 
@@ -105,6 +105,50 @@ impl<'a> StatusBuilder<'a> {
         remove_condition(&mut self.status.conditions, ConditionType::Stalled);
     }
 
+    /// The previous status said Ready for the current generation.
+    pub(super) fn was_ready(&self) -> bool {
+        let generation = self.input.resource.metadata.generation;
+        self.input
+            .resource
+            .status
+            .as_ref()
+            .and_then(|s| find_condition(&s.conditions, ConditionType::Ready))
+            .is_some_and(|c| c.status == "True" && c.observed_generation == generation)
+    }
+
+    /// `TenantReachable=False`: the tenant's API cannot be used now (Ready is left to the caller).
+    pub(super) fn tenant_unreachable(&mut self, message: String) {
+        self.set(
+            ConditionType::TenantReachable,
+            false,
+            Reason::TenantNotReady,
+            message,
+        );
+    }
+
+    /// The tenant's API can be used: `TenantReachable` is present only while it cannot.
+    pub(super) fn tenant_reachable(&mut self) {
+        remove_condition(&mut self.status.conditions, ConditionType::TenantReachable);
+    }
+
+    /// Records an adoption (before the PATCH is sent, so a crash cannot forget it). An
+    /// Auth0-managed domain has no key to wait for.
+    pub(super) fn adopting(&mut self, no_key_needed: bool) {
+        if self.status.adoption.is_none() {
+            self.status.adoption = Some(AdoptionRecord {
+                adopted_at: Time(self.input.now),
+                key_in_secret: no_key_needed,
+            });
+        }
+    }
+
+    /// The domain's key is in the Secret (or none is needed): an adoption is complete.
+    pub(super) fn key_in_secret(&mut self) {
+        if let Some(a) = self.status.adoption.as_mut() {
+            a.key_in_secret = true;
+        }
+    }
+
     pub(super) fn deleting(&mut self) {
         let msg = "the resource is being deleted".to_owned();
         self.progress(Reason::Deleting, msg);
@@ -144,11 +188,15 @@ impl<'a> StatusBuilder<'a> {
     /// Copies Auth0's view of the domain into status.
     pub(super) fn observe_remote(&mut self, d: &wire::CustomDomain, fetched_at: Timestamp) {
         let s = &mut self.status;
+        let same_domain = s.custom_domain_id.as_deref() == Some(d.custom_domain_id.as_str());
         s.custom_domain_id = Some(d.custom_domain_id.clone());
         s.state = DomainState::from_auth0(d.status.as_str());
         s.is_default = Some(d.is_default);
         s.primary = Some(d.primary);
-        s.origin_domain_name = d.origin_domain_name.clone();
+        // Kept when an answer leaves it out: it does not change for the life of the domain.
+        if d.origin_domain_name.is_some() || !same_domain {
+            s.origin_domain_name = d.origin_domain_name.clone();
+        }
         s.last_synced_at = Some(Time(fetched_at));
         let v = d.verification.as_ref();
         let previous_dns = s.verification.as_ref().and_then(|v| v.dns_observed);

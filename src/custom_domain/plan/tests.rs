@@ -57,6 +57,41 @@ fn with_status_id(mut cd: CustomDomain, id: &str) -> CustomDomain {
     cd
 }
 
+/// Adopted by this resource; its key has not been in the Secret since.
+fn adopted(cd: CustomDomain) -> CustomDomain {
+    let mut cd = with_status_id(cd, "cd_0123456789abcdef");
+    if let Some(s) = cd.status.as_mut() {
+        s.adoption = Some(crate::resources::custom_domain::AdoptionRecord {
+            adopted_at: Time(now()),
+            key_in_secret: false,
+        });
+    }
+    cd
+}
+
+fn without_origin(mut d: wire::CustomDomain) -> wire::CustomDomain {
+    d.origin_domain_name = None;
+    d
+}
+
+/// Ready for the current generation, as the previous reconcile wrote it.
+fn was_ready(cd: CustomDomain) -> CustomDomain {
+    let mut cd = with_status_id(cd, "cd_0123456789abcdef");
+    let generation = cd.metadata.generation;
+    if let Some(s) = cd.status.as_mut() {
+        s.origin_domain_name = Some(ORIGIN.into());
+        s.conditions.push(crate::resources::conditions::condition(
+            ConditionType::Ready,
+            true,
+            Reason::Ready,
+            "login.example.com is verified",
+            generation,
+            now(),
+        ));
+    }
+    cd
+}
+
 fn deleting(mut cd: CustomDomain) -> CustomDomain {
     cd.metadata.deletion_timestamp = Some(Time(now()));
     cd.metadata.finalizers = Some(vec![crate::custom_domain::FINALIZER.into()]);
@@ -73,6 +108,14 @@ fn tenant() -> TenantView {
         mtls_aliases_enabled: false,
         resync_interval: RESYNC,
         create_refused: None,
+        adoption: AdoptionVerdict::Off,
+    }
+}
+
+fn adoption_allowed() -> TenantView {
+    TenantView {
+        adoption: AdoptionVerdict::Allowed,
+        ..tenant()
     }
 }
 
@@ -98,7 +141,7 @@ fn wire_domain(type_: &str, status: &str, marker: Option<&str>) -> wire::CustomD
         d["verification"] = json!({"methods": [{"name": "TXT", "record": "txt-value-123", "domain": "_cf-custom-hostname.login.example.com"}]});
         d["custom_client_ip_header"] = json!(null);
         if status == "ready" {
-            d["origin_domain_name"] = json!("acme-cd-x.edge.tenants.eu.auth0.com");
+            d["origin_domain_name"] = json!(ORIGIN);
         }
     } else {
         d["verification"] = json!({"methods": [{"name": "CNAME", "record": "acme-cd-x.edge.tenants.eu.auth0.com", "domain": "login.example.com"}]});
@@ -131,13 +174,18 @@ fn with_verification_status(mut d: wire::CustomDomain, status: &str) -> wire::Cu
     d
 }
 
-const KEY_OK: SecretState = SecretState::Present {
+/// `origin_domain_name` of a ready self-managed domain in these tests.
+const ORIGIN: &str = "acme-cd-x.edge.tenants.eu.auth0.com";
+
+const KEY_OK: SecretState<'static> = SecretState::Present {
     has_key: true,
-    origin_matches: true,
+    origin: Some(ORIGIN),
+    owner: SecretOwner::ThisResource,
 };
-const NO_KEY: SecretState = SecretState::Present {
+const NO_KEY: SecretState<'static> = SecretState::Present {
     has_key: false,
-    origin_matches: true,
+    origin: None,
+    owner: SecretOwner::ThisResource,
 };
 
 /// What the remote snapshot holds in a row.
@@ -158,7 +206,7 @@ struct Row {
     tenant: TenantView,
     remote: RemoteRow,
     dns: Option<DnsAnswer>,
-    secret: SecretState,
+    secret: SecretState<'static>,
     pending_key: bool,
     attempts: Attempts,
     verify_wait: Option<VerifyWait>,
@@ -268,20 +316,77 @@ fn rows() -> Vec<Row> {
                 message: "auth0-domain-operator.dev/adopt: \"true\"",
             },
         ),
+        Row {
+            tenant: adoption_allowed(),
+            ..row(
+                "unmarked domain + adopt annotation, tenant allows -> Adopt",
+                annotate(self_managed(), ADOPT_ANNOTATION),
+                found(wire_domain("self_managed_certs", "ready", None), 0),
+                Want {
+                    steps: &["adopt"],
+                    ready: (false, Reason::Adopted),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: AFTER_WRITE_RECHECK,
+                    events: &[Reason::Adopted],
+                    message: "adopting",
+                },
+            )
+        },
         row(
-            "unmarked domain + adopt annotation -> Adopt",
+            "unmarked domain + adopt annotation, tenant has no spec.adoption -> Stalled AdoptionNotAllowed, nothing sent",
             annotate(self_managed(), ADOPT_ANNOTATION),
             found(wire_domain("self_managed_certs", "ready", None), 0),
             Want {
-                steps: &["adopt"],
-                ready: (false, Reason::Adopted),
-                stalled: None,
-                reconciling: true,
-                requeue: AFTER_WRITE_RECHECK,
-                events: &[Reason::Adopted],
-                message: "adopting",
+                steps: &[],
+                ready: (false, Reason::AdoptionNotAllowed),
+                stalled: Some(Reason::AdoptionNotAllowed),
+                reconciling: false,
+                requeue: RESYNC,
+                events: &[Reason::AdoptionNotAllowed],
+                message: "it has no spec.adoption",
             },
         ),
+        Row {
+            tenant: TenantView {
+                adoption: AdoptionVerdict::NamespaceNotSelected("adopt=yes".into()),
+                ..tenant()
+            },
+            ..row(
+                "adopt annotation, namespace not selected -> Stalled AdoptionNotAllowed naming the selector",
+                annotate(self_managed(), ADOPT_ANNOTATION),
+                found(wire_domain("self_managed_certs", "ready", None), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AdoptionNotAllowed),
+                    stalled: Some(Reason::AdoptionNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::AdoptionNotAllowed],
+                    message: "namespace team-a does not match its spec.adoption.namespaceSelector (adopt=yes)",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                adoption: AdoptionVerdict::DomainNotListed,
+                ..tenant()
+            },
+            ..row(
+                "adopt annotation, domain not listed -> Stalled AdoptionNotAllowed",
+                annotate(self_managed(), ADOPT_ANNOTATION),
+                found(wire_domain("self_managed_certs", "ready", None), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::AdoptionNotAllowed),
+                    stalled: Some(Reason::AdoptionNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::AdoptionNotAllowed],
+                    message: "login.example.com is not among its spec.adoption.domains",
+                },
+            )
+        },
         row(
             "unmarked domain of another type + adopt -> Stalled AlreadyExists",
             annotate(auth0_managed(), ADOPT_ANNOTATION),
@@ -495,7 +600,8 @@ fn rows() -> Vec<Row> {
         Row {
             secret: SecretState::Present {
                 has_key: true,
-                origin_matches: false,
+                origin: Some("old.example"),
+                owner: SecretOwner::ThisResource,
             },
             ..row(
                 "ready + key, origin differs -> EnsureSecret",
@@ -693,6 +799,101 @@ fn rows() -> Vec<Row> {
                     requeue: RESYNC,
                     events: &[Reason::TenantNotFound, Reason::Deleting],
                     message: "being deleted",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                health: TenantHealth::NotFound,
+                ..tenant()
+            },
+            ..row(
+                "delete, tenant gone, domain was created -> finalizer kept, Stalled naming the two ways out",
+                deleting(with_status_id(self_managed(), "cd_known")),
+                RemoteRow::NotLoaded,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::TenantNotFound),
+                    stalled: Some(Reason::TenantNotFound),
+                    reconciling: false,
+                    requeue: TENANT_RECHECK,
+                    events: &[Reason::TenantNotFound],
+                    message: "restore the Auth0Tenant (the deletion then completes), or set spec.deletionPolicy: Orphan",
+                },
+            )
+        },
+        row(
+            "delete, adopted domain whose key never reached the Secret -> left in Auth0, release",
+            deleting(adopted(self_managed())),
+            found(sm("ready"), 0),
+            Want {
+                steps: &["release_finalizer"],
+                ready: (false, Reason::Deleting),
+                stalled: None,
+                reconciling: true,
+                requeue: RESYNC,
+                events: &[Reason::Deleting],
+                message: "being deleted",
+            },
+        ),
+        Row {
+            secret: NO_KEY,
+            ..row(
+                "adopted, key never in Secret + recreate annotation -> never recreated, Stalled CnameApiKeyLost",
+                annotate(adopted(self_managed()), RECREATE_ON_KEY_LOSS_ANNOTATION),
+                found(sm("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::CnameApiKeyLost),
+                    stalled: Some(Reason::CnameApiKeyLost),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::CnameApiKeyLost],
+                    message: "was adopted",
+                },
+            )
+        },
+        Row {
+            secret: SecretState::Present {
+                has_key: false,
+                origin: None,
+                owner: SecretOwner::Other {
+                    controller: Some(("CustomDomain", "other")),
+                },
+            },
+            ..row(
+                "secretName names another CustomDomain's Secret -> Stalled SecretNotOwned, nothing sent",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::SecretNotOwned),
+                    stalled: Some(Reason::SecretNotOwned),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::SecretNotOwned],
+                    message: "belongs to CustomDomain other",
+                },
+            )
+        },
+        Row {
+            secret: SecretState::Present {
+                has_key: true,
+                origin: None,
+                owner: SecretOwner::ThisResource,
+            },
+            ..row(
+                "ready + key, nobody knows the origin -> read the domain, not Ready",
+                self_managed(),
+                found(without_origin(sm("ready")), 120),
+                Want {
+                    steps: &["refresh"],
+                    ready: (false, Reason::SecretPending),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: ORIGIN_REFRESH,
+                    events: &[Reason::SecretPending],
+                    message: "origin-domain-name",
                 },
             )
         },
@@ -1090,7 +1291,7 @@ fn plan_with(
     tenant: &TenantView,
     remote: Remote<'_>,
     dns: Option<&DnsAnswer>,
-    secret: SecretState,
+    secret: SecretState<'_>,
     verify_wait: Option<VerifyWait>,
 ) -> Plan {
     plan(&PlanInput {
@@ -1111,7 +1312,7 @@ fn plan_one(
     resource: &CustomDomain,
     remote: Remote<'_>,
     dns: Option<&DnsAnswer>,
-    secret: SecretState,
+    secret: SecretState<'_>,
 ) -> Plan {
     plan_with(resource, &tenant(), remote, dns, secret, None)
 }
@@ -1179,14 +1380,25 @@ fn adopt_adds_the_marker_and_keeps_nothing_foreign() {
     let cd = annotate(self_managed(), ADOPT_ANNOTATION);
     let mut remote = wire_domain("self_managed_certs", "ready", None);
     remote.domain_metadata.insert("dashboard".into(), "x".into());
-    let p = plan_one(
+    let p = plan_with(
         &cd,
+        &adoption_allowed(),
         Remote::Found {
             domain: &remote,
             fetched_at: now(),
         },
         None,
         KEY_OK,
+        None,
+    );
+    let record = p
+        .status
+        .adoption
+        .as_ref()
+        .expect("the adoption is recorded with the PATCH");
+    assert!(
+        !record.key_in_secret,
+        "a self-managed domain's key is not in our Secret yet"
     );
     let [Step::Adopt { id, patch }] = p.steps.as_slice() else {
         panic!("{:?}", p.steps)
@@ -1600,7 +1812,8 @@ fn mtls_alias_and_disabled_aliases_condition() {
         None,
         SecretState::Present {
             has_key: true,
-            origin_matches: false,
+            origin: Some("old.example"),
+            owner: SecretOwner::ThisResource,
         },
     )
     .steps[0] else {
@@ -1739,4 +1952,158 @@ fn executor_retrying_keeps_ready() {
     ));
     let r = find_condition(&status.conditions, ConditionType::Reconciling).unwrap();
     assert_eq!((r.status.as_str(), r.reason.as_str()), ("True", "RateLimited"));
+}
+
+#[test]
+fn a_tenant_outage_leaves_ready_alone_and_says_so_in_tenant_reachable() {
+    let down = TenantView {
+        health: TenantHealth::NotReady("Auth0 refused the credentials (401)".into()),
+        ..tenant()
+    };
+    let cd = was_ready(self_managed());
+    let p = plan_with(&cd, &down, Remote::NotLoaded, None, KEY_OK, None);
+    assert!(p.steps.is_empty());
+    let ready = find_condition(&p.status.conditions, ConditionType::Ready).unwrap();
+    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("True", "Ready"));
+    assert!(find_condition(&p.status.conditions, ConditionType::Reconciling).is_none());
+    let reach = find_condition(&p.status.conditions, ConditionType::TenantReachable).unwrap();
+    assert_eq!(reach.status, "False");
+    assert!(reach.message.contains("401"), "{}", reach.message);
+    assert!(
+        p.events.is_empty(),
+        "no Event for a domain that goes on serving: {:?}",
+        p.events
+    );
+
+    // A domain that was not Ready yet waits, as before.
+    let p = plan_with(&self_managed(), &down, Remote::NotLoaded, None, KEY_OK, None);
+    let ready = find_condition(&p.status.conditions, ConditionType::Ready).unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "TenantNotReady")
+    );
+
+    // Back: the condition goes, Ready stays.
+    let mut after = cd.clone();
+    after.status = Some(p.status.clone());
+    let mut cd2 = was_ready(self_managed());
+    if let Some(s) = cd2.status.as_mut() {
+        s.conditions.extend(
+            after
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter())
+                .filter(|c| c.type_ == "TenantReachable")
+                .cloned(),
+        );
+    }
+    let remote = sm("ready");
+    let p = plan_with(
+        &cd2,
+        &tenant(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+        None,
+    );
+    assert!(find_condition(&p.status.conditions, ConditionType::TenantReachable).is_none());
+    assert!(crate::resources::conditions::is_true(
+        &p.status.conditions,
+        ConditionType::Ready
+    ));
+}
+
+#[test]
+fn the_origin_is_kept_when_an_answer_leaves_it_out() {
+    let cd = was_ready(self_managed());
+    let remote = without_origin(sm("ready"));
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.status.origin_domain_name.as_deref(), Some(ORIGIN));
+    assert!(crate::resources::conditions::is_true(
+        &p.status.conditions,
+        ConditionType::Ready
+    ));
+    // The Secret lacks the origin (a key restored by hand): it is written, and Ready waits for it.
+    let restored = SecretState::Present {
+        has_key: true,
+        origin: None,
+        owner: SecretOwner::ThisResource,
+    };
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        restored,
+    );
+    let [Step::EnsureSecret(content)] = p.steps.as_slice() else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(content.origin_domain_name.as_deref(), Some(ORIGIN));
+    assert!(!crate::resources::conditions::is_true(
+        &p.status.conditions,
+        ConditionType::Ready
+    ));
+}
+
+#[test]
+fn an_adoption_completes_once_the_key_is_in_the_secret() {
+    let cd = adopted(self_managed());
+    let remote = sm("ready");
+    let p = plan_with(
+        &cd,
+        &adoption_allowed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+        None,
+    );
+    assert!(p.status.adoption.as_ref().is_some_and(|a| a.key_in_secret));
+}
+
+#[test]
+fn adoption_verdicts_follow_the_tenant_spec() {
+    use crate::resources::tenant::{AdoptableDomain, Adoption};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let labels = BTreeMap::from([("team".to_owned(), "identity".to_owned())]);
+    assert_eq!(
+        adoption_verdict(None, &labels, "login.example.com"),
+        AdoptionVerdict::Off
+    );
+    let rule = Adoption {
+        namespace_selector: LabelSelector {
+            match_labels: Some(BTreeMap::from([("team".to_owned(), "identity".to_owned())])),
+            ..Default::default()
+        },
+        domains: vec![AdoptableDomain("*.example.com".into())],
+    };
+    assert_eq!(
+        adoption_verdict(Some(&rule), &labels, "login.example.com"),
+        AdoptionVerdict::Allowed
+    );
+    assert_eq!(
+        adoption_verdict(Some(&rule), &labels, "login.example.org"),
+        AdoptionVerdict::DomainNotListed
+    );
+    assert_eq!(
+        adoption_verdict(Some(&rule), &BTreeMap::new(), "login.example.com"),
+        AdoptionVerdict::NamespaceNotSelected("team=identity".into())
+    );
 }

@@ -168,6 +168,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         cluster_id,
     );
     cd_ctx.tenant_changed = Some(tenant_changed_tx);
+    // The key escrow lives in the operator's own namespace (deploy/base grants Secrets there).
+    cd_ctx.escrow_namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .or_else(|| args.namespace.clone());
     let cd_ctx = Arc::new(cd_ctx);
 
     // Credentials rotation: a change to a Secret some tenant references re-runs the tenant

@@ -2,6 +2,7 @@
 //! beside it, the I/O that executes a plan.
 
 pub mod children;
+pub mod escrow;
 pub mod plan;
 pub mod reconcile;
 pub mod secret;

@@ -57,6 +57,8 @@ pub const AFTER_WRITE_RECHECK: Duration = Duration::from_secs(2);
 /// Shortest wait for a verify turn that status reports as a place in the queue; shorter waits keep
 /// the "verification requested" status (no status write for a wait of a second or two).
 pub const VERIFY_WAIT_SHOWN: Duration = Duration::from_secs(5);
+/// How soon a key whose Secret write failed is tried again.
+pub const KEY_WRITE_RETRY: Duration = Duration::from_secs(5);
 /// How often a ready self-managed domain whose origin nobody knows is read again for it.
 pub const ORIGIN_REFRESH: Duration = Duration::from_secs(60);
 /// Shortest wait before a create Auth0 refused for the plan or entitlement is tried again.
@@ -201,6 +203,17 @@ pub enum SecretOwner<'a> {
     },
 }
 
+/// A key the operator holds because it is not in the Secret yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingKey<'a> {
+    /// Writing it into the Secret failed (the text says why; no secret in it). `None`: the write
+    /// is simply under way.
+    pub write_error: Option<&'a str>,
+    /// The escrow Secret (`namespace/name`) that holds a copy until the Secret does; `None` when
+    /// there is no escrow copy (writing it failed too, or no escrow namespace is configured).
+    pub escrow: Option<&'a str>,
+}
+
 /// Counters the reconciler keeps per resource (in memory), reset when the gate passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Attempts {
@@ -241,8 +254,8 @@ pub struct PlanInput<'a> {
     pub dns: Option<&'a DnsAnswer>,
     /// The edge Secret.
     pub secret: SecretState<'a>,
-    /// A `cname_api_key` from verify is held in memory and not yet written to the Secret.
-    pub pending_key: bool,
+    /// A `cname_api_key` from verify is held by the operator and not yet in the Secret.
+    pub pending_key: Option<PendingKey<'a>>,
     /// Per-resource counters.
     pub attempts: Attempts,
     /// Its turn to verify is not there yet (set by the executor after asking for one).
@@ -914,7 +927,8 @@ fn plan_existing(
     }
 }
 
-fn secret_content(cd: &CustomDomain, domain: &wire::CustomDomain) -> SecretContent {
+/// What the edge Secret of `cd` holds besides the key, with `domain` as Auth0 returned it.
+pub fn secret_content(cd: &CustomDomain, domain: &wire::CustomDomain) -> SecretContent {
     SecretContent {
         name: cd.secret_name(),
         domain: cd.spec.domain.clone(),
@@ -958,13 +972,8 @@ fn plan_self_managed(
                 SecretState::Absent => (false, None),
                 SecretState::Present { has_key, origin, .. } => (has_key, origin),
             };
-            if input.pending_key {
-                b.secret_pending("the cname-api-key from verify is being written to the Secret");
-                b.not_ready(
-                    Reason::SecretPending,
-                    "writing the cname-api-key to the Secret".to_owned(),
-                );
-                b.requeue(AFTER_WRITE_RECHECK);
+            if let Some(held) = input.pending_key {
+                key_held(input, b, held);
                 return;
             }
             if !has_key {
@@ -1259,6 +1268,31 @@ fn format_wait(wait: Duration) -> String {
     } else {
         format!("{} min", (secs + 30) / 60)
     }
+}
+
+/// The key from verify is not in the Secret yet: say where it is, and that it is retried.
+fn key_held(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, held: PendingKey<'_>) {
+    let secret = input.resource.secret_name();
+    let Some(error) = held.write_error else {
+        b.secret_pending("the cname-api-key from verify is being written to the Secret");
+        b.not_ready(
+            Reason::SecretPending,
+            "writing the cname-api-key to the Secret".to_owned(),
+        );
+        b.requeue(AFTER_WRITE_RECHECK);
+        return;
+    };
+    let kept = match held.escrow {
+        Some(escrow) => format!("a copy is kept in escrow Secret {escrow} until then"),
+        None => "it exists ONLY in the operator's memory (the escrow copy could not be written either): restoring write access to Secrets soon is urgent".to_owned(),
+    };
+    let msg = format!(
+        "the one-time cname-api-key could not be written to Secret {secret} ({error}); the operator holds it and keeps retrying — {kept}"
+    );
+    b.set_secret_condition(Reason::KeyPendingWrite, msg.clone());
+    b.not_ready(Reason::KeyPendingWrite, msg.clone());
+    b.event(EventKind::Warning, Reason::KeyPendingWrite, "StoreKey", msg);
+    b.requeue(KEY_WRITE_RETRY);
 }
 
 fn key_lost(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::CustomDomain) {

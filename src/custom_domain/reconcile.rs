@@ -29,7 +29,7 @@ use super::plan::{
     SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
     mark_retrying, mark_stalled,
 };
-use super::{FINALIZER, MANAGER, children, secret};
+use super::{FINALIZER, MANAGER, children, escrow, secret};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
@@ -83,6 +83,12 @@ struct Memory {
     attempts: Attempts,
     /// A key from verify that is not yet in the Secret, with the Secret content to write.
     pending_key: Option<(Redacted<String>, SecretContent)>,
+    /// Why the last write of the pending key failed (no secret in it).
+    key_write_error: Option<String>,
+    /// Where the escrow copy of the pending key is (`namespace/name`).
+    escrowed: Option<String>,
+    /// The escrow was read since the Secret was last seen with its key.
+    escrow_checked: bool,
     /// Transient-failure count for backoff.
     failures: u32,
     /// When a DNS miss was last counted.
@@ -112,6 +118,8 @@ pub struct Context {
     pub options: PlanOptions,
     /// First part of the ownership marker.
     pub cluster_id: String,
+    /// Namespace of the key escrow (the operator's own); `None`: no escrow.
+    pub escrow_namespace: Option<String>,
     /// Names a tenant whose domain count changed (a create or delete here), so its status follows
     /// within seconds instead of at its next resync. Unset: nobody listens.
     pub tenant_changed: Option<tokio::sync::mpsc::Sender<String>>,
@@ -142,6 +150,7 @@ impl Context {
             recorder,
             options,
             cluster_id,
+            escrow_namespace: None,
             tenant_changed: None,
             memory: Mutex::default(),
         }
@@ -465,10 +474,21 @@ impl Executor<'_> {
                 .map_err(kube_err("read the Secret of", cd))?;
             self.secret = Some(read);
         }
+        if let Remote::Found { domain, .. } = remote {
+            self.recover_escrowed_key(domain).await?;
+        }
         let secret = self.secret.clone().flatten();
-        let (attempts, pending_key) = self
-            .ctx
-            .with_memory(self.key, |m| (m.attempts, m.pending_key.is_some()));
+        let (attempts, held) = self.ctx.with_memory(self.key, |m| {
+            let held = m
+                .pending_key
+                .as_ref()
+                .map(|_| (m.key_write_error.clone(), m.escrowed.clone()));
+            (m.attempts, held)
+        });
+        let pending_key = held.as_ref().map(|(error, escrow)| plan::PendingKey {
+            write_error: error.as_deref(),
+            escrow: escrow.as_deref(),
+        });
         let input = PlanInput {
             resource: cd,
             tenant: view,
@@ -487,6 +507,51 @@ impl Executor<'_> {
             plan.requeue_after = plan.requeue_after.min(after);
         }
         Ok(plan)
+    }
+
+    /// A ready self-managed domain whose Secret lacks the key: the key may be in escrow (a write
+    /// failed, then the process restarted). Looked up once until the Secret holds a key again.
+    async fn recover_escrowed_key(&mut self, domain: &auth0::types::CustomDomain) -> Result<(), Error> {
+        let cd = self.cd;
+        let Some(ns) = self.ctx.escrow_namespace.clone() else {
+            return Ok(());
+        };
+        let has_key = matches!(
+            secret::state_of(self.secret.as_ref().and_then(Option::as_ref), cd),
+            plan::SecretState::Present { has_key: true, .. }
+        );
+        let look = self.ctx.with_memory(self.key, |m| {
+            if has_key {
+                m.escrow_checked = false;
+            }
+            let look = !has_key && m.pending_key.is_none() && !m.escrow_checked;
+            m.escrow_checked |= look;
+            look
+        });
+        if !look
+            || !matches!(domain.status, auth0::types::DomainStatus::Ready)
+            || cd.spec.type_ != crate::resources::custom_domain::DomainType::SelfManagedCerts
+        {
+            return Ok(());
+        }
+        let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &ns);
+        match escrow::load(&api, cd).await {
+            Ok(Some(key)) => {
+                info!("found the cname-api-key in escrow; writing it to the Secret");
+                let content = plan::secret_content(cd, domain);
+                let at = escrow::name(cd).map(|n| format!("{ns}/{n}"));
+                self.ctx.with_memory(self.key, |m| {
+                    m.pending_key = Some((key, content));
+                    m.escrowed = at;
+                });
+                if let Some(stored) = flush_pending_key(self.ctx, self.key, self.secrets, cd).await? {
+                    self.secret = Some(Some(stored));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "reading the key escrow failed"),
+        }
+        Ok(())
     }
 
     /// Records a transient Auth0 failure in the plan's status; returns the retry delay.
@@ -862,37 +927,89 @@ fn failure_backoff(failures: u32) -> Duration {
 }
 
 /// Writes a key held in memory into the Secret; keeps it in memory until a write succeeds.
-/// Returns the Secret as stored when there was a key to write.
+/// Returns the Secret as stored when there was a key to write and the write succeeded. When the
+/// write keeps failing, the key goes to the escrow (once) and the failure is kept for the status:
+/// the reconcile goes on, so the status says where the key is.
 async fn flush_pending_key(
     ctx: &Context,
     key: &(String, String),
     secrets: &Api<Secret>,
     cd: &CustomDomain,
 ) -> Result<Option<Secret>, Error> {
-    let Some((cname_key, content)) = ctx.with_memory(key, |m| {
-        m.pending_key.as_ref().map(|(k, c)| (k.clone(), c.clone()))
+    let Some((cname_key, content, failing)) = ctx.with_memory(key, |m| {
+        m.pending_key
+            .as_ref()
+            .map(|(k, c)| (k.clone(), c.clone(), m.key_write_error.is_some()))
     }) else {
         return Ok(None);
     };
+    // Retried in place only the first time: a write that keeps failing is retried on requeue,
+    // without holding a reconcile slot for seconds each time.
+    let attempts = if failing { 1 } else { KEY_WRITE_ATTEMPTS };
     let mut last = None;
-    for attempt in 0..KEY_WRITE_ATTEMPTS {
+    for attempt in 0..attempts {
         match secret::store_key(secrets, cd, &content, &cname_key).await {
             Ok(stored) => {
-                ctx.with_memory(key, |m| m.pending_key = None);
+                let escrowed = ctx.with_memory(key, |m| {
+                    m.pending_key = None;
+                    m.key_write_error = None;
+                    m.escrowed.take()
+                });
                 info!(secret = %content.name, "cname-api-key stored");
+                if escrowed.is_some()
+                    && let Some(ns) = &ctx.escrow_namespace
+                    && let Err(e) = escrow::discard(&Api::namespaced(ctx.client.clone(), ns), cd).await
+                {
+                    warn!(error = %e, "deleting the escrow copy failed; it stays in the operator's namespace");
+                }
                 return Ok(Some(stored));
             }
             Err(e) => {
                 warn!(error = %e, attempt, "writing the cname-api-key failed; retrying from memory");
                 last = Some(e);
-                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                if attempt + 1 < attempts {
+                    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                }
             }
         }
     }
-    match last {
-        Some(source) => Err(kube_err("store the cname-api-key of", cd)(source)),
-        None => Ok(None),
+    let Some(error) = last else {
+        return Ok(None);
+    };
+    let escrowed = ctx.with_memory(key, |m| m.escrowed.clone());
+    let escrowed = match (escrowed, &ctx.escrow_namespace) {
+        (Some(at), _) => Some(at),
+        (None, Some(ns)) => {
+            match escrow::store(&Api::namespaced(ctx.client.clone(), ns), ns, cd, &cname_key).await {
+                Ok(at) => {
+                    warn!(escrow = %at, "the cname-api-key is kept in escrow until its Secret can be written");
+                    Some(at)
+                }
+                Err(e) => {
+                    warn!(error = %e, "writing the escrow copy failed too: the key is only in memory");
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    // An API server or webhook may quote the request in its message: never let the key through.
+    let text = scrub(&error.to_string(), cname_key.expose());
+    ctx.with_memory(key, |m| {
+        m.escrowed = escrowed;
+        m.key_write_error = Some(text);
+    });
+    Ok(None)
+}
+
+/// `text` without `secret` in any form a Secret write carries it (plain or base64).
+fn scrub(text: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    if secret.is_empty() {
+        return text.to_owned();
     }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    text.replace(secret, "[redacted]").replace(&b64, "[redacted]")
 }
 
 /// Adds our finalizer; false when the object changed since it was read (409).
@@ -1028,4 +1145,21 @@ pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Ac
         m.failures
     });
     Action::requeue(failure_backoff(failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn a_quoted_key_never_reaches_the_status() {
+        let key = "0123456789abcdef";
+        let text = "admission webhook denied: data.cname-api-key=MDEyMzQ1Njc4OWFiY2RlZg== (0123456789abcdef)";
+        let out = scrub(text, key);
+        assert!(
+            !out.contains(key) && !out.contains("MDEyMzQ1Njc4OWFiY2RlZg=="),
+            "{out}"
+        );
+        assert!(out.contains("admission webhook denied"));
+    }
 }

@@ -297,6 +297,11 @@ impl<'a> StatusBuilder<'a> {
         );
     }
 
+    /// `SecretStored=False` with this reason.
+    pub(super) fn set_secret_condition(&mut self, reason: Reason, message: String) {
+        self.set(ConditionType::SecretStored, false, reason, message);
+    }
+
     pub(super) fn secret_pending(&mut self, message: &str) {
         self.set(ConditionType::SecretStored, false, Reason::SecretPending, message);
     }

@@ -207,7 +207,7 @@ struct Row {
     remote: RemoteRow,
     dns: Option<DnsAnswer>,
     secret: SecretState<'static>,
-    pending_key: bool,
+    pending_key: Option<PendingKey<'static>>,
     attempts: Attempts,
     verify_wait: Option<VerifyWait>,
     options: PlanOptions,
@@ -236,7 +236,7 @@ fn row(name: &'static str, resource: CustomDomain, remote: RemoteRow, want: Want
         remote,
         dns: None,
         secret: SecretState::Absent,
-        pending_key: false,
+        pending_key: None,
         attempts: Attempts::default(),
         verify_wait: None,
         options: PlanOptions::default(),
@@ -637,7 +637,10 @@ fn rows() -> Vec<Row> {
         },
         Row {
             secret: NO_KEY,
-            pending_key: true,
+            pending_key: Some(PendingKey {
+                write_error: None,
+                escrow: None,
+            }),
             ..row(
                 "ready + key held in memory -> not lost",
                 self_managed(),
@@ -650,6 +653,27 @@ fn rows() -> Vec<Row> {
                     requeue: AFTER_WRITE_RECHECK,
                     events: &[Reason::SecretPending],
                     message: "writing the cname-api-key",
+                },
+            )
+        },
+        Row {
+            secret: NO_KEY,
+            pending_key: Some(PendingKey {
+                write_error: Some("admission webhook denied the request"),
+                escrow: Some("auth0-domain-operator/auth0-key-escrow-u1"),
+            }),
+            ..row(
+                "ready + key whose Secret write failed -> KeyPendingWrite naming the escrow, Warning, retried",
+                annotate(self_managed(), RECREATE_ON_KEY_LOSS_ANNOTATION),
+                found(sm("ready"), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::KeyPendingWrite),
+                    stalled: None,
+                    reconciling: true,
+                    requeue: KEY_WRITE_RETRY,
+                    events: &[Reason::KeyPendingWrite],
+                    message: "a copy is kept in escrow Secret auth0-domain-operator/auth0-key-escrow-u1",
                 },
             )
         },
@@ -1300,7 +1324,7 @@ fn plan_with(
         remote,
         dns,
         secret,
-        pending_key: false,
+        pending_key: None,
         attempts: Attempts::default(),
         verify_wait,
         options: PlanOptions::default(),

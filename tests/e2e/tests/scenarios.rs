@@ -552,6 +552,24 @@ async fn unmarked_domain_stalls_then_is_adopted_with_the_annotation() -> Result<
     let ann = format!("{ADOPT_ANNOTATION}=true");
     let out = w.kubectl(&["annotate", "acd", name, &ann]).await?;
     ensure(out.success(), || format!("annotate: {}", out.stderr))?;
+    // Adoption is the tenant owner's decision: the annotation alone changes nothing in Auth0.
+    let obj = w
+        .wait_cd(name, "Stalled AdoptionNotAllowed", STEP, |o| {
+            condition(o, "Stalled").is_some_and(|c| c.status == "True" && c.reason == "AdoptionNotAllowed")
+        })
+        .await?;
+    println!(
+        "adopt without the tenant's consent: {:?}",
+        condition(&obj, "Stalled").map(|c| c.message)
+    );
+    ensure(w.counters().total(PATCH) == before.total(PATCH), || {
+        "the annotation alone PATCHed the unmarked domain".into()
+    })?;
+    let consent = json!({"spec": {"adoption": {"namespaceSelector": {}, "domains": [domain]}}}).to_string();
+    let out = w
+        .kubectl(&["patch", "auth0tenant", &w.tenant, "--type=merge", "-p", &consent])
+        .await?;
+    ensure(out.success(), || format!("patch tenant: {}", out.stderr))?;
     let marker = format!("{}/{}/{name}", w.cluster_id, w.ns);
     wait_for(
         "the ownership marker on the adopted domain",

@@ -68,6 +68,11 @@ fn spec_on() -> Value {
     })
 }
 
+/// The tenant's `allowedClusterIssuers` in these tests.
+fn issuers() -> Vec<String> {
+    vec!["letsencrypt".to_owned()]
+}
+
 fn api_of(client: &Client, kind: ChildKind) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), NS, &kind.api_resource())
 }
@@ -93,11 +98,11 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
     let uid = cd.uid().unwrap();
 
     // Records not known yet: the DNSEndpoint waits, the Certificate is applied.
-    let early = children::sync(&client, &cd, None).await;
+    let early = children::sync(&client, &cd, None, &issuers()).await;
     assert_eq!(early.dns_endpoint, ChildState::Waiting);
     assert_eq!(early.certificate, ChildState::Applied("login-tls".into()));
 
-    let report = children::sync(&client, &cd, Some(&remote())).await;
+    let report = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
     assert_eq!(
         report.dns_endpoint,
         ChildState::Applied("login-auth0-verification".into())
@@ -170,14 +175,14 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
         .await?;
 
     // Applying again is idempotent (same objects, no error).
-    let again = children::sync(&client, &cd, Some(&remote())).await;
+    let again = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
     assert_eq!(again, report);
 
     // Switch both off: the status remembers children, so both are deleted and the condition goes.
     let mut off = with_condition(cd.clone(), &report);
     off.spec.dns_endpoint = None;
     off.spec.certificate = None;
-    let gone = children::sync(&client, &off, Some(&remote())).await;
+    let gone = children::sync(&client, &off, Some(&remote()), &issuers()).await;
     assert_eq!(gone.dns_endpoint, ChildState::Deleted);
     assert_eq!(gone.certificate, ChildState::Deleted);
     assert_eq!(gone.condition(None, Timestamp::now()), None);
@@ -203,7 +208,7 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
 
     // Once the condition is gone nothing is requested and no DELETE is sent any more.
     let quiet = with_condition(off, &gone);
-    let report = children::sync(&client, &quiet, Some(&remote())).await;
+    let report = children::sync(&client, &quiet, Some(&remote()), &issuers()).await;
     assert_eq!(report.dns_endpoint, ChildState::NotRequested);
     assert_eq!(report.certificate, ChildState::NotRequested);
     Ok(())
@@ -215,7 +220,7 @@ async fn missing_crds_give_a_clear_message() -> TestResult {
     install_crd(&client, CD_CRD).await?;
     let cd = create_cd(&client, spec_on()).await?;
 
-    let report = children::sync(&client, &cd, Some(&remote())).await;
+    let report = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
     assert_eq!(report.dns_endpoint, ChildState::CrdMissing);
     assert_eq!(report.certificate, ChildState::CrdMissing);
     let cond = report.condition(Some(1), Timestamp::now()).unwrap();
@@ -240,7 +245,7 @@ async fn missing_crds_give_a_clear_message() -> TestResult {
     // Installing the CRDs later lets the next sync apply them.
     install_crd(&client, DNS_CRD).await?;
     install_crd(&client, CERT_CRD).await?;
-    let report = children::sync(&client, &cd, Some(&remote())).await;
+    let report = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
     assert_eq!(
         report.dns_endpoint,
         ChildState::Applied("login-auth0-verification".into())
@@ -267,5 +272,61 @@ async fn missing_crds_give_a_clear_message() -> TestResult {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn foreign_objects_and_unlisted_cluster_issuers_are_left_alone() -> TestResult {
+    let (_sim, client) = sim().await?;
+    for crd in [CD_CRD, DNS_CRD, CERT_CRD] {
+        install_crd(&client, crd).await?;
+    }
+    let cd = create_cd(&client, spec_on()).await?;
+
+    // A DNSEndpoint somebody else made under the child's name is neither taken over nor deleted.
+    let foreign: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+        "metadata": {"name": "login-auth0-verification", "namespace": NS},
+        "spec": {"endpoints": [{"dnsName": "other.example.com", "recordType": "A", "targets": ["192.0.2.1"]}]},
+    }))?;
+    let foreign = api_of(&client, ChildKind::DnsEndpoint)
+        .create(&PostParams::default(), &foreign)
+        .await?;
+    // The tenant does not list the ClusterIssuer: no Certificate, a condition saying why.
+    let report = children::sync(&client, &cd, Some(&remote()), &[]).await;
+    let ChildState::Refused(why) = &report.certificate else {
+        panic!("{:?}", report.certificate)
+    };
+    assert!(why.contains("spec.allowedClusterIssuers"), "{why}");
+    let cond = report.condition(Some(1), Timestamp::now()).unwrap();
+    assert_eq!(cond.reason, Reason::IssuerNotAllowed.as_str());
+    assert!(
+        api_of(&client, ChildKind::Certificate)
+            .get_opt("login-tls")
+            .await?
+            .is_none()
+    );
+
+    let report = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
+    let ChildState::NotOwned(why) = &report.dns_endpoint else {
+        panic!("{:?}", report.dns_endpoint)
+    };
+    assert!(why.contains("was not created by this CustomDomain"), "{why}");
+    let after = api_of(&client, ChildKind::DnsEndpoint)
+        .get("login-auth0-verification")
+        .await?;
+    assert_eq!(after.metadata.resource_version, foreign.metadata.resource_version);
+    // Switched off while the status still names it: the foreign object survives.
+    let mut off = with_condition(cd.clone(), &report);
+    off.spec.dns_endpoint = None;
+    let report = children::sync(&client, &off, Some(&remote()), &issuers()).await;
+    assert_eq!(report.dns_endpoint, ChildState::Deleted);
+    assert!(
+        api_of(&client, ChildKind::DnsEndpoint)
+            .get_opt("login-auth0-verification")
+            .await?
+            .is_some(),
+        "a DNSEndpoint this CustomDomain did not create was deleted"
+    );
     Ok(())
 }

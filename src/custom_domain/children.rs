@@ -82,6 +82,10 @@ pub enum ChildState {
     CrdMissing,
     /// The API call failed (message without secrets).
     Failed(String),
+    /// An object of that name exists and was not created by this CustomDomain: left untouched.
+    NotOwned(String),
+    /// The spec asks for something the tenant does not allow (the text says what).
+    Refused(String),
 }
 
 /// Result of a [`sync`]: the state of each child.
@@ -121,6 +125,16 @@ impl ChildrenReport {
                         reason = Reason::ChildObjectsFailed;
                     }
                     problems.push(format!("applying the {} failed: {msg}", kind.label()));
+                }
+                ChildState::NotOwned(msg) => {
+                    if reason == Reason::ChildObjectsApplied {
+                        reason = Reason::ChildObjectsFailed;
+                    }
+                    problems.push(msg.clone());
+                }
+                ChildState::Refused(msg) => {
+                    reason = Reason::IssuerNotAllowed;
+                    problems.push(msg.clone());
                 }
                 ChildState::Waiting => waiting.push(kind.label()),
                 _ => {}
@@ -178,6 +192,7 @@ pub async fn sync(
     client: &kube::Client,
     cd: &CustomDomain,
     remote: Option<&wire::CustomDomain>,
+    allowed_cluster_issuers: &[String],
 ) -> ChildrenReport {
     let dns_wanted = cd.spec.dns_endpoint.as_ref().is_some_and(|d| d.enabled);
     let dns_endpoint = sync_one(
@@ -190,19 +205,77 @@ pub async fn sync(
     )
     .await;
     let cert = certificate_object(cd);
-    let certificate = sync_one(
-        client,
-        cd,
-        ChildKind::Certificate,
-        cert.is_some(),
-        cert,
-        certificate_name(cd),
-    )
-    .await;
+    let certificate = match issuer_refusal(cd, allowed_cluster_issuers) {
+        Some(why) => ChildState::Refused(why),
+        None => {
+            sync_one(
+                client,
+                cd,
+                ChildKind::Certificate,
+                cert.is_some(),
+                cert,
+                certificate_name(cd),
+            )
+            .await
+        }
+    };
     ChildrenReport {
         dns_endpoint,
         certificate,
     }
+}
+
+/// Why `spec.certificate.issuerRef` may not be used: a ClusterIssuer signs for every namespace,
+/// so only the ones the tenant lists may be named (Issuers are the namespace's own).
+pub fn issuer_refusal(cd: &CustomDomain, allowed_cluster_issuers: &[String]) -> Option<String> {
+    let issuer = cd.spec.certificate.as_ref()?.issuer_ref.as_ref()?;
+    // cert-manager's own `Issuer` lives in the namespace; any other kind (ClusterIssuer, or an
+    // external issuer that may be cluster-scoped) must be listed by the tenant.
+    let namespaced = matches!(issuer.kind.as_deref(), None | Some("Issuer"))
+        && matches!(issuer.group.as_deref(), None | Some("cert-manager.io"));
+    if namespaced || allowed_cluster_issuers.contains(&issuer.name) {
+        return None;
+    }
+    Some(format!(
+        "{} {} is not among Auth0Tenant {}'s spec.allowedClusterIssuers: use an Issuer in this namespace, or ask the tenant's owner to allow it",
+        issuer.kind.as_deref().unwrap_or("Issuer"),
+        issuer.name,
+        cd.spec.tenant_ref.name
+    ))
+}
+
+/// An object with a child's name, as found.
+enum Existing {
+    Absent,
+    /// Its controller is this CustomDomain (the object's uid).
+    Ours(Option<String>),
+    /// Somebody else's (the condition's text).
+    Foreign(String),
+}
+
+/// Whose an existing child is: ours by controller ownerReference with this CustomDomain's uid.
+async fn existing(
+    api: &Api<DynamicObject>,
+    cd: &CustomDomain,
+    kind: ChildKind,
+    name: &str,
+) -> Result<Existing, kube::Error> {
+    let Some(obj) = api.get_opt(name).await? else {
+        return Ok(Existing::Absent);
+    };
+    let ours = obj
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|r| r.controller == Some(true) && cd.metadata.uid.as_deref() == Some(r.uid.as_str()));
+    if ours {
+        return Ok(Existing::Ours(obj.metadata.uid));
+    }
+    Ok(Existing::Foreign(format!(
+        "{} {name} exists and was not created by this CustomDomain: it is left untouched; rename or remove it, or turn this child off in the spec",
+        kind.label()
+    )))
 }
 
 async fn sync_one(
@@ -220,6 +293,13 @@ async fn sync_one(
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
     match (wanted, body) {
         (true, Some(mut body)) => {
+            // Never take over (or later delete) an object somebody else made under this name.
+            match existing(&api, cd, kind, &name).await {
+                Ok(Existing::Absent | Existing::Ours(_)) => {}
+                Ok(Existing::Foreign(why)) => return ChildState::NotOwned(why),
+                Err(e) if is_not_found(&e) => return ChildState::CrdMissing,
+                Err(e) => return ChildState::Failed(e.to_string()),
+            }
             // Owned by the CustomDomain: deleted with it by the garbage collector.
             if let Some(owner) = cd.controller_owner_ref(&()) {
                 body["metadata"]["ownerReferences"] = serde_json::json!([owner]);
@@ -242,19 +322,40 @@ async fn sync_one(
             }
         }
         (true, None) => ChildState::Waiting,
-        (false, _) if may_exist(cd, kind) => match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => {
-                info!(kind = kind.label(), %name, "switched-off child deleted");
-                ChildState::Deleted
-            }
-            // Already gone, or the CRD is not installed: nothing of ours is left either way.
+        (false, _) if may_exist(cd, kind) => match existing(&api, cd, kind, &name).await {
+            // Not ours, or gone: nothing of ours is left to delete.
+            Ok(Existing::Absent | Existing::Foreign(_)) => ChildState::Deleted,
             Err(e) if is_not_found(&e) => ChildState::Deleted,
-            Err(e) => {
-                warn!(kind = kind.label(), %name, error = %e, "deleting a child failed");
-                ChildState::Failed(e.to_string())
-            }
+            Err(e) => ChildState::Failed(e.to_string()),
+            Ok(Existing::Ours(uid)) => delete_child(&api, kind, &name, uid).await,
         },
         (false, _) => ChildState::NotRequested,
+    }
+}
+
+/// Deletes a child this CustomDomain owns; the uid precondition keeps a same-named replacement
+/// made in between safe.
+async fn delete_child(
+    api: &Api<DynamicObject>,
+    kind: ChildKind,
+    name: &str,
+    uid: Option<String>,
+) -> ChildState {
+    let dp = DeleteParams::background().preconditions(kube::api::Preconditions {
+        uid,
+        resource_version: None,
+    });
+    match api.delete(name, &dp).await {
+        Ok(_) => {
+            info!(kind = kind.label(), %name, "switched-off child deleted");
+            ChildState::Deleted
+        }
+        // Already gone, or the CRD is not installed: nothing of ours is left either way.
+        Err(e) if is_not_found(&e) => ChildState::Deleted,
+        Err(e) => {
+            warn!(kind = kind.label(), %name, error = %e, "deleting a child failed");
+            ChildState::Failed(e.to_string())
+        }
     }
 }
 
@@ -353,6 +454,43 @@ mod tests {
         });
         assert!(may_exist(&cd, ChildKind::DnsEndpoint));
         assert!(!may_exist(&cd, ChildKind::Certificate));
+    }
+
+    #[test]
+    fn only_listed_cluster_issuers_may_sign() {
+        let with = |issuer: serde_json::Value| -> CustomDomain {
+            CustomDomain::new(
+                "login",
+                serde_json::from_value(serde_json::json!({
+                    "domain": "login.example.com", "type": "SelfManagedCerts",
+                    "tenantRef": {"name": "prod"}, "certificate": {"issuerRef": issuer}
+                }))
+                .unwrap(),
+            )
+        };
+        let allowed = vec!["letsencrypt".to_owned()];
+        assert_eq!(
+            issuer_refusal(&with(serde_json::json!({"name": "team-ca"})), &[]),
+            None
+        );
+        assert_eq!(
+            issuer_refusal(
+                &with(serde_json::json!({"name": "team-ca", "kind": "Issuer"})),
+                &[]
+            ),
+            None
+        );
+        let cluster = with(serde_json::json!({"name": "letsencrypt", "kind": "ClusterIssuer"}));
+        assert_eq!(issuer_refusal(&cluster, &allowed), None);
+        let refused = issuer_refusal(&cluster, &[]).unwrap();
+        assert!(
+            refused.contains("Auth0Tenant prod's spec.allowedClusterIssuers"),
+            "{refused}"
+        );
+        let external = with(
+            serde_json::json!({"name": "pca", "kind": "AWSPCAClusterIssuer", "group": "awspca.cert-manager.io"}),
+        );
+        assert!(issuer_refusal(&external, &allowed).is_some());
     }
 
     #[test]

@@ -1109,7 +1109,12 @@ async fn sync_children(
     let seen = rt
         .filter(|rt| rt.snapshot.is_loaded())
         .and_then(|rt| rt.snapshot.get(&cd.spec.domain));
-    let report = children::sync(&ctx.client, cd, seen.as_ref().map(|s| &s.domain)).await;
+    let issuers = ctx
+        .tenant_store
+        .get(&ObjectRef::new(&cd.spec.tenant_ref.name))
+        .map(|t| t.spec.allowed_cluster_issuers.clone())
+        .unwrap_or_default();
+    let report = children::sync(&ctx.client, cd, seen.as_ref().map(|s| &s.domain), &issuers).await;
     let Some(cond) = report.condition(cd.metadata.generation, Timestamp::now()) else {
         status.conditions.retain(|c| c.type_ != children::CONDITION_TYPE);
         return;

@@ -740,7 +740,8 @@ async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<
             &w.tenant,
             "--type=merge",
             "-p",
-            r#"{"spec":{"mtls":{"enableEndpointAliases":true}}}"#,
+            // The tenant's owner allows the ClusterIssuer the domains below name.
+            r#"{"spec":{"mtls":{"enableEndpointAliases":true},"allowedClusterIssuers":["letsencrypt"]}}"#,
         ])
         .await?;
     ensure(out.success(), || format!("patch tenant: {}", out.stderr))?;

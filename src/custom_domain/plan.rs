@@ -254,6 +254,9 @@ pub struct PlanInput<'a> {
     pub dns: Option<&'a DnsAnswer>,
     /// The edge Secret.
     pub secret: SecretState<'a>,
+    /// The Secret `status.secretRef` names, when `spec.secretName` has changed since (it may hold
+    /// the key); `None` when the name is unchanged or it was not read.
+    pub previous_secret: Option<SecretState<'a>>,
     /// A `cname_api_key` from verify is held by the operator and not yet in the Secret.
     pub pending_key: Option<PendingKey<'a>>,
     /// Per-resource counters.
@@ -329,6 +332,14 @@ pub enum Step {
         /// The create that follows.
         create: CreateDomain,
     },
+    /// `spec.secretName` changed: copy the key from the Secret `status.secretRef` names into the
+    /// new one (the old one is left as it is).
+    CopyKey {
+        /// Name of the Secret that holds the key.
+        from: String,
+        /// Content of the new Secret.
+        to: SecretContent,
+    },
     /// `deletionPolicy: Orphan`: remove the resource's ownerReference from the Secret so it stays.
     OrphanSecret {
         /// Secret name.
@@ -364,6 +375,7 @@ impl Step {
             Self::Adopt { .. } => "adopt",
             Self::Patch { .. } => "patch",
             Self::EnsureSecret(_) => "ensure_secret",
+            Self::CopyKey { .. } => "copy_key",
             Self::LookupDns(_) => "lookup_dns",
             Self::Refresh { .. } => "refresh",
             Self::Verify { .. } => "verify",
@@ -977,6 +989,20 @@ fn plan_self_managed(
                 return;
             }
             if !has_key {
+                if let Some(from) = moved_key(input) {
+                    let msg = format!(
+                        "spec.secretName changed: copying the cname-api-key from Secret {from} to Secret {}",
+                        cd.secret_name()
+                    );
+                    b.step(Step::CopyKey {
+                        from,
+                        to: secret_content(cd, domain),
+                    });
+                    b.secret_pending(&msg);
+                    b.not_ready(Reason::SecretPending, msg);
+                    b.requeue(AFTER_WRITE_RECHECK);
+                    return;
+                }
                 key_lost(input, b, domain);
                 return;
             }
@@ -1268,6 +1294,26 @@ fn format_wait(wait: Duration) -> String {
     } else {
         format!("{} min", (secs + 30) / 60)
     }
+}
+
+/// The Secret the key was in before `spec.secretName` changed, when it still holds it and is ours.
+fn moved_key(input: &PlanInput<'_>) -> Option<String> {
+    let Some(SecretState::Present {
+        has_key: true,
+        owner: SecretOwner::ThisResource,
+        ..
+    }) = input.previous_secret
+    else {
+        return None;
+    };
+    input
+        .resource
+        .status
+        .as_ref()?
+        .secret_ref
+        .as_ref()
+        .map(|r| r.name.clone())
+        .filter(|name| *name != input.resource.secret_name())
 }
 
 /// The key from verify is not in the Secret yet: say where it is, and that it is retried.

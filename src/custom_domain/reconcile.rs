@@ -289,6 +289,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         verified: false,
         refreshed: false,
         verify_wait: None,
+        previous_secret: None,
     };
     let (view, runtime, unchecked) = tenant_view(&ctx, &cd, &ns);
     if unchecked {
@@ -416,6 +417,8 @@ struct Executor<'a> {
     refreshed: bool,
     /// The verify turn is later than this reconcile should wait.
     verify_wait: Option<VerifyWait>,
+    /// The Secret `status.secretRef` names when `spec.secretName` changed since (read once).
+    previous_secret: Option<Option<Secret>>,
 }
 
 impl Executor<'_> {
@@ -477,6 +480,23 @@ impl Executor<'_> {
         if let Remote::Found { domain, .. } = remote {
             self.recover_escrowed_key(domain).await?;
         }
+        let renamed_from = cd
+            .status
+            .as_ref()
+            .and_then(|s| s.secret_ref.as_ref())
+            .map(|r| r.name.clone())
+            .filter(|old| *old != cd.secret_name());
+        if let Some(old) = renamed_from
+            && self.previous_secret.is_none()
+        {
+            let read = self
+                .secrets
+                .get_opt(&old)
+                .await
+                .map_err(kube_err("read the previous Secret of", cd))?;
+            self.previous_secret = Some(read);
+        }
+        let previous = self.previous_secret.clone().flatten();
         let secret = self.secret.clone().flatten();
         let (attempts, held) = self.ctx.with_memory(self.key, |m| {
             let held = m
@@ -495,6 +515,7 @@ impl Executor<'_> {
             remote,
             dns: self.dns.as_ref(),
             secret: secret::state_of(secret.as_ref(), cd),
+            previous_secret: previous.as_ref().map(|p| secret::state_of(Some(p), cd)),
             pending_key,
             attempts,
             verify_wait: self.verify_wait,
@@ -765,6 +786,26 @@ impl Executor<'_> {
                     .map_err(kube_err("write the Secret of", cd))?;
                 self.secret = Some(Some(stored));
                 Ok(Outcome::Done)
+            }
+            Step::CopyKey { from, to } => {
+                let key = self
+                    .previous_secret
+                    .clone()
+                    .flatten()
+                    .and_then(|s| s.data)
+                    .and_then(|d| d.get(super::SECRET_KEY_CNAME_API_KEY).cloned())
+                    .and_then(|v| String::from_utf8(v.0).ok())
+                    .filter(|k| !k.is_empty());
+                // Read once per reconcile; the next one reads both Secrets again.
+                self.previous_secret = Some(None);
+                if let Some(key) = key {
+                    let stored = secret::store_key(self.secrets, cd, to, &Redacted::new(key))
+                        .await
+                        .map_err(kube_err("copy the cname-api-key of", cd))?;
+                    info!(from = %from, to = %to.name, "cname-api-key copied to the renamed Secret");
+                    self.secret = Some(Some(stored));
+                }
+                Ok(Outcome::Replan)
             }
             Step::LookupDns(record) => {
                 if self.dns.is_some() {

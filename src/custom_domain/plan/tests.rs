@@ -259,6 +259,7 @@ fn run(r: &Row) -> Plan {
         remote,
         dns: r.dns.as_ref(),
         secret: r.secret,
+        previous_secret: None,
         pending_key: r.pending_key,
         attempts: r.attempts,
         verify_wait: r.verify_wait,
@@ -1324,6 +1325,7 @@ fn plan_with(
         remote,
         dns,
         secret,
+        previous_secret: None,
         pending_key: None,
         attempts: Attempts::default(),
         verify_wait,
@@ -2130,4 +2132,37 @@ fn adoption_verdicts_follow_the_tenant_spec() {
         adoption_verdict(Some(&rule), &BTreeMap::new(), "login.example.com"),
         AdoptionVerdict::NamespaceNotSelected("team=identity".into())
     );
+}
+
+#[test]
+fn a_secret_name_edit_moves_the_key_instead_of_recreating() {
+    let mut cd = annotate(was_ready(self_managed()), RECREATE_ON_KEY_LOSS_ANNOTATION);
+    if let Some(s) = cd.status.as_mut() {
+        s.secret_ref = Some(crate::resources::custom_domain::SecretRef {
+            name: "login-auth0-edge".into(),
+        });
+    }
+    cd.spec.secret_name = Some("edge-v2".into());
+    let remote = sm("ready");
+    let p = plan(&PlanInput {
+        resource: &cd,
+        tenant: &tenant(),
+        remote: Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        dns: None,
+        secret: SecretState::Absent,
+        previous_secret: Some(KEY_OK),
+        pending_key: None,
+        attempts: Attempts::default(),
+        verify_wait: None,
+        options: PlanOptions::default(),
+        now: now(),
+    });
+    let [Step::CopyKey { from, to }] = p.steps.as_slice() else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!((from.as_str(), to.name.as_str()), ("login-auth0-edge", "edge-v2"));
+    assert_eq!(to.origin_domain_name.as_deref(), Some(ORIGIN));
 }

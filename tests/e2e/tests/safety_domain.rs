@@ -411,3 +411,93 @@ async fn a_key_restored_by_hand_gets_its_origin_back() -> Result<()> {
     })?;
     w.assert_no_leaks().await
 }
+
+/// Item 13: Auth0 answers "already exists" to every create while the tenant's list does not show
+/// the domain (the name is held by another tenant): two creates, then `Stalled AlreadyExists`,
+/// and no further create or list storm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_held_elsewhere_costs_two_creates_then_stalls() -> Result<()> {
+    let w = World::start_default().await?;
+    w.sim().control().set_faults(auth0_sim::Faults {
+        error_rate: 1.0,
+        error_status: Some(409),
+        endpoint: Some(CREATE.into()),
+        ..auth0_sim::Faults::default()
+    });
+    let before = w.counters();
+    let domain = w.domain("taken");
+    w.apply_json(&w.custom_domain("taken", &domain, "SelfManagedCerts", json!({})))
+        .await?;
+    let obj = w
+        .wait_cd(
+            "taken",
+            "Stalled AlreadyExists",
+            STEP,
+            stalled_with("AlreadyExists"),
+        )
+        .await?;
+    println!(
+        "held elsewhere: {:?}",
+        condition(&obj, "Stalled").map(|c| c.message)
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = w.counters();
+    let creates = after.total(CREATE) - before.total(CREATE);
+    let lists = after.total("GET /api/v2/custom-domains") - before.total("GET /api/v2/custom-domains");
+    println!("held elsewhere: {creates} creates, {lists} lists");
+    ensure(creates == 2, || {
+        format!("{creates} creates for a name held elsewhere (want 2)")
+    })?;
+    ensure(lists <= 4, || format!("{lists} lists for a name held elsewhere"))?;
+    w.assert_no_leaks().await
+}
+
+/// Item 13: renaming `spec.secretName` of a Ready domain with `recreate-on-key-loss` moves the
+/// key into the new Secret; the domain is not deleted or recreated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_the_secret_moves_the_key_and_recreates_nothing() -> Result<()> {
+    let w = World::start_default().await?;
+    let name = "renamed";
+    to_ready(&w, name, json!({})).await?;
+    let ann = "auth0-domain-operator.dev/recreate-on-key-loss=true";
+    let out = w.kubectl(&["annotate", "acd", name, ann]).await?;
+    ensure(out.success(), || format!("annotate: {}", out.stderr))?;
+    let old = w
+        .secret(&format!("{name}-auth0-edge"))
+        .await?
+        .ok_or_else(|| Error::Check("no Secret".into()))?;
+    let key = key_of(&old).ok_or_else(|| Error::Check("no key".into()))?;
+    let before = w.counters();
+    let out = w
+        .kubectl(&[
+            "patch",
+            "acd",
+            name,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"secretName":"edge-v2"}}"#,
+        ])
+        .await?;
+    ensure(out.success(), || format!("rename: {}", out.stderr))?;
+    let obj = w
+        .wait_cd(name, "Ready with the new Secret", STEP, |o| {
+            ready(o) && o.data.pointer("/status/secretRef/name").and_then(Value::as_str) == Some("edge-v2")
+        })
+        .await?;
+    ensure(ready(&obj), || "not Ready".into())?;
+    let moved = w
+        .secret("edge-v2")
+        .await?
+        .ok_or_else(|| Error::Check("edge-v2 missing".into()))?;
+    ensure(key_of(&moved).as_deref() == Some(key.as_str()), || {
+        "the key was not moved".into()
+    })?;
+    let after = w.counters();
+    ensure(
+        after.total(CREATE) == before.total(CREATE)
+            && after.total("DELETE /api/v2/custom-domains/{id}")
+                == before.total("DELETE /api/v2/custom-domains/{id}"),
+        || "the domain was deleted or recreated on a secretName edit".into(),
+    )?;
+    w.assert_no_leaks().await
+}

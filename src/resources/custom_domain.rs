@@ -56,7 +56,7 @@ pub const DNS1123_SUBDOMAIN_PATTERN: &str =
     validation = Rule::new("size(self.metadata.name) <= 63").message("metadata.name of a CustomDomain may have at most 63 characters (it labels the Secret and child objects it owns): choose a shorter name"),
     printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
     printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
-    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.phase"),
     printcolumn(
         name = "Verified",
         type_ = "string",
@@ -385,6 +385,9 @@ pub struct CustomDomainStatus {
     /// Auth0's status of the domain: Pending, PendingVerification, Ready, Failed or Disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<DomainState>,
+    /// One word for the STATE column: where the domain is, never empty once reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// Whether this is the tenant's default custom domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
@@ -449,6 +452,33 @@ pub struct CreateRefusal {
     /// by another tenant); absent: only after the spec changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<Time>,
+}
+
+/// The STATE column: Auth0's status when it tells the whole story, otherwise what the operator
+/// sees (a verified Auth0-managed domain whose certificate is being issued is `Provisioning`, not
+/// `PendingVerification` next to `VERIFIED=True`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Phase {
+    /// No Auth0 domain yet: the create is under way.
+    Creating,
+    /// No Auth0 domain yet and nothing to do until something else changes (tenant, snapshot).
+    Waiting,
+    /// Auth0 `pending`.
+    Pending,
+    /// Auth0 waits for the DNS record to verify the domain.
+    PendingVerification,
+    /// Verified; Auth0 is issuing the certificate.
+    Provisioning,
+    /// Auth0 `ready`.
+    Ready,
+    /// Auth0 `failed`.
+    Failed,
+    /// Auth0 `disabled`.
+    Disabled,
+    /// Needs a person (the REASON column says why).
+    Stalled,
+    /// Being deleted.
+    Deleting,
 }
 
 /// Auth0's status of a custom domain.

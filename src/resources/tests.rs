@@ -554,6 +554,7 @@ fn planner_status_passes_the_status_schema() {
     let status = CustomDomainStatus {
         custom_domain_id: Some("cd_0123456789abcdef".into()),
         state: Some(DomainState::PendingVerification),
+        phase: Some(Phase::PendingVerification),
         is_default: Some(false),
         primary: Some(false),
         origin_domain_name: Some("o.example".into()),

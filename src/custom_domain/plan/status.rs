@@ -12,8 +12,8 @@ use crate::resources::conditions::{
     ConditionType, Reason, condition, find_condition, remove_condition, set_condition,
 };
 use crate::resources::custom_domain::{
-    AdoptionRecord, CertificateStatus, CustomDomainStatus, DomainState, SecretRef, VerificationRecordStatus,
-    VerificationStatus,
+    AdoptionRecord, CertificateStatus, CustomDomainStatus, DomainState, Phase, SecretRef,
+    VerificationRecordStatus, VerificationStatus,
 };
 
 /// Accumulates status, steps, events and requeue for one plan.
@@ -396,6 +396,27 @@ impl<'a> StatusBuilder<'a> {
         });
     }
 
+    fn phase(&self, deleting: bool) -> Phase {
+        let conds = &self.status.conditions;
+        if deleting {
+            return Phase::Deleting;
+        }
+        let verified = find_condition(conds, ConditionType::Verified).is_some_and(|c| c.status == "True");
+        match self.status.state {
+            Some(DomainState::PendingVerification | DomainState::Pending) if verified => Phase::Provisioning,
+            Some(DomainState::Pending) => Phase::Pending,
+            Some(DomainState::PendingVerification) => Phase::PendingVerification,
+            Some(DomainState::Ready) => Phase::Ready,
+            Some(DomainState::Failed) => Phase::Failed,
+            Some(DomainState::Disabled) => Phase::Disabled,
+            None if find_condition(conds, ConditionType::Stalled).is_some_and(|c| c.status == "True") => {
+                Phase::Stalled
+            }
+            None if self.steps.iter().any(|s| matches!(s, Step::Create(_))) => Phase::Creating,
+            None => Phase::Waiting,
+        }
+    }
+
     pub(super) fn finish(mut self) -> Plan {
         self.mtls();
         let secret_known = matches!(self.input.secret, SecretState::Present { .. })
@@ -420,6 +441,7 @@ impl<'a> StatusBuilder<'a> {
                 format!("updating Auth0: {fields}"),
             );
         }
+        self.status.phase = Some(self.phase(deleting));
         self.transition_events();
         let requeue_after = self.requeue.unwrap_or(self.input.tenant.resync_interval);
         Plan {

@@ -2166,3 +2166,72 @@ fn a_secret_name_edit_moves_the_key_instead_of_recreating() {
     assert_eq!((from.as_str(), to.name.as_str()), ("login-auth0-edge", "edge-v2"));
     assert_eq!(to.origin_domain_name.as_deref(), Some(ORIGIN));
 }
+
+#[test]
+fn the_state_column_is_never_empty_and_never_contradicts_verified() {
+    use crate::resources::custom_domain::Phase;
+    let phase = |p: &Plan| p.status.phase;
+    // Nothing in Auth0 yet: creating.
+    assert_eq!(
+        phase(&plan_one(
+            &self_managed(),
+            Remote::Absent,
+            None,
+            SecretState::Absent
+        )),
+        Some(Phase::Creating)
+    );
+    // Stalled before anything exists in Auth0.
+    let mut bad = auth0_managed();
+    bad.spec.domain = "*.example.com".into();
+    assert_eq!(
+        phase(&plan_one(&bad, Remote::Absent, None, SecretState::Absent)),
+        Some(Phase::Stalled)
+    );
+    // Tenant not found: stalled, not empty.
+    let gone = TenantView {
+        health: TenantHealth::NotFound,
+        ..tenant()
+    };
+    let p = plan_with(
+        &self_managed(),
+        &gone,
+        Remote::NotLoaded,
+        None,
+        SecretState::Absent,
+        None,
+    );
+    assert_eq!(phase(&p), Some(Phase::Stalled));
+    // Verified Auth0-managed domain whose certificate is being issued.
+    let remote = with_verification_status(am("pending_verification"), "verified");
+    let p = plan_one(
+        &auth0_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        SecretState::Absent,
+    );
+    assert_eq!(phase(&p), Some(Phase::Provisioning));
+    let remote = sm("pending_verification");
+    let p = plan_one(
+        &self_managed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert_eq!(phase(&p), Some(Phase::PendingVerification));
+    assert_eq!(
+        phase(&plan_one(
+            &deleting(self_managed()),
+            Remote::Absent,
+            None,
+            SecretState::Absent
+        )),
+        Some(Phase::Deleting)
+    );
+}

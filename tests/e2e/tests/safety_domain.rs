@@ -501,3 +501,45 @@ async fn renaming_the_secret_moves_the_key_and_recreates_nothing() -> Result<()>
     )?;
     w.assert_no_leaks().await
 }
+
+/// Item 5: the operator restarts while the Auth0Tenant list fails: a CustomDomain being deleted
+/// is not released ("domain left in place") and a Ready one does not flap to TenantNotFound; once
+/// the list works, the deletion deletes the Auth0 domain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_before_the_tenant_list_acts_on_nothing() -> Result<()> {
+    let mut w = World::start_default().await?;
+    let Some(control) = w
+        .kube_sim_or_skip("make the Auth0Tenant list fail")
+        .map(|k| k.control().clone())
+    else {
+        return Ok(());
+    };
+    to_ready(&w, "live", json!({})).await?;
+    to_ready(&w, "doomed", json!({})).await?;
+    w.operator()?.kill()?;
+    control.add_fault(kube_sim::FaultRule {
+        verb: Some("list".into()),
+        resource: Some("auth0tenants".into()),
+        status: Some(500),
+        ..kube_sim::FaultRule::default()
+    });
+    let out = w.kubectl(&["delete", "acd", "doomed", "--wait=false"]).await?;
+    ensure(out.success(), || format!("delete: {}", out.stderr))?;
+    w.operator()?.restart()?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let doomed = w.get_cd("doomed").await?;
+    ensure(doomed.is_some(), || "the deleting CustomDomain was released before the tenant was read".into())?;
+    ensure(w.sim().control().domain_by_name(&w.domain("doomed")).is_some(), || {
+        "the Auth0 domain went before the tenant was read".into()
+    })?;
+    let live = w.get_cd("live").await?.ok_or_else(|| Error::Check("live gone".into()))?;
+    ensure(ready(&live) && condition(&live, "Stalled").is_none(), || {
+        format!("the live domain flapped: {:?}", condition(&live, "Ready"))
+    })?;
+    control.clear_faults();
+    w.wait_cd_gone("doomed", STEP).await?;
+    ensure(w.sim().control().domain_by_name(&w.domain("doomed")).is_none(), || {
+        "the deletion left the Auth0 domain behind".into()
+    })?;
+    w.assert_no_leaks().await
+}

@@ -422,13 +422,61 @@ pub struct Plan {
     pub events: Vec<EventNote>,
 }
 
-/// The ownership marker value of a resource: `<cluster-id>/<namespace>/<name>`.
+/// The ownership marker value of a resource: `<cluster-id>/<namespace>/<name>/<uid>` (the uid
+/// keeps a later resource of the same name, e.g. in a re-created namespace, from inheriting the
+/// domain; without a uid, only in tests, the first three parts).
 pub fn owner_marker(cluster_id: &str, resource: &CustomDomain) -> String {
+    let base = legacy_marker(cluster_id, resource);
+    match resource.metadata.uid.as_deref() {
+        Some(uid) => format!("{base}/{uid}"),
+        None => base,
+    }
+}
+
+/// The marker before uids were part of it: `<cluster-id>/<namespace>/<name>`.
+fn legacy_marker(cluster_id: &str, resource: &CustomDomain) -> String {
     format!(
         "{cluster_id}/{}/{}",
         resource.metadata.namespace.as_deref().unwrap_or_default(),
         resource.metadata.name.as_deref().unwrap_or_default()
     )
+}
+
+/// How a domain's ownership marker relates to a resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// No marker: nobody in any cluster manages it.
+    Nobody,
+    /// This resource (or, with a marker from before uids, the resource of this name: the next
+    /// PATCH adds the uid).
+    ThisResource,
+    /// An earlier resource of the same cluster, namespace and name (another uid), since deleted
+    /// with `deletionPolicy: Orphan` or with its namespace: taking it over is an adoption.
+    Predecessor(String),
+    /// Another resource or cluster (the marker).
+    Other(String),
+}
+
+/// Reads a domain's marker against this resource.
+pub fn owner_of(domain: &wire::CustomDomain, cluster_id: &str, resource: &CustomDomain) -> Owner {
+    let Some(marker) = domain
+        .domain_metadata
+        .get(OWNER_METADATA_KEY)
+        .filter(|m| !m.is_empty())
+    else {
+        return Owner::Nobody;
+    };
+    let legacy = legacy_marker(cluster_id, resource);
+    if *marker == owner_marker(cluster_id, resource) || *marker == legacy {
+        return Owner::ThisResource;
+    }
+    match marker
+        .strip_prefix(&legacy)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        Some(uid) if !uid.contains('/') => Owner::Predecessor(uid.to_owned()),
+        _ => Owner::Other(marker.clone()),
+    }
 }
 
 /// DNS re-check delay after `checks` misses: 5 s doubling, capped at `max` (never below 1 s).
@@ -678,8 +726,7 @@ fn plan_delete(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) {
     }
     match input.remote {
         Remote::Found { domain, .. } => {
-            let ours = domain.domain_metadata.get(OWNER_METADATA_KEY)
-                == Some(&owner_marker(&input.tenant.cluster_id, cd));
+            let ours = owner_of(domain, &input.tenant.cluster_id, cd) == Owner::ThisResource;
             if ours && adopted_without_key(cd) {
                 b.event(
                     EventKind::Warning,
@@ -814,17 +861,23 @@ fn plan_existing(
     let cd = input.resource;
     b.clear_create_refusal();
     let ours = owner_marker(&input.tenant.cluster_id, cd);
-    let marker = domain
-        .domain_metadata
-        .get(OWNER_METADATA_KEY)
-        .filter(|m| !m.is_empty());
+    let owner = owner_of(domain, &input.tenant.cluster_id, cd);
     let spec_type = match cd.spec.type_ {
         DomainType::Auth0ManagedCerts => wire::DomainType::Auth0ManagedCerts,
         DomainType::SelfManagedCerts => wire::DomainType::SelfManagedCerts,
     };
-    match marker {
-        Some(m) if *m == ours => {}
-        Some(other) => {
+    // A predecessor's domain is as unowned as one made in the dashboard: taking it is adoption.
+    let who = match &owner {
+        Owner::Predecessor(uid) => format!(
+            "was created by an earlier CustomDomain {}/{} (uid {uid}) that no longer exists",
+            cd.metadata.namespace.as_deref().unwrap_or_default(),
+            cd.metadata.name.as_deref().unwrap_or_default()
+        ),
+        _ => "already exists and is not managed by this operator".to_owned(),
+    };
+    match &owner {
+        Owner::ThisResource => {}
+        Owner::Other(other) => {
             b.stalled(
                 Reason::OwnedElsewhere,
                 format!(
@@ -835,7 +888,7 @@ fn plan_existing(
             b.requeue(input.tenant.resync_interval);
             return;
         }
-        None if domain.type_ != spec_type => {
+        Owner::Nobody | Owner::Predecessor(_) if domain.type_ != spec_type => {
             b.stalled(
                 Reason::AlreadyExists,
                 format!(
@@ -846,8 +899,9 @@ fn plan_existing(
             b.requeue(input.tenant.resync_interval);
             return;
         }
-        None if cd.annotation_is_true(ADOPT_ANNOTATION)
-            && input.tenant.adoption != AdoptionVerdict::Allowed =>
+        Owner::Nobody | Owner::Predecessor(_)
+            if cd.annotation_is_true(ADOPT_ANNOTATION)
+                && input.tenant.adoption != AdoptionVerdict::Allowed =>
         {
             let why = match &input.tenant.adoption {
                 AdoptionVerdict::Off => "it has no spec.adoption, so nobody may adopt".to_owned(),
@@ -862,14 +916,14 @@ fn plan_existing(
             b.stalled(
                 Reason::AdoptionNotAllowed,
                 format!(
-                    "Auth0 domain {} ({}) exists and no CustomDomain owns it; this resource asks to adopt it, but Auth0Tenant {} does not allow that: {why}. Nothing was sent to Auth0. The tenant's owner decides: add the namespace and domain to the Auth0Tenant's spec.adoption",
+                    "Auth0 domain {} ({}) {who}; this resource asks to adopt it, but Auth0Tenant {} does not allow that: {why}. Nothing was sent to Auth0. The tenant's owner decides: add the namespace and domain to the Auth0Tenant's spec.adoption",
                     domain.domain, domain.custom_domain_id, input.tenant.name
                 ),
             );
             b.requeue(input.tenant.resync_interval);
             return;
         }
-        None if cd.annotation_is_true(ADOPT_ANNOTATION) => {
+        Owner::Nobody | Owner::Predecessor(_) if cd.annotation_is_true(ADOPT_ANNOTATION) => {
             let patch = drift_patch(&cd.spec, domain, &ours);
             b.adopting(cd.spec.type_ == DomainType::Auth0ManagedCerts);
             b.event(
@@ -892,11 +946,11 @@ fn plan_existing(
             b.requeue(AFTER_WRITE_RECHECK);
             return;
         }
-        None => {
+        Owner::Nobody | Owner::Predecessor(_) => {
             b.stalled(
                 Reason::AlreadyExists,
                 format!(
-                    "Auth0 domain {} ({}) already exists and is not managed by this operator: to adopt it, add annotation {ADOPT_ANNOTATION}: \"true\" (Auth0Tenant {}'s spec.adoption must allow this namespace and domain), or delete it in Auth0",
+                    "Auth0 domain {} ({}) {who}: to adopt it, add annotation {ADOPT_ANNOTATION}: \"true\" (Auth0Tenant {}'s spec.adoption must allow this namespace and domain), or delete it in Auth0",
                     domain.domain, domain.custom_domain_id, input.tenant.name
                 ),
             );

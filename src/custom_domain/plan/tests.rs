@@ -2235,3 +2235,75 @@ fn the_state_column_is_never_empty_and_never_contradicts_verified() {
         Some(Phase::Deleting)
     );
 }
+
+#[test]
+fn markers_carry_the_uid_and_a_predecessor_must_be_adopted() {
+    let mut cd = self_managed();
+    cd.metadata.uid = Some("u-2".into());
+    assert_eq!(owner_marker("c1", &cd), "c1/team-a/login/u-2");
+    let with = |marker: &str| wire_domain("self_managed_certs", "ready", Some(marker));
+    assert_eq!(
+        owner_of(&with("c1/team-a/login/u-2"), "c1", &cd),
+        Owner::ThisResource
+    );
+    // From before uids: ours, and the next PATCH writes the uid.
+    let legacy = with("c1/team-a/login");
+    assert_eq!(owner_of(&legacy, "c1", &cd), Owner::ThisResource);
+    let patch = drift_patch(&cd.spec, &legacy, &owner_marker("c1", &cd));
+    assert_eq!(
+        patch.domain_metadata.as_ref().and_then(|m| m.get("k8s_owner")),
+        Some(&Some("c1/team-a/login/u-2".to_owned()))
+    );
+    assert_eq!(
+        owner_of(&with("c1/team-a/login/u-1"), "c1", &cd),
+        Owner::Predecessor("u-1".into())
+    );
+    assert_eq!(
+        owner_of(&with("c1/team-a/login-2/u-1"), "c1", &cd),
+        Owner::Other("c1/team-a/login-2/u-1".into())
+    );
+    assert_eq!(
+        owner_of(&with("c2/team-a/login/u-2"), "c1", &cd),
+        Owner::Other("c2/team-a/login/u-2".into())
+    );
+
+    // A predecessor's domain (namespace re-created, or an Orphan left behind) is not inherited.
+    let remote = with("c1/team-a/login/u-1");
+    let p = plan_one(
+        &cd,
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+    );
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let stalled = find_condition(&p.status.conditions, ConditionType::Stalled).unwrap();
+    assert_eq!(stalled.reason, "AlreadyExists");
+    assert!(
+        stalled
+            .message
+            .contains("earlier CustomDomain team-a/login (uid u-1)"),
+        "{}",
+        stalled.message
+    );
+    // With the tenant's consent and the annotation, it is adopted like any unowned domain.
+    let cd = annotate(cd, ADOPT_ANNOTATION);
+    let p = plan_with(
+        &cd,
+        &adoption_allowed(),
+        Remote::Found {
+            domain: &remote,
+            fetched_at: now(),
+        },
+        None,
+        KEY_OK,
+        None,
+    );
+    assert!(
+        matches!(p.steps.as_slice(), [Step::Adopt { .. }]),
+        "{:?}",
+        p.steps
+    );
+}

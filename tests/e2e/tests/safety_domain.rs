@@ -528,18 +528,25 @@ async fn a_restart_before_the_tenant_list_acts_on_nothing() -> Result<()> {
     w.operator()?.restart()?;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let doomed = w.get_cd("doomed").await?;
-    ensure(doomed.is_some(), || "the deleting CustomDomain was released before the tenant was read".into())?;
-    ensure(w.sim().control().domain_by_name(&w.domain("doomed")).is_some(), || {
-        "the Auth0 domain went before the tenant was read".into()
+    ensure(doomed.is_some(), || {
+        "the deleting CustomDomain was released before the tenant was read".into()
     })?;
-    let live = w.get_cd("live").await?.ok_or_else(|| Error::Check("live gone".into()))?;
+    ensure(
+        w.sim().control().domain_by_name(&w.domain("doomed")).is_some(),
+        || "the Auth0 domain went before the tenant was read".into(),
+    )?;
+    let live = w
+        .get_cd("live")
+        .await?
+        .ok_or_else(|| Error::Check("live gone".into()))?;
     ensure(ready(&live) && condition(&live, "Stalled").is_none(), || {
         format!("the live domain flapped: {:?}", condition(&live, "Ready"))
     })?;
     control.clear_faults();
     w.wait_cd_gone("doomed", STEP).await?;
-    ensure(w.sim().control().domain_by_name(&w.domain("doomed")).is_none(), || {
-        "the deletion left the Auth0 domain behind".into()
-    })?;
+    ensure(
+        w.sim().control().domain_by_name(&w.domain("doomed")).is_none(),
+        || "the deletion left the Auth0 domain behind".into(),
+    )?;
     w.assert_no_leaks().await
 }

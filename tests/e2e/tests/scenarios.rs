@@ -28,6 +28,20 @@ fn ready(o: &DynamicObject) -> bool {
             == o.metadata.generation
 }
 
+/// The ownership marker the operator writes for CustomDomain `name`: cluster, namespace, name, uid.
+async fn marker_of(w: &World, name: &str) -> Result<String> {
+    let obj = w
+        .get_cd(name)
+        .await?
+        .ok_or_else(|| Error::Check(format!("CustomDomain {name} missing")))?;
+    Ok(format!(
+        "{}/{}/{name}/{}",
+        w.cluster_id,
+        w.ns,
+        obj.metadata.uid.unwrap_or_default()
+    ))
+}
+
 /// Applies a CustomDomain, publishes the records its status asks for and waits for Ready.
 /// Returns the Ready object, the time from DNS visible to Ready and the Auth0 calls it took.
 async fn to_ready(w: &World, name: &str, type_: &str, extra: Value) -> Result<DynamicObject> {
@@ -325,9 +339,9 @@ async fn spec_edit_is_patched() -> Result<()> {
         stored["domain_metadata"]
     );
     ensure(patches >= 1, || "no PATCH seen".into())?;
+    let marker = marker_of(&w, name).await?;
     ensure(
-        stored["domain_metadata"].get("k8s_owner").and_then(Value::as_str)
-            == Some(format!("{}/{}/{name}", w.cluster_id, w.ns).as_str()),
+        stored["domain_metadata"].get("k8s_owner").and_then(Value::as_str) == Some(marker.as_str()),
         || format!("ownership marker lost: {}", stored["domain_metadata"]),
     )?;
     w.wait_cd(name, "Ready for the new generation", STEP, ready)
@@ -348,7 +362,7 @@ async fn drift_in_auth0_is_repaired() -> Result<()> {
     )
     .await?;
     let id = id_of(&obj)?;
-    let marker = format!("{}/{}/{name}", w.cluster_id, w.ns);
+    let marker = marker_of(&w, name).await?;
     w.sim()
         .control()
         .edit_domain(
@@ -570,7 +584,7 @@ async fn unmarked_domain_stalls_then_is_adopted_with_the_annotation() -> Result<
         .kubectl(&["patch", "auth0tenant", &w.tenant, "--type=merge", "-p", &consent])
         .await?;
     ensure(out.success(), || format!("patch tenant: {}", out.stderr))?;
-    let marker = format!("{}/{}/{name}", w.cluster_id, w.ns);
+    let marker = marker_of(&w, name).await?;
     wait_for(
         "the ownership marker on the adopted domain",
         STEP,

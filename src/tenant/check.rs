@@ -12,7 +12,7 @@ use kube::Api;
 
 use crate::auth0::{
     Redacted, TenantClient, TenantConfig,
-    check::{TenantReport, inspect},
+    check::{AccessFailure, TenantReport, inspect},
 };
 use crate::cli::CheckArgs;
 use crate::resources::tenant::Auth0Tenant;
@@ -34,10 +34,12 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<(String, bool)> {
         Some(name) => from_cluster(name, args.allow_insecure_auth0).await?,
         None => (from_flags(args)?, false, None),
     };
+    let tenant = cfg.name.clone();
     let client = TenantClient::new(cfg, None).context("building the Management API client")?;
-    let report = inspect(&client)
-        .await
-        .context("the credentials were refused (or the tenant could not be reached)")?;
+    let report = match inspect(&client).await {
+        Ok(report) => report,
+        Err(failure) => return Ok(render_failure(&tenant, &failure, mtls_managed)),
+    };
     let mtls_aliases = if report.scopes.iter().any(|s| s == "read:tenant_settings") {
         client
             .get_tenant_settings()
@@ -132,16 +134,44 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
             ),
         },
     ));
-    let _ = writeln!(out, "\n  {:<24} {:<8} DETAIL", "NEEDED", "RESULT");
+    let _ = writeln!(out, "\n  {:<24} {:<9} DETAIL", "NEEDED", "RESULT");
     for (what, ok, detail) in &rows {
         let _ = writeln!(
             out,
-            "  {what:<24} {:<8} {detail}",
+            "  {what:<24} {:<9} {detail}",
             if *ok { "ok" } else { "MISSING" }
         );
     }
     let ok = rows.iter().all(|(_, ok, _)| *ok);
     (out, ok)
+}
+
+/// No token: the failure once (headline, then the error in the checklist) and the checklist with
+/// every scope and list row unknown, since nothing could be asked. Always `false`.
+pub fn render_failure(tenant: &str, failure: &AccessFailure, mtls_managed: bool) -> (String, bool) {
+    let mut out = format!("tenant {tenant}: {}\n", failure.headline());
+    let unknown = "could not ask (no token)";
+    let settings = if mtls_managed {
+        "read/update:tenant_settings (spec.mtls is set): could not ask (no token)"
+    } else {
+        "not needed (no spec.mtls)"
+    };
+    let rows = [
+        ("credentials", failure.result_word(), failure.detail()),
+        (
+            "custom-domain scopes",
+            "unknown",
+            "read/create/update/delete:custom_domains: could not ask (no token)",
+        ),
+        ("list custom domains", "unknown", unknown),
+        ("default domain", "unknown", unknown),
+        ("tenant-settings scopes", "unknown", settings),
+    ];
+    let _ = writeln!(out, "\n  {:<24} {:<9} DETAIL", "NEEDED", "RESULT");
+    for (what, result, detail) in rows {
+        let _ = writeln!(out, "  {what:<24} {result:<9} {detail}");
+    }
+    (out, false)
 }
 
 fn cluster_of(owner: &str) -> &str {
@@ -154,9 +184,11 @@ fn cluster_of(owner: &str) -> &str {
 fn cli_config(mut cfg: TenantConfig, url: Option<String>, insecure: bool) -> TenantConfig {
     cfg.management_api_url = url;
     cfg.allow_insecure = insecure;
-    // A command line wants an answer, not a long wait behind a rate limit.
+    // A command line wants an answer, not a long wait behind a rate limit, and one attempt per
+    // call so a failure is reported once, as it happened, instead of after retry warnings.
     cfg.max_pause = Duration::from_secs(10);
     cfg.request_timeout = Duration::from_secs(15);
+    cfg.retry.max_attempts = 1;
     cfg
 }
 
@@ -262,6 +294,33 @@ mod tests {
         assert!(!ok && text.contains("MISSING"), "{text}");
         let (text, ok) = render(&report(vec!["delete:custom_domains"], vec![]), &extras);
         assert!(!ok && text.contains("missing delete:custom_domains"), "{text}");
+    }
+
+    #[test]
+    fn failure_shows_the_checklist_with_unknown_scopes_and_the_error_once() {
+        let failure = AccessFailure::CredentialsRefused(
+            "Auth0 token request answered 401 access_denied: Unauthorized".into(),
+        );
+        let (text, ok) = render_failure("prod", &failure, true);
+        assert!(!ok);
+        assert!(text.starts_with("tenant prod: credentials refused"), "{text}");
+        assert_eq!(text.matches("401 access_denied").count(), 1, "{text}");
+        assert!(text.contains("NEEDED"), "{text}");
+        for row in [
+            "custom-domain scopes",
+            "list custom domains",
+            "default domain",
+            "tenant-settings scopes",
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with(row))
+                .unwrap_or_default();
+            assert!(line.contains("unknown"), "{row}: {text}");
+        }
+        assert!(text.contains("spec.mtls is set"), "{text}");
+        let (text, _) = render_failure("prod", &failure, false);
+        assert!(text.contains("not needed (no spec.mtls)"), "{text}");
     }
 
     #[test]

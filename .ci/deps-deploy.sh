@@ -15,10 +15,16 @@ elif ! python3 -c 'import yaml' 2>/dev/null; then
   need+=(python3-yaml)
 fi
 if ((${#need[@]})); then
-  echo "deps-deploy: apt-get install ${need[*]}"
-  apt-get update -qq
+  # System packages need root: sudo when not root, or say so.
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "deps-deploy: apt-get install ${need[*]} needs root: run make deps as root, install sudo, or install them yourself" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "deps-deploy: ${sudo[*]:+sudo }apt-get install ${need[*]}"
+  "${sudo[@]}" apt-get update -qq
   # --no-install-recommends: promtool is all we use from prometheus; the service is not started.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 python3 -c 'import yaml' 2>/dev/null || { echo "deps-deploy: python3 cannot import yaml" >&2; exit 1; }
 # Kubernetes OpenAPI schemas for strict validation of the rendered built-in objects (pinned).

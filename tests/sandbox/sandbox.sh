@@ -185,6 +185,16 @@ fi
 grep -q "set SSL_CERT_FILE to its CA" "$DIR/logs/check-untrusted.log" \
   || die "check without SSL_CERT_FILE did not name the fix (see $DIR/logs/check-untrusted.log)"
 
+# examples/tenant.yaml is for a real tenant: it must not replace the sandbox's (tenant "default",
+# Secret auth0-credentials), and it and its CustomDomain must pass the API server's validation.
+kubectl apply --dry-run=server -f examples/tenant.yaml -f examples/real-tenant-domain.yaml >"$DIR/logs/examples-dry-run.log" 2>&1 \
+  || { cat "$DIR/logs/examples-dry-run.log"; die "examples/tenant.yaml or examples/real-tenant-domain.yaml is refused by the API server"; }
+for kind_name in $(kubectl create --dry-run=client -o jsonpath='{.kind}/{.metadata.name}{" "}' -f examples/tenant.yaml); do
+  case $kind_name in Auth0Tenant/default | Secret/auth0-credentials)
+    die "examples/tenant.yaml would replace the sandbox's $kind_name" ;;
+  esac
+done
+
 # Blocks of README.md and docs/*.md marked `<!-- sandbox: run -->` run against this sandbox
 # (the sandbox's directory in place of .sandbox).
 python3 - "$DIR" README.md docs/*.md >"$DIR/doc-blocks.sh" <<'PY'

@@ -151,6 +151,7 @@ say "all $total domains are Ready: $((SECONDS - START)) s after the sandbox star
 cat >"$DIR/try.sh" <<TRY
 export KUBECONFIG=$DIR/kubeconfig$( [ "$KUBE" = real ] && printf '   # kubectl of the server'"'"'s release: %s' "$KUBECTL")
 kubectl get customdomains -A -o wide
+kubectl get auth0tenants
 kubectl describe customdomain app-login
 kubectl get secret app-login-edge -o yaml
 

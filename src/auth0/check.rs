@@ -200,12 +200,13 @@ impl fmt::Display for TenantReport {
                 self.missing_settings_scopes.join(" ")
             )?;
         }
+        // Errors are left to the checklist below the report, so each is printed once.
         match &self.default_domain {
             Ok(d) => writeln!(f, "  default domain: {d}")?,
-            Err(e) => writeln!(f, "  default domain: unavailable ({e})")?,
+            Err(_) => writeln!(f, "  default domain: unavailable (see the checklist)")?,
         }
         match &self.domains {
-            Err(e) => writeln!(f, "  custom domains: unavailable ({e})")?,
+            Err(_) => writeln!(f, "  custom domains: unavailable (see the checklist)")?,
             Ok(domains) => {
                 let pagination = match self.pagination {
                     Some(true) => "checkpoint pagination",

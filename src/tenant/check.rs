@@ -87,11 +87,13 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
             let _ = writeln!(out, "  mtls.enable_endpoint_aliases: unknown ({e})");
         }
     }
-    let mut rows: Vec<(&str, bool, String)> = vec![
-        ("credentials", true, "token issued".to_owned()),
+    // (what, ok, word when not ok, detail): a missing grant is MISSING, a call that failed FAILED.
+    let mut rows: Vec<(&str, bool, &str, String)> = vec![
+        ("credentials", true, "", "token issued".to_owned()),
         (
             "custom-domain scopes",
             report.missing_scopes.is_empty(),
+            "MISSING",
             if report.missing_scopes.is_empty() {
                 "read/create/update/delete:custom_domains".to_owned()
             } else {
@@ -101,6 +103,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
         (
             "list custom domains",
             report.domains.is_ok(),
+            "FAILED",
             match &report.domains {
                 Ok(d) => format!("{} domains", d.len()),
                 Err(e) => e.clone(),
@@ -109,6 +112,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
         (
             "default domain",
             report.default_domain.is_ok(),
+            "FAILED",
             match &report.default_domain {
                 Ok(d) => match &extras.wanted_default {
                     Some(w) if w != d => format!("{d} (spec wants {w}; the operator will apply it)"),
@@ -122,6 +126,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
     rows.push((
         "tenant-settings scopes",
         settings_ok,
+        "MISSING",
         match (extras.mtls_managed, report.missing_settings_scopes.is_empty()) {
             (_, true) => "read/update:tenant_settings".to_owned(),
             (true, false) => format!(
@@ -135,14 +140,14 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
         },
     ));
     let _ = writeln!(out, "\n  {:<24} {:<9} DETAIL", "NEEDED", "RESULT");
-    for (what, ok, detail) in &rows {
+    for (what, ok, not_ok, detail) in &rows {
         let _ = writeln!(
             out,
             "  {what:<24} {:<9} {detail}",
-            if *ok { "ok" } else { "MISSING" }
+            if *ok { "ok" } else { not_ok }
         );
     }
-    let ok = rows.iter().all(|(_, ok, _)| *ok);
+    let ok = rows.iter().all(|(_, ok, _, _)| *ok);
     (out, ok)
 }
 
@@ -294,6 +299,25 @@ mod tests {
         assert!(!ok && text.contains("MISSING"), "{text}");
         let (text, ok) = render(&report(vec!["delete:custom_domains"], vec![]), &extras);
         assert!(!ok && text.contains("missing delete:custom_domains"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_list_is_failed_not_missing_and_its_error_is_printed_once() {
+        let mut r = report(vec![], vec![]);
+        r.domains = Err("Auth0 GET /custom-domains answered 503: down".into());
+        let extras = Extras {
+            mtls_aliases: Ok(false),
+            mtls_managed: false,
+            wanted_default: None,
+        };
+        let (text, ok) = render(&r, &extras);
+        assert!(!ok, "{text}");
+        assert_eq!(text.matches("answered 503").count(), 1, "{text}");
+        let row = text
+            .lines()
+            .find(|l| l.contains("list custom domains"))
+            .unwrap_or_default();
+        assert!(row.contains("FAILED") && row.contains("answered 503"), "{text}");
     }
 
     #[test]

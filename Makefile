@@ -80,6 +80,7 @@ test-chaos: build
 	python3 tests/chaos/chaos.py --domains 100 --kills 20 --no-build $(CHAOS_TEST_ARGS)
 
 test-sandbox: build
+	bash tests/sandbox/deps-root.sh
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
 ## Auth0's Free tier (tenant 2 req/s burst 2, verify 5 per minute): 50 self-managed domains to Ready

@@ -12,7 +12,7 @@ if ! { [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1; } || ! comm
     fi
     echo "deps-nginx: ${sudo[*]:+sudo }apt-get install nginx busybox"
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends nginx busybox >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx busybox >/dev/null
 fi
 # The test also needs these (gettext-base, openssl, curl, jq; PyYAML for the manifest check).
 for cmd in envsubst openssl curl jq python3; do

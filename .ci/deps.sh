@@ -7,7 +7,7 @@ deps: make deps installs, skipping what is already there:
 deps:   kubectl, if missing: the pinned one built from tests/kube-real, linked into /usr/local/bin
 deps:   .deps/venv: auth0-python + pytest (PyPI); tests/auth0-sim/conformance/node/node_modules: npm auth0
 deps:   Debian packages (apt-get, as root or with sudo): nginx busybox lua5.4 lua5.1 prometheus (promtool) curl python3-yaml
-deps:   kubernetes-validate (pip, into the system python3)
+deps:   kubernetes-validate (pip: the system python3 as root, else --user)
 deps:   .deps/kube-real: etcd, kube-apiserver, kube-controller-manager, kubectl built with go (cold: 12-17 min on 2 cores)
 deps:   .deps/helm: helm built with go; the kstatus check's Go modules (go mod download)
 TXT

@@ -75,6 +75,8 @@ pub enum AccessFailure {
     /// The tenant could not be reached or did not answer usefully (connection, timeout, other TLS
     /// failures, 5xx, an unusable URL).
     Unreachable(String),
+    /// Auth0 answered 429: the tenant's rate limit is spent by other clients for now.
+    RateLimited(String),
 }
 
 impl AccessFailure {
@@ -83,6 +85,7 @@ impl AccessFailure {
         let text = error.to_string();
         match error {
             e if e.is_auth() => Self::CredentialsRefused(text),
+            e if e.is_rate_limited() => Self::RateLimited(text),
             Error::Transport { kind, detail, .. }
                 if *kind != TransportKind::Timeout && untrusted_issuer(detail) =>
             {
@@ -104,13 +107,19 @@ impl AccessFailure {
             Self::Unreachable(_) => {
                 "unreachable or failing: check the domain (or managementApiUrl) and the network path to it"
             }
+            Self::RateLimited(_) => {
+                "rate-limited by Auth0 (429): other clients are spending the tenant's budget; try again in a minute"
+            }
         }
     }
 
     /// The error as the client reported it (no secret: see [`Error`]).
     pub fn detail(&self) -> &str {
         match self {
-            Self::CredentialsRefused(d) | Self::UntrustedCertificate(d) | Self::Unreachable(d) => d,
+            Self::CredentialsRefused(d)
+            | Self::UntrustedCertificate(d)
+            | Self::Unreachable(d)
+            | Self::RateLimited(d) => d,
         }
     }
 
@@ -120,6 +129,7 @@ impl AccessFailure {
             Self::CredentialsRefused(_) => "REFUSED",
             Self::UntrustedCertificate(_) => "UNTRUSTED",
             Self::Unreachable(_) => "FAILED",
+            Self::RateLimited(_) => "LIMITED",
         }
     }
 }
@@ -294,15 +304,14 @@ mod tests {
             AccessFailure::classify(&down),
             AccessFailure::Unreachable(_)
         ));
-        // A rate-limited token request is neither refused credentials nor a certificate problem.
+        // A rate-limited token request is neither refused credentials nor a path problem.
         let limited = Error::Token {
             status: 429,
             error: "too_many_requests".into(),
             description: "slow down".into(),
         };
-        assert!(matches!(
-            AccessFailure::classify(&limited),
-            AccessFailure::Unreachable(_)
-        ));
+        let f = AccessFailure::classify(&limited);
+        assert!(matches!(f, AccessFailure::RateLimited(_)), "{f:?}");
+        assert_eq!(f.result_word(), "LIMITED");
     }
 }

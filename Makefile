@@ -18,9 +18,11 @@ CARGO ?= cargo
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
-## Installs what the tests need (idempotent): kubectl if missing (the pinned one of tests/kube-real),
-## the pinned Auth0 SDKs, nginx, Lua and promtool for the deploy checks, the real test cluster
-## (kube-apiserver, etcd, kubectl) and helm built from pinned Go modules, the kstatus check's modules.
+## Installs what the tests need (idempotent; prints the list first): kubectl if missing (the pinned one
+## of tests/kube-real), the pinned Auth0 SDKs (.deps/venv, node_modules), Debian packages nginx,
+## busybox, lua5.4, lua5.1, prometheus (promtool), curl, python3-yaml (apt-get, with sudo when not
+## root), kubernetes-validate (pip), the real test cluster (etcd, kube-apiserver,
+## kube-controller-manager, kubectl) and helm built from pinned Go modules, the kstatus check's modules.
 deps:
 	@bash .ci/deps.sh
 	@bash .ci/deps-sdk.sh
@@ -78,6 +80,7 @@ test-chaos: build
 	python3 tests/chaos/chaos.py --domains 100 --kills 20 --no-build $(CHAOS_TEST_ARGS)
 
 test-sandbox: build
+	bash tests/sandbox/deps-root.sh
 	SANDBOX_EXIT=1 SANDBOX_DIR=$(CURDIR)/target/sandbox-smoke bash tests/sandbox/sandbox.sh
 
 ## Auth0's Free tier (tenant 2 req/s burst 2, verify 5 per minute): 50 self-managed domains to Ready

@@ -6,10 +6,13 @@ set -euo pipefail
 # busybox: the test also runs render.sh under busybox sh/grep/sed, as the nginx:alpine image does.
 if ! { [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1; } || ! command -v busybox >/dev/null 2>&1; then
     sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    echo "deps-nginx: apt-get install nginx busybox"
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "deps-nginx: apt-get install nginx busybox needs root: run make deps as root, install sudo, or install them yourself" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    echo "deps-nginx: ${sudo[*]:+sudo }apt-get install nginx busybox"
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends nginx busybox >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx busybox >/dev/null
 fi
 # The test also needs these (gettext-base, openssl, curl, jq; PyYAML for the manifest check).
 for cmd in envsubst openssl curl jq python3; do

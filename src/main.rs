@@ -29,20 +29,21 @@ fn version() -> String {
     format!("auth0-domain-operator {} (git {sha})", env!("CARGO_PKG_VERSION"))
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<()> {
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run(args) => auth0_domain_operator::operator::run(args).await,
-        Command::Crd(args) => write_crds(&args),
+        Command::Run(args) => auth0_domain_operator::operator::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Crd(args) => write_crds(&args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => {
-            // Exit code 1 (through the error) when something the operator needs is missing.
+            // The report already names what failed (once); exit code 1 says so to scripts.
             let (text, ok) = auth0_domain_operator::tenant::check::run(&args).await?;
             print!("{text}");
-            anyhow::ensure!(ok, "something the operator needs is missing (MISSING above)");
-            Ok(())
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Version => {
             println!("{}", version());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -58,10 +59,14 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    // The controller's last words go to its log stream too; a one-shot command prints its error once.
+    let log_error = matches!(command, Command::Run(_));
     match dispatch(command).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "exiting");
+            if log_error {
+                tracing::error!(error = format!("{e:#}"), "exiting");
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::client::{CUSTOM_DOMAIN_SCOPES, TENANT_SETTINGS_SCOPES, TenantClient};
-use super::error::Error;
+use super::error::{Error, TransportKind};
 
 /// Ownership-marker key in `domain_metadata` (docs/design.md#ownership).
 pub const OWNER_KEY: &str = "k8s_owner";
@@ -63,10 +63,90 @@ impl TenantReport {
     }
 }
 
+/// Why no token could be had, split by what a person does about it: fix the credentials, or fix
+/// the path to the tenant (network, URL, trusted CA).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessFailure {
+    /// Auth0 answered and refused the client id/secret (or the audience).
+    CredentialsRefused(String),
+    /// TLS failed because the server's certificate chains to a CA this machine does not trust
+    /// (a private CA, such as the sandbox's simulator).
+    UntrustedCertificate(String),
+    /// The tenant could not be reached or did not answer usefully (connection, timeout, other TLS
+    /// failures, 5xx, an unusable URL).
+    Unreachable(String),
+    /// Auth0 answered 429: the tenant's rate limit is spent by other clients for now.
+    RateLimited(String),
+}
+
+impl AccessFailure {
+    /// Sorts a failed token request into the three cases.
+    pub fn classify(error: &Error) -> Self {
+        let text = error.to_string();
+        match error {
+            e if e.is_auth() => Self::CredentialsRefused(text),
+            e if e.is_rate_limited() => Self::RateLimited(text),
+            Error::Transport { kind, detail, .. }
+                if *kind != TransportKind::Timeout && untrusted_issuer(detail) =>
+            {
+                Self::UntrustedCertificate(text)
+            }
+            _ => Self::Unreachable(text),
+        }
+    }
+
+    /// One line saying what happened and what to do; the error text itself is in [`Self::detail`].
+    pub fn headline(&self) -> &'static str {
+        match self {
+            Self::CredentialsRefused(_) => {
+                "credentials refused by Auth0: check the client id and secret, and that the application is authorized for the Management API"
+            }
+            Self::UntrustedCertificate(_) => {
+                "unreachable: the server's certificate is not trusted: set SSL_CERT_FILE to its CA (the sandbox prints it)"
+            }
+            Self::Unreachable(_) => {
+                "unreachable or failing: check the domain (or managementApiUrl) and the network path to it"
+            }
+            Self::RateLimited(_) => {
+                "rate-limited by Auth0 (429): other clients are spending the tenant's budget; try again in a minute"
+            }
+        }
+    }
+
+    /// The error as the client reported it (no secret: see [`Error`]).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::CredentialsRefused(d)
+            | Self::UntrustedCertificate(d)
+            | Self::Unreachable(d)
+            | Self::RateLimited(d) => d,
+        }
+    }
+
+    /// Short word for the checklist's RESULT column.
+    pub fn result_word(&self) -> &'static str {
+        match self {
+            Self::CredentialsRefused(_) => "REFUSED",
+            Self::UntrustedCertificate(_) => "UNTRUSTED",
+            Self::Unreachable(_) => "FAILED",
+            Self::RateLimited(_) => "LIMITED",
+        }
+    }
+}
+
+/// rustls says `invalid peer certificate: UnknownIssuer` when no trusted root signs the chain.
+fn untrusted_issuer(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("unknownissuer") || d.contains("unknown issuer") || d.contains("unknownca")
+}
+
 /// Tries the credentials, lists the domains and reads the default domain. Fails only when no
 /// token can be obtained; later failures are recorded in the report.
-pub async fn inspect(client: &TenantClient) -> Result<TenantReport, Error> {
-    let creds = client.check_credentials().await?;
+pub async fn inspect(client: &TenantClient) -> Result<TenantReport, AccessFailure> {
+    let creds = client
+        .check_credentials()
+        .await
+        .map_err(|e| AccessFailure::classify(&e))?;
     let domains = client
         .list_domains()
         .await
@@ -130,12 +210,13 @@ impl fmt::Display for TenantReport {
                 self.missing_settings_scopes.join(" ")
             )?;
         }
+        // Errors are left to the checklist below the report, so each is printed once.
         match &self.default_domain {
             Ok(d) => writeln!(f, "  default domain: {d}")?,
-            Err(e) => writeln!(f, "  default domain: unavailable ({e})")?,
+            Err(_) => writeln!(f, "  default domain: unavailable (see the checklist)")?,
         }
         match &self.domains {
-            Err(e) => writeln!(f, "  custom domains: unavailable ({e})")?,
+            Err(_) => writeln!(f, "  custom domains: unavailable (see the checklist)")?,
             Ok(domains) => {
                 let pagination = match self.pagination {
                     Some(true) => "checkpoint pagination",
@@ -143,12 +224,12 @@ impl fmt::Display for TenantReport {
                     None => "list",
                 };
                 let counts: Vec<String> = self.by_status().iter().map(|(s, n)| format!("{n} {s}")).collect();
-                writeln!(
-                    f,
-                    "  custom domains: {} ({}; {pagination})",
-                    domains.len(),
-                    counts.join(", ")
-                )?;
+                let counts = if counts.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}; ", counts.join(", "))
+                };
+                writeln!(f, "  custom domains: {} ({counts}{pagination})", domains.len())?;
                 for d in domains {
                     writeln!(
                         f,
@@ -166,5 +247,71 @@ impl fmt::Display for TenantReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(kind: TransportKind, detail: &str) -> Error {
+        Error::Transport {
+            endpoint: "POST /oauth/token",
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn token_failures_are_sorted_by_what_fixes_them() {
+        let refused = Error::Token {
+            status: 401,
+            error: "access_denied".into(),
+            description: "Unauthorized".into(),
+        };
+        assert!(matches!(
+            AccessFailure::classify(&refused),
+            AccessFailure::CredentialsRefused(_)
+        ));
+        let tls = transport(
+            TransportKind::Connect,
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer",
+        );
+        let f = AccessFailure::classify(&tls);
+        assert!(matches!(f, AccessFailure::UntrustedCertificate(_)), "{f:?}");
+        assert!(f.headline().contains("set SSL_CERT_FILE to its CA"));
+        assert!(f.detail().contains("UnknownIssuer"));
+        // A certificate for another name is not fixed by a CA bundle: reported as unreachable.
+        let name = transport(
+            TransportKind::Connect,
+            "invalid peer certificate: NotValidForName",
+        );
+        assert!(matches!(
+            AccessFailure::classify(&name),
+            AccessFailure::Unreachable(_)
+        ));
+        let refused_conn = transport(TransportKind::Connect, "tcp connect error: Connection refused");
+        assert!(matches!(
+            AccessFailure::classify(&refused_conn),
+            AccessFailure::Unreachable(_)
+        ));
+        let down = Error::Token {
+            status: 503,
+            error: "temporarily_unavailable".into(),
+            description: "down".into(),
+        };
+        assert!(matches!(
+            AccessFailure::classify(&down),
+            AccessFailure::Unreachable(_)
+        ));
+        // A rate-limited token request is neither refused credentials nor a path problem.
+        let limited = Error::Token {
+            status: 429,
+            error: "too_many_requests".into(),
+            description: "slow down".into(),
+        };
+        let f = AccessFailure::classify(&limited);
+        assert!(matches!(f, AccessFailure::RateLimited(_)), "{f:?}");
+        assert_eq!(f.result_word(), "LIMITED");
     }
 }

@@ -647,7 +647,7 @@ fn examples_are_admitted_and_read_back() {
         }
     }
     assert_eq!(seen.get("Auth0Tenant"), Some(&1));
-    assert_eq!(seen.get("CustomDomain"), Some(&4));
+    assert_eq!(seen.get("CustomDomain"), Some(&5));
 }
 
 /// `plan::validate_spec` (the operator's re-check for clusters without CRD validation) and the

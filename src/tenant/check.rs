@@ -12,7 +12,7 @@ use kube::Api;
 
 use crate::auth0::{
     Redacted, TenantClient, TenantConfig,
-    check::{TenantReport, inspect},
+    check::{AccessFailure, TenantReport, inspect},
 };
 use crate::cli::CheckArgs;
 use crate::resources::tenant::Auth0Tenant;
@@ -34,10 +34,12 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<(String, bool)> {
         Some(name) => from_cluster(name, args.allow_insecure_auth0).await?,
         None => (from_flags(args)?, false, None),
     };
+    let tenant = cfg.name.clone();
     let client = TenantClient::new(cfg, None).context("building the Management API client")?;
-    let report = inspect(&client)
-        .await
-        .context("the credentials were refused (or the tenant could not be reached)")?;
+    let report = match inspect(&client).await {
+        Ok(report) => report,
+        Err(failure) => return Ok(render_failure(&tenant, &failure, mtls_managed)),
+    };
     let mtls_aliases = if report.scopes.iter().any(|s| s == "read:tenant_settings") {
         client
             .get_tenant_settings()
@@ -85,11 +87,13 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
             let _ = writeln!(out, "  mtls.enable_endpoint_aliases: unknown ({e})");
         }
     }
-    let mut rows: Vec<(&str, bool, String)> = vec![
-        ("credentials", true, "token issued".to_owned()),
+    // (what, ok, word when not ok, detail): a missing grant is MISSING, a call that failed FAILED.
+    let mut rows: Vec<(&str, bool, &str, String)> = vec![
+        ("credentials", true, "", "token issued".to_owned()),
         (
             "custom-domain scopes",
             report.missing_scopes.is_empty(),
+            "MISSING",
             if report.missing_scopes.is_empty() {
                 "read/create/update/delete:custom_domains".to_owned()
             } else {
@@ -99,6 +103,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
         (
             "list custom domains",
             report.domains.is_ok(),
+            "FAILED",
             match &report.domains {
                 Ok(d) => format!("{} domains", d.len()),
                 Err(e) => e.clone(),
@@ -107,6 +112,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
         (
             "default domain",
             report.default_domain.is_ok(),
+            "FAILED",
             match &report.default_domain {
                 Ok(d) => match &extras.wanted_default {
                     Some(w) if w != d => format!("{d} (spec wants {w}; the operator will apply it)"),
@@ -120,6 +126,7 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
     rows.push((
         "tenant-settings scopes",
         settings_ok,
+        "MISSING",
         match (extras.mtls_managed, report.missing_settings_scopes.is_empty()) {
             (_, true) => "read/update:tenant_settings".to_owned(),
             (true, false) => format!(
@@ -132,16 +139,44 @@ pub fn render(report: &TenantReport, extras: &Extras) -> (String, bool) {
             ),
         },
     ));
-    let _ = writeln!(out, "\n  {:<24} {:<8} DETAIL", "NEEDED", "RESULT");
-    for (what, ok, detail) in &rows {
+    let _ = writeln!(out, "\n  {:<24} {:<9} DETAIL", "NEEDED", "RESULT");
+    for (what, ok, not_ok, detail) in &rows {
         let _ = writeln!(
             out,
-            "  {what:<24} {:<8} {detail}",
-            if *ok { "ok" } else { "MISSING" }
+            "  {what:<24} {:<9} {detail}",
+            if *ok { "ok" } else { not_ok }
         );
     }
-    let ok = rows.iter().all(|(_, ok, _)| *ok);
+    let ok = rows.iter().all(|(_, ok, _, _)| *ok);
     (out, ok)
+}
+
+/// No token: the failure once (headline, then the error in the checklist) and the checklist with
+/// every scope and list row unknown, since nothing could be asked. Always `false`.
+pub fn render_failure(tenant: &str, failure: &AccessFailure, mtls_managed: bool) -> (String, bool) {
+    let mut out = format!("tenant {tenant}: {}\n", failure.headline());
+    let unknown = "could not ask (no token)";
+    let settings = if mtls_managed {
+        "read/update:tenant_settings (spec.mtls is set): could not ask (no token)"
+    } else {
+        "not needed (no spec.mtls)"
+    };
+    let rows = [
+        ("credentials", failure.result_word(), failure.detail()),
+        (
+            "custom-domain scopes",
+            "unknown",
+            "read/create/update/delete:custom_domains: could not ask (no token)",
+        ),
+        ("list custom domains", "unknown", unknown),
+        ("default domain", "unknown", unknown),
+        ("tenant-settings scopes", "unknown", settings),
+    ];
+    let _ = writeln!(out, "\n  {:<24} {:<9} DETAIL", "NEEDED", "RESULT");
+    for (what, result, detail) in rows {
+        let _ = writeln!(out, "  {what:<24} {result:<9} {detail}");
+    }
+    (out, false)
 }
 
 fn cluster_of(owner: &str) -> &str {
@@ -154,9 +189,11 @@ fn cluster_of(owner: &str) -> &str {
 fn cli_config(mut cfg: TenantConfig, url: Option<String>, insecure: bool) -> TenantConfig {
     cfg.management_api_url = url;
     cfg.allow_insecure = insecure;
-    // A command line wants an answer, not a long wait behind a rate limit.
+    // A command line wants an answer, not a long wait behind a rate limit, and one attempt per
+    // call so a failure is reported once, as it happened, instead of after retry warnings.
     cfg.max_pause = Duration::from_secs(10);
     cfg.request_timeout = Duration::from_secs(15);
+    cfg.retry.max_attempts = 1;
     cfg
 }
 
@@ -262,6 +299,52 @@ mod tests {
         assert!(!ok && text.contains("MISSING"), "{text}");
         let (text, ok) = render(&report(vec!["delete:custom_domains"], vec![]), &extras);
         assert!(!ok && text.contains("missing delete:custom_domains"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_list_is_failed_not_missing_and_its_error_is_printed_once() {
+        let mut r = report(vec![], vec![]);
+        r.domains = Err("Auth0 GET /custom-domains answered 503: down".into());
+        let extras = Extras {
+            mtls_aliases: Ok(false),
+            mtls_managed: false,
+            wanted_default: None,
+        };
+        let (text, ok) = render(&r, &extras);
+        assert!(!ok, "{text}");
+        assert_eq!(text.matches("answered 503").count(), 1, "{text}");
+        let row = text
+            .lines()
+            .find(|l| l.contains("list custom domains"))
+            .unwrap_or_default();
+        assert!(row.contains("FAILED") && row.contains("answered 503"), "{text}");
+    }
+
+    #[test]
+    fn failure_shows_the_checklist_with_unknown_scopes_and_the_error_once() {
+        let failure = AccessFailure::CredentialsRefused(
+            "Auth0 token request answered 401 access_denied: Unauthorized".into(),
+        );
+        let (text, ok) = render_failure("prod", &failure, true);
+        assert!(!ok);
+        assert!(text.starts_with("tenant prod: credentials refused"), "{text}");
+        assert_eq!(text.matches("401 access_denied").count(), 1, "{text}");
+        assert!(text.contains("NEEDED"), "{text}");
+        for row in [
+            "custom-domain scopes",
+            "list custom domains",
+            "default domain",
+            "tenant-settings scopes",
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with(row))
+                .unwrap_or_default();
+            assert!(line.contains("unknown"), "{row}: {text}");
+        }
+        assert!(text.contains("spec.mtls is set"), "{text}");
+        let (text, _) = render_failure("prod", &failure, false);
+        assert!(text.contains("not needed (no spec.mtls)"), "{text}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum ConditionType {
     /// The optional children (external-dns `DNSEndpoint`, cert-manager `Certificate`) are applied;
     /// present only while a child is requested.
     ChildObjectsReady,
+    /// Tenant: abnormal-true while a deletion waits for CustomDomains that still need the tenant.
+    Deleting,
 }
 
 impl ConditionType {
@@ -48,6 +50,7 @@ impl ConditionType {
             Self::EntitlementExceeded => "EntitlementExceeded",
             Self::DefaultDomain => "DefaultDomain",
             Self::ChildObjectsReady => "ChildObjectsReady",
+            Self::Deleting => "Deleting",
         }
     }
 }
@@ -183,6 +186,16 @@ reasons! {
     ChildCrdNotInstalled,
     /// `ChildObjectsReady`: applying or deleting a child failed.
     ChildObjectsFailed,
+    /// Tenant: `spec.domain` is not an Auth0 host (`*.auth0.com` or an `--extra-tenant-domain-suffix`).
+    TenantDomainNotAllowed,
+    /// Tenant: `spec.managementApiUrl` is set but the operator runs without `--allow-custom-api-url`.
+    ManagementApiUrlNotAllowed,
+    /// Tenant: the credentials Secret is outside the namespaces the operator reads credentials from.
+    CredentialsNamespaceNotAllowed,
+    /// Tenant: deletion waits for CustomDomains that still need the tenant to clean up.
+    DomainsRemain,
+    /// An object could not be decoded into its type (skipped, everything else reconciles).
+    UndecodableObject,
 }
 
 impl fmt::Display for Reason {

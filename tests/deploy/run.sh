@@ -133,8 +133,9 @@ spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
 YAML
   kubectl delete --raw /__sim/requests >/dev/null 2>&1
   start_operator() {
-    "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
-      --allow-insecure-auth0 "$@" >"$WORK/operator-$install.log" 2>&1 &
+    # POD_NAMESPACE as in the Deployment: the credentials Secret is in the operator's namespace.
+    POD_NAMESPACE=auth0-domain-operator "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 \
+      --cluster-id deploy-test --allow-insecure-auth0 --allow-custom-api-url "$@" >"$WORK/operator-$install.log" 2>&1 &
     OP_PID=$!
     addr=""
     for _ in $(seq 1 200); do

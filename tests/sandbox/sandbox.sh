@@ -98,6 +98,7 @@ YAML
 say "starting the operator (logs: $DIR/logs/operator.log)"
 SSL_CERT_FILE=$DIR/tls/ca.pem RUST_LOG=${RUST_LOG:-info} "$BIN/auth0-domain-operator" run \
   --cluster-id sandbox --dns-nameservers "$DNS" --metrics-addr 127.0.0.1:0 \
+  --extra-tenant-domain-suffix auth0.local --allow-custom-api-url --credentials-namespace auth0-domain-operator \
   >"$DIR/logs/operator.log" 2>&1 & pids+=($!)
 
 say "applying examples/ (self-managed and Auth0-managed domains)"

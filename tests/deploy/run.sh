@@ -101,7 +101,7 @@ fi
 OPERATOR_BIN=${OPERATOR_BIN:-}
 [[ -z "$OPERATOR_BIN" ]] && echo "skip real operator checks (no target/debug/auth0-domain-operator; set OPERATOR_BIN)"
 
-ALL_KINDS=namespaces,customresourcedefinitions,serviceaccounts,clusterroles,clusterrolebindings,roles,rolebindings,deployments,poddisruptionbudgets,services,servicemonitors
+ALL_KINDS=namespaces,customresourcedefinitions,serviceaccounts,clusterroles,clusterrolebindings,roles,rolebindings,deployments,poddisruptionbudgets,services,servicemonitors,networkpolicies
 SELECTOR=app.kubernetes.io/part-of=auth0-domain-operator
 
 # observe_operator INSTALL [RUN FLAGS...]: runs the operator binary against the current kube-sim
@@ -280,8 +280,9 @@ done
 # ClusterRole must grant).
 echo "== RBAC vs the e2e suite's operator requests"
 if [[ -n "${E2E_REQUEST_LOG_DIR:-}" ]] && compgen -G "$E2E_REQUEST_LOG_DIR/*.json" >/dev/null; then
+  # Each world's namespace (e2e-<tag>) is its operator's own namespace (POD_NAMESPACE).
   pyout tests/deploy/rbac_observed.py --label "e2e suite, $(ls "$E2E_REQUEST_LOG_DIR"/*.json | wc -l) worlds" \
-    base "$E2E_REQUEST_LOG_DIR"
+    --operator-namespace '^e2e-' base "$E2E_REQUEST_LOG_DIR"
 elif [[ "${RBAC_REQUIRE_E2E:-}" == 1 ]]; then
   fail "no e2e request logs in ${E2E_REQUEST_LOG_DIR:-<E2E_REQUEST_LOG_DIR unset>} (the e2e run must write them)"
 else

@@ -309,6 +309,11 @@ async fn permissive_customdomain_crd(w: &World) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_domain_is_skipped_and_reported_while_the_others_reconcile() -> Result<()> {
     let mut w = World::builder().without_operator().start().await?;
+    // The CRD is cluster-wide: on a shared real cluster the permissive schema would let the other
+    // worlds' objects in unvalidated and undefaulted while it is in place.
+    if w.kube_sim_or_skip("swapping the CustomDomain CRD's schema").is_none() {
+        return Ok(());
+    }
     permissive_customdomain_crd(&w).await?;
     let mut broken = w.custom_domain("broken", &w.domain("broken"), "Auth0ManagedCerts", json!({}));
     // `type` is an enum of two strings; a number fits no CustomDomain.

@@ -311,7 +311,9 @@ async fn an_undecodable_domain_is_skipped_and_reported_while_the_others_reconcil
     let mut w = World::builder().without_operator().start().await?;
     // The CRD is cluster-wide: on a shared real cluster the permissive schema would let the other
     // worlds' objects in unvalidated and undefaulted while it is in place.
-    if w.kube_sim_or_skip("swapping the CustomDomain CRD's schema").is_none() {
+    if w.kube_sim_or_skip("swapping the CustomDomain CRD's schema")
+        .is_none()
+    {
         return Ok(());
     }
     permissive_customdomain_crd(&w).await?;

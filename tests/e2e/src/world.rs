@@ -412,7 +412,13 @@ subjects:
         .map(|s| s.to_string())
         .collect();
         // The world's namespace is the operator's own: its credentials Secret lives there.
-        if !self.cluster_wide {
+        // `extra` may name another namespace (`--namespace=<ns>`): a second operator of its own.
+        let own_ns = extra
+            .iter()
+            .find_map(|a| a.strip_prefix("--namespace="))
+            .unwrap_or(&self.ns)
+            .to_string();
+        if !self.cluster_wide && !extra.iter().any(|a| a.starts_with("--namespace")) {
             args.extend(["--namespace".to_string(), self.ns.clone()]);
         }
         // The operator's verify budget matches the world's simulator (100 per minute): with Auth0's
@@ -435,7 +441,7 @@ subjects:
         if let Some(ca) = self.sim.ca_file() {
             envs.push(("SSL_CERT_FILE".into(), ca.to_string_lossy().into_owned()));
         }
-        envs.push(("POD_NAMESPACE".into(), self.ns.clone()));
+        envs.push(("POD_NAMESPACE".into(), own_ns));
         Operator::spawn(&bin, args, envs, self.dir.path().join(log))
     }
 

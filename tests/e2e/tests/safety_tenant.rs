@@ -6,6 +6,8 @@
 //!   `CredentialsNamespaceNotAllowed`), and the message does not tell whether the Secret exists;
 //! * deleting a tenant while CustomDomains still need it keeps it (finalizer, `Deleting` /
 //!   `DomainsRemain`, one Warning Event) until they are gone, and their Auth0 domains are deleted;
+//! * a second `--namespace` operator (another namespace) sharing the cluster-scoped tenant leaves
+//!   its status alone;
 //! * a CustomDomain that does not decode is skipped and reported (Event, metric) while the others
 //!   reach Ready.
 
@@ -402,5 +404,73 @@ async fn an_undecodable_domain_is_skipped_and_reported_while_the_others_reconcil
     ensure(stored.data.pointer("/status").is_none(), || {
         "status written on the broken object".into()
     })?;
+    w.assert_no_leaks().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_namespaced_operator_leaves_the_shared_tenant_alone() -> Result<()> {
+    let mut w = World::start_default().await?;
+    w.wait_operator_ready().await?;
+    let api = tenants(&w);
+    let tenant = w.tenant.clone();
+    wait_tenant_reason(&w, &tenant, "Ready", "TenantReady").await?;
+
+    // On a real cluster its namespace would need deploy/base's credentials Role as well.
+    if w.kube_sim_or_skip("a second operator in another namespace")
+        .is_none()
+    {
+        return Ok(());
+    }
+    // Another team's operator in its own namespace; the tenant's credentials are not there.
+    // (`e2e-` prefix: make test-deploy holds e2e- namespaces to the operator namespace's Role.)
+    let other = format!("e2e-other-{}", w.tag);
+    w.kubectl(&["create", "namespace", &other]).await?;
+    let mut second = w.spawn_operator(
+        vec![format!("--namespace={other}"), "--dns-recheck-max=5s".into()],
+        "operator-other.log",
+    )?;
+    wait_for(
+        "the second operator to serve /metrics",
+        STEP,
+        || std::future::ready(second.metrics_addr().map(|_| ())),
+        || second.log_tail(20),
+    )
+    .await?;
+    // Its tenant reconciles run at start: watch the tenant for a while.
+    let until = std::time::Instant::now() + Duration::from_secs(8);
+    while std::time::Instant::now() < until {
+        let t = api.get(&tenant).await.map_err(|source| Error::Kube {
+            action: "get the tenant".into(),
+            source,
+        })?;
+        let ready = condition(&t, "Ready").unwrap_or_default();
+        ensure(ready.status == "True" && ready.reason == "TenantReady", || {
+            format!(
+                "the second operator changed the tenant's status: {}\n{}",
+                resources::status_summary(&t),
+                second.log_tail(20)
+            )
+        })?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // It did look at the tenant (and refused to use it: the credentials are not in its namespace).
+    wait_for(
+        "the second operator's verdict on the tenant",
+        STEP,
+        || {
+            std::future::ready(
+                second
+                    .log()
+                    .contains("CredentialsNamespaceNotAllowed")
+                    .then_some(()),
+            )
+        },
+        || second.log_tail(20),
+    )
+    .await?;
+    ensure(!second.log().contains(&w.client_secret), || {
+        "client secret in the second log".into()
+    })?;
+    second.kill()?;
     w.assert_no_leaks().await
 }

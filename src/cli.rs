@@ -97,6 +97,39 @@ pub struct RunArgs {
     )]
     pub allow_insecure_auth0: bool,
 
+    /// Tenant host suffixes accepted besides `auth0.com` (private-cloud tenants), comma-separated,
+    /// e.g. `auth0.example.net`: an Auth0Tenant's `spec.domain` must be a host below one of them.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "AUTH0_DOMAIN_OPERATOR_EXTRA_TENANT_DOMAIN_SUFFIX"
+    )]
+    pub extra_tenant_domain_suffix: Vec<String>,
+
+    /// Honour `spec.managementApiUrl` of Auth0Tenants (simulators, proxies); without it a tenant
+    /// setting one is refused, so the client secret only ever goes to `https://<spec.domain>`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_ALLOW_CUSTOM_API_URL")]
+    pub allow_custom_api_url: bool,
+
+    /// Namespaces credentials Secrets may live in, comma-separated (default: the operator's own,
+    /// from `POD_NAMESPACE`, else `--namespace`, else the kubeconfig's namespace).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "AUTH0_DOMAIN_OPERATOR_CREDENTIALS_NAMESPACE"
+    )]
+    pub credentials_namespace: Vec<String>,
+
+    /// Read credentials Secrets from any namespace (also needs cluster-wide Secret list/watch).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_ALLOW_CREDENTIALS_IN_ANY_NAMESPACE")]
+    pub allow_credentials_in_any_namespace: bool,
+
+    /// Watch the edge Secrets the operator writes, so a deleted one is rewritten at once (needs
+    /// Secret list/watch where CustomDomains are: cluster-wide without `--namespace`). Off: a
+    /// deleted Secret is noticed at the next resync or CustomDomain change.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, default_missing_value = "true", num_args = 0..=1, env = "AUTH0_DOMAIN_OPERATOR_WATCH_SECRETS")]
+    pub watch_secrets: bool,
+
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(
         long,
@@ -205,6 +238,15 @@ pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
+    impl Cli {
+        fn run_args(&self) -> RunArgs {
+            match self.command_or_run().unwrap() {
+                Command::Run(r) => r,
+                other => panic!("expected run, got {other:?}"),
+            }
+        }
+    }
+
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("auth0-domain-operator").chain(args.iter().copied())).unwrap()
     }
@@ -267,6 +309,19 @@ mod tests {
         assert_eq!(run.namespace.as_deref(), Some("team-a"));
         assert!(!run.dns_preflight);
         assert!(run.allow_insecure_auth0);
+        assert!(!run.allow_custom_api_url && !run.allow_credentials_in_any_namespace && !run.watch_secrets);
+        assert!(run.credentials_namespace.is_empty() && run.extra_tenant_domain_suffix.is_empty());
+        let run = parse(&[
+            "run",
+            "--allow-custom-api-url",
+            "--extra-tenant-domain-suffix",
+            "a.example,b.example",
+            "--credentials-namespace=ops",
+        ])
+        .run_args();
+        assert!(run.allow_custom_api_url);
+        assert_eq!(run.extra_tenant_domain_suffix, vec!["a.example", "b.example"]);
+        assert_eq!(run.credentials_namespace, vec!["ops"]);
         // Top-level run flags do not mix with another subcommand.
         assert!(parse(&["--namespace", "a", "crd"]).command_or_run().is_err());
         assert!(parse(&["--log-format", "json", "crd"]).command_or_run().is_ok());

@@ -13,3 +13,4 @@ pub mod operator;
 pub mod resources;
 pub mod telemetry;
 pub mod tenant;
+pub mod watch;

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api, Client, ResourceExt,
-    core::PartialObjectMeta,
+    core::{ApiResource, DynamicObject, PartialObjectMeta},
     runtime::{
         Controller, PredicateConfig, WatchStreamExt,
         controller::Config as ControllerConfig,
@@ -30,7 +30,12 @@ use crate::telemetry::{
     http::{self, Readiness},
     metrics::Metrics,
 };
-use crate::tenant::{reconcile as tenant, runtime::Tenants};
+use crate::tenant::{
+    access::{CredentialsScope, TenantPolicy},
+    reconcile as tenant,
+    runtime::Tenants,
+};
+use crate::watch::{self as decode, Report};
 
 /// Label selector of the Secrets this operator writes.
 const MANAGED_SECRETS: &str = "app.kubernetes.io/managed-by=auth0-domain-operator";
@@ -116,6 +121,74 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // A tenant turning ready (or not) re-plans every CustomDomain at once.
     let (kick_tx, kick_rx) = tokio::sync::mpsc::channel::<()>(16);
 
+    // Where the operator lives, and so where credentials Secrets may be by default.
+    let home_namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| args.namespace.clone())
+        .unwrap_or_else(|| client.default_namespace().to_owned());
+    let credentials = match (
+        args.allow_credentials_in_any_namespace,
+        args.credentials_namespace.is_empty(),
+    ) {
+        (true, _) => CredentialsScope::Any,
+        (false, true) => CredentialsScope::Only(vec![home_namespace.clone()]),
+        (false, false) => CredentialsScope::Only(args.credentials_namespace.clone()),
+    };
+    let policy = TenantPolicy::new(
+        &args.extra_tenant_domain_suffix,
+        args.allow_custom_api_url,
+        credentials.clone(),
+    );
+    info!(
+        home_namespace = %home_namespace,
+        credentials_namespaces = %credentials.describe(),
+        extra_tenant_domain_suffixes = ?policy.extra_domain_suffixes,
+        allow_custom_api_url = policy.allow_custom_api_url,
+        "tenant policy"
+    );
+
+    // Both kinds are watched as DynamicObjects and decoded one by one: an object that does not
+    // decode is skipped and reported instead of failing every LIST (src/watch).
+    let report = |kind: &'static str, resource: ApiResource| Report {
+        kind,
+        resource,
+        metrics: metrics.clone(),
+        recorder: recorder.clone(),
+    };
+    let tenant_resource = ApiResource::erase::<Auth0Tenant>(&());
+    let (tenant_store, tenant_writer) = reflector::store::<Auth0Tenant>();
+    let tenant_changes = decode::decoded::<Auth0Tenant>(
+        Api::all_with(client.clone(), &tenant_resource),
+        watcher::Config::default().any_semantic(),
+        report("Auth0Tenant", tenant_resource.clone()),
+    )
+    .default_backoff()
+    .reflect(tenant_writer)
+    .applied_objects();
+    let tenant_controller = Controller::for_stream(tenant_changes, tenant_store.clone());
+
+    let cd_resource = ApiResource::erase::<CustomDomain>(&());
+    let cd_api: Api<DynamicObject> = match &args.namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &cd_resource),
+        None => Api::all_with(client.clone(), &cd_resource),
+    };
+    // The main stream drops the echoes of our own status writes (see `custom_domain::trigger`).
+    let (cd_store, cd_writer) = reflector::store::<CustomDomain>();
+    let cd_changes = decode::decoded::<CustomDomain>(
+        cd_api,
+        watcher::Config::default().any_semantic(),
+        report("CustomDomain", cd_resource.clone()),
+    )
+    .default_backoff()
+    // managedFields are a third of a CustomDomain and nothing here reads them; at 1,000
+    // domains the store is the operator's largest allocation.
+    .modify(|cd| cd.managed_fields_mut().clear())
+    .reflect(cd_writer)
+    .applied_objects()
+    .predicate_filter(trigger::relevant_change, PredicateConfig::default());
+    let cd_controller = Controller::for_stream(cd_changes, cd_store.clone());
+
     let tenant_ctx = Arc::new(tenant::Context {
         client: client.clone(),
         tenants: tenants.clone(),
@@ -124,32 +197,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         verify_limit: RateLimit::per(args.verify_limit.0, args.verify_limit.1),
         kick: kick_tx,
         recorder: recorder.clone(),
+        policy,
+        home_namespace: home_namespace.clone(),
+        namespace_scoped: args.namespace.is_some(),
+        domains: cd_store.clone(),
     });
-    let tenant_controller = Controller::new(
-        Api::<Auth0Tenant>::all(client.clone()),
-        watcher::Config::default().any_semantic(),
-    );
-    let tenant_store = tenant_controller.store();
-
-    let cd_api: Api<CustomDomain> = match &args.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    let secrets_api: Api<Secret> = match &args.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    // The main stream drops the echoes of our own status writes (see `custom_domain::trigger`).
-    let (cd_store, cd_writer) = reflector::store::<CustomDomain>();
-    let cd_changes = watcher(cd_api, watcher::Config::default().any_semantic())
-        .default_backoff()
-        // managedFields are a third of a CustomDomain and nothing here reads them; at 1,000
-        // domains the store is the operator's largest allocation.
-        .modify(|cd| cd.managed_fields_mut().clear())
-        .reflect(cd_writer)
-        .applied_objects()
-        .predicate_filter(trigger::relevant_change, PredicateConfig::default());
-    let cd_controller = Controller::for_stream(cd_changes, cd_store.clone());
 
     // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
     let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
@@ -175,33 +227,38 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cd_ctx = Arc::new(cd_ctx);
 
     // Credentials rotation: a change to a Secret some tenant references re-runs the tenant
-    // controller at once (metadata only: the Secret's data never passes through this watch).
+    // controller at once (metadata only: the Secret's data never passes through this watch). Only
+    // the namespaces credentials may live in are watched (a namespaced Role suffices).
     let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
     let referencing = tenant_store.clone();
-    // With --namespace the operator may only watch Secrets there (namespaced RBAC); credentials
-    // kept elsewhere are then re-read on the tenant's resync.
-    let creds_api: Api<PartialObjectMeta<Secret>> = match &args.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
+    let creds_apis: Vec<Api<PartialObjectMeta<Secret>>> = match &credentials {
+        CredentialsScope::Any => vec![Api::all(client.clone())],
+        CredentialsScope::Only(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
     };
-    let creds_watch = watcher(creds_api, watcher::Config::default())
-        .default_backoff()
-        .touched_objects()
-        .for_each(move |secret| {
-            if let Ok(secret) = secret {
-                let (ns, name) = (secret.namespace(), secret.name_any());
-                let referenced = referencing.state().iter().any(|t| {
-                    let r = &t.spec.credentials_secret_ref;
-                    Some(&r.namespace) == ns.as_ref() && r.name == name
-                });
-                if referenced {
-                    info!(secret = %format!("{}/{name}", ns.unwrap_or_default()), "credentials Secret changed");
-                    // Full channel: a re-run is already pending.
-                    let _ = creds_tx.try_send(());
-                }
+    let creds_watch = futures::stream::select_all(creds_apis.into_iter().map(|api| {
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
+    .for_each(move |secret| {
+        if let Ok(secret) = secret {
+            let (ns, name) = (secret.namespace(), secret.name_any());
+            let referenced = referencing.state().iter().any(|t| {
+                let r = &t.spec.credentials_secret_ref;
+                Some(&r.namespace) == ns.as_ref() && r.name == name
+            });
+            if referenced {
+                info!(secret = %format!("{}/{name}", ns.unwrap_or_default()), "credentials Secret changed");
+                // Full channel: a re-run is already pending.
+                let _ = creds_tx.try_send(());
             }
-            futures::future::ready(())
-        });
+        }
+        futures::future::ready(())
+    });
 
     let tenant_run = tenant_controller
         .reconcile_all_on(tokio_stream::wrappers::ReceiverStream::new(creds_rx))
@@ -220,8 +277,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         });
 
     let by_namespace = cd_store.clone();
+    // Without --watch-secrets no Secret is listed or watched for CustomDomains (least privilege:
+    // get/create/patch by name); a deleted edge Secret is rewritten at the next resync or change.
+    let cd_controller = match args.watch_secrets {
+        true => {
+            let secrets_api: Api<Secret> = match &args.namespace {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            };
+            cd_controller.owns(secrets_api, watcher::Config::default().labels(MANAGED_SECRETS))
+        }
+        false => cd_controller,
+    };
     let cd_run = cd_controller
-        .owns(secrets_api, watcher::Config::default().labels(MANAGED_SECRETS))
         .watches(
             Api::<Namespace>::all(client.clone()),
             watcher::Config::default(),
@@ -260,7 +328,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     });
 
-    // Auth0Tenants carry no finalizer: drop the runtime and the metrics of deleted ones here.
+    // The tenant finalizer only waits for CustomDomains (and operators that do not write a tenant
+    // never see it go): drop the runtime and the metrics of deleted tenants here.
     let (sweep_tenants, sweep_store, sweep_metrics) =
         (tenants.clone(), tenant_store.clone(), metrics.clone());
     tokio::spawn(async move {

@@ -93,6 +93,14 @@ case $CLIENT_IP_HEADER in
         ;;
 esac
 
+# Client-IP headers other than the configured one are emptied (not forwarded): a client could
+# otherwise name any address in a header Auth0 or a later hop might believe.
+for h in true-client-ip x-real-ip cf-connecting-ip x-client-ip x-cluster-client-ip fastly-client-ip forwarded; do
+    [ "$h" = "$CLIENT_IP_HEADER" ] && continue
+    CLIENT_IP_DIRECTIVE="$CLIENT_IP_DIRECTIVE
+proxy_set_header $h \"\";"
+done
+
 REAL_IP_DIRECTIVES="# no trusted proxies in front: \$remote_addr is the client"
 if [ -n "${TRUSTED_PROXY_CIDRS:-}" ]; then
     REAL_IP_DIRECTIVES="real_ip_header X-Forwarded-For;

@@ -35,6 +35,8 @@ pub enum ConditionType {
     /// CustomDomain: the tenant's Management API cannot be used right now (credentials, outage);
     /// present only while that is so. `Ready` keeps what it was: the domain goes on serving.
     TenantReachable,
+    /// Tenant: abnormal-true while a deletion waits for CustomDomains that still need the tenant.
+    Deleting,
 }
 
 impl ConditionType {
@@ -52,6 +54,7 @@ impl ConditionType {
             Self::DefaultDomain => "DefaultDomain",
             Self::ChildObjectsReady => "ChildObjectsReady",
             Self::TenantReachable => "TenantReachable",
+            Self::Deleting => "Deleting",
         }
     }
 }
@@ -196,6 +199,16 @@ reasons! {
     ChildCrdNotInstalled,
     /// `ChildObjectsReady`: applying or deleting a child failed.
     ChildObjectsFailed,
+    /// Tenant: `spec.domain` is not an Auth0 host (`*.auth0.com` or an `--extra-tenant-domain-suffix`).
+    TenantDomainNotAllowed,
+    /// Tenant: `spec.managementApiUrl` is set but the operator runs without `--allow-custom-api-url`.
+    ManagementApiUrlNotAllowed,
+    /// Tenant: the credentials Secret is outside the namespaces the operator reads credentials from.
+    CredentialsNamespaceNotAllowed,
+    /// Tenant: deletion waits for CustomDomains that still need the tenant to clean up.
+    DomainsRemain,
+    /// An object could not be decoded into its type (skipped, everything else reconciles).
+    UndecodableObject,
 }
 
 impl fmt::Display for Reason {

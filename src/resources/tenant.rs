@@ -65,19 +65,22 @@ const HOST_NAME_RULE: &str =
 )]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0TenantSpec {
-    /// The tenant's Auth0 domain, e.g. `acme.eu.auth0.com`.
+    /// The tenant's Auth0 domain, e.g. `acme.eu.auth0.com`: a host below `auth0.com`, or below a
+    /// suffix the operator accepts with `--extra-tenant-domain-suffix` (others are refused).
     #[schemars(length(min = 1, max = 253))]
     #[x_kube(validation = Rule::new(HOST_NAME_RULE).message("spec.domain must be the tenant's Auth0 host name, lower-case, such as acme.eu.auth0.com (no scheme, port, path, IP address or wildcard); set spec.managementApiUrl for another address"))]
     pub domain: String,
 
-    /// Base URL of the Management API, overriding `https://<domain>`. Plain `http://` is refused
-    /// unless the operator runs with `--allow-insecure-auth0` (tests and sandboxes only).
+    /// Base URL of the Management API, overriding `https://<domain>`. Honoured only when the
+    /// operator runs with `--allow-custom-api-url` (a tenant setting it is refused otherwise);
+    /// plain `http://` also needs `--allow-insecure-auth0` (tests and sandboxes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 2048))]
     #[x_kube(validation = Rule::new("self.matches('^https?://[^/?# ]+(/[^?# ]*)?$')").message("managementApiUrl must be an http(s) URL such as https://acme.eu.auth0.com, without query or fragment"))]
     pub management_api_url: Option<String>,
 
-    /// The Secret holding the machine-to-machine application's credentials (needs
+    /// The Secret holding the machine-to-machine application's credentials, in the operator's
+    /// namespace unless the operator runs with `--credentials-namespace` (needs
     /// `read|create|update|delete:custom_domains`, plus `update:tenant_settings` for `mtls`).
     pub credentials_secret_ref: CredentialsSecretRef,
 

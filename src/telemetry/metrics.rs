@@ -102,6 +102,12 @@ pub struct Metrics {
     tenant_ready: Family<TenantLabels, Gauge>,
     certificates: Family<CertificateLabels, Gauge>,
     dns_lookups: Family<ResultLabels, Counter>,
+    undecodable_objects: Family<KindLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
 }
 
 impl fmt::Debug for Metrics {
@@ -174,6 +180,12 @@ impl Metrics {
         );
         let dns_lookups = Family::<ResultLabels, Counter>::default();
         registry.register("dns_lookups", "DNS gate lookups by result", dns_lookups.clone());
+        let undecodable_objects = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "undecodable_objects",
+            "Objects the operator skips because they do not decode into their kind",
+            undecodable_objects.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -186,7 +198,17 @@ impl Metrics {
             tenant_ready,
             certificates,
             dns_lookups,
+            undecodable_objects,
         }
+    }
+
+    /// Sets how many objects of `kind` are skipped because they do not decode.
+    pub fn set_undecodable(&self, kind: &str, n: usize) {
+        self.undecodable_objects
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Renders the registry in the OpenMetrics text format.

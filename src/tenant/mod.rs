@@ -1,7 +1,9 @@
 //! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
 
+pub mod access;
 pub mod check;
 pub mod decide;
+pub mod lifecycle;
 pub mod namespaces;
 pub mod reconcile;
 pub mod runtime;

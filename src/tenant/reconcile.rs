@@ -16,14 +16,17 @@ use kube::{
     runtime::{
         controller::Action,
         events::{Event, EventType},
+        reflector::Store,
     },
 };
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
+use super::access::TenantPolicy;
 use super::decide::{
     decide_default, entitlement_warning, listed_default, must_read_default, must_read_settings,
 };
+use super::lifecycle::{self, FinalizerStep};
 use super::runtime::{Health, TenantRuntime, Tenants};
 use super::snapshot::Snapshot;
 use crate::auth0::{
@@ -34,6 +37,7 @@ use crate::custom_domain::MANAGER;
 use crate::resources::conditions::{
     ConditionType, Reason, condition, is_true, remove_condition, set_condition,
 };
+use crate::resources::custom_domain::CustomDomain;
 use crate::resources::tenant::{Auth0Tenant, Auth0TenantSpec, Auth0TenantStatus, DomainCounts};
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
@@ -47,6 +51,8 @@ pub const REQUIRED_SCOPES: &[&str] = &[
 ];
 /// Re-check delay of a tenant that is not ready.
 const NOT_READY_RECHECK: Duration = Duration::from_secs(30);
+/// Re-check delay of a deleting tenant that waits for its CustomDomains.
+const DELETING_RECHECK: Duration = Duration::from_secs(5);
 
 /// Errors of the tenant controller.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +86,15 @@ pub struct Context {
     pub kick: tokio::sync::mpsc::Sender<()>,
     /// Publishes the tenant's Events (entitlement warnings, default-domain changes).
     pub recorder: Recorder,
+    /// Which hosts, URLs and credentials namespaces a tenant may name.
+    pub policy: TenantPolicy,
+    /// The operator's own namespace (`POD_NAMESPACE`, else `--namespace`, else the kubeconfig's).
+    pub home_namespace: String,
+    /// Whether the operator runs with `--namespace` (then it writes only the tenants whose
+    /// credentials live in its own namespace).
+    pub namespace_scoped: bool,
+    /// The CustomDomains this operator sees, for the deletion finalizer.
+    pub domains: Store<CustomDomain>,
 }
 
 /// Why a tenant cannot be used; the message is safe to show.
@@ -102,6 +117,31 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     let name = tenant.name_any();
     let api: Api<Auth0Tenant> = Api::all(ctx.client.clone());
     let resync = tenant.spec.resync_interval().unwrap_or(Duration::from_secs(600));
+    let owner = lifecycle::writes_tenant(
+        ctx.namespace_scoped,
+        &ctx.home_namespace,
+        &tenant.spec.credentials_secret_ref.namespace,
+    );
+    let deleting = tenant.metadata.deletion_timestamp.is_some();
+    let has_finalizer = tenant.finalizers().iter().any(|f| f == lifecycle::FINALIZER);
+    let remaining = match deleting {
+        true => lifecycle::remaining_domains(&name, ctx.domains.state().iter().map(|cd| &**cd)),
+        false => Vec::new(),
+    };
+    let hold = match lifecycle::finalizer_step(owner, deleting, has_finalizer, &remaining) {
+        FinalizerStep::None => None,
+        FinalizerStep::Add => {
+            set_finalizer(&api, &tenant, true).await?;
+            // The patch's echo runs the reconcile again.
+            return Ok(Action::await_change());
+        }
+        FinalizerStep::Release => {
+            info!("no CustomDomain needs the tenant any more; releasing its finalizer");
+            set_finalizer(&api, &tenant, false).await?;
+            return Ok(Action::await_change());
+        }
+        FinalizerStep::Hold(message) => Some(message),
+    };
     let (outcome, counts, runtime) = match build_runtime(&tenant, &ctx).await? {
         Err(nr) => {
             if ctx.tenants.broken_reason(&name).as_deref() != Some(nr.message.as_str()) {
@@ -214,7 +254,40 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     if counts.is_some() {
         status.custom_domains = counts;
     }
+    let requeue = match &hold {
+        Some(message) => {
+            // Ready stays as it is: the domains' deletions still use this tenant's client.
+            if !is_true(&status.conditions, ConditionType::Deleting) {
+                warn!(
+                    remaining = remaining.len(),
+                    "tenant deletion waits for CustomDomains"
+                );
+                events.push((EventType::Warning, Reason::DomainsRemain, message.clone()));
+            }
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    ConditionType::Deleting,
+                    true,
+                    Reason::DomainsRemain,
+                    message.clone(),
+                    generation,
+                    now,
+                ),
+            );
+            DELETING_RECHECK
+        }
+        None => {
+            remove_condition(&mut status.conditions, ConditionType::Deleting);
+            requeue
+        }
+    };
     status.observed_generation = generation;
+    if !owner {
+        // Another operator (the one in the credentials' namespace) writes this tenant.
+        drop(runtime);
+        return Ok(Action::requeue(requeue));
+    }
     if tenant.status.as_ref() != Some(&status) {
         write_status(&api, &name, &status).await?;
     }
@@ -507,6 +580,9 @@ fn needs_a_person(reason: Reason) -> bool {
     matches!(
         reason,
         Reason::InvalidTenant
+            | Reason::TenantDomainNotAllowed
+            | Reason::ManagementApiUrlNotAllowed
+            | Reason::CredentialsNamespaceNotAllowed
             | Reason::CredentialsNotFound
             | Reason::CredentialsRejected
             | Reason::MissingScopes
@@ -551,6 +627,10 @@ async fn build_runtime(
 ) -> Result<Result<Arc<TenantRuntime>, NotReady>, Error> {
     let name = tenant.name_any();
     let spec = &tenant.spec;
+    // Before the Secret is read and before any request: where the secret may come from and go.
+    if let Err(refusal) = ctx.policy.vet(spec) {
+        return Ok(Err(not_ready(refusal.reason, refusal.message)));
+    }
     let url = spec.api_base_url();
     if url.starts_with("http://") && !ctx.allow_insecure {
         return Ok(Err(not_ready(
@@ -659,6 +739,38 @@ async fn read_credentials(
         )));
     };
     Ok(Ok((id, Redacted::new(secret_value))))
+}
+
+/// Adds (`add`) or removes the tenant's finalizer, guarded by the resourceVersion so another
+/// controller's finalizers are never dropped; a 409 or 404 just waits for the next event.
+async fn set_finalizer(api: &Api<Auth0Tenant>, tenant: &Auth0Tenant, add: bool) -> Result<(), Error> {
+    let mut finalizers: Vec<String> = tenant
+        .finalizers()
+        .iter()
+        .filter(|f| *f != lifecycle::FINALIZER)
+        .cloned()
+        .collect();
+    if add {
+        finalizers.push(lifecycle::FINALIZER.to_owned());
+    }
+    let patch =
+        json!({ "metadata": { "finalizers": finalizers, "resourceVersion": tenant.resource_version() } });
+    match api
+        .patch(&tenant.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => Ok(()),
+        Err(source) => Err(Error::Kube {
+            action: if add {
+                "add the finalizer to"
+            } else {
+                "remove the finalizer from"
+            },
+            name: tenant.name_any(),
+            source,
+        }),
+    }
 }
 
 async fn write_status(api: &Api<Auth0Tenant>, name: &str, status: &Auth0TenantStatus) -> Result<(), Error> {

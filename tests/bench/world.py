@@ -118,7 +118,11 @@ spec:
         env = dict(self.env, SSL_CERT_FILE=self.ca, RUST_LOG=getattr(a, "rust_log", "warn"))
         argv = [f"{self.bin}/auth0-domain-operator", "--log-format", "json", "run", "--cluster-id", "bench",
                 "--dns-nameservers", self.dns, "--metrics-addr", "127.0.0.1:0", "--concurrency",
-                str(a.concurrency), "--verify-limit", a.sim_verify_limit]
+                str(a.concurrency), "--verify-limit", a.sim_verify_limit,
+                # The simulator's tenant is not below auth0.com, its API is at its own URL and the
+                # credentials are in namespace auth0 (the operator's own would be the kubeconfig's).
+                "--extra-tenant-domain-suffix", "auth0.local", "--allow-custom-api-url",
+                "--credentials-namespace", "auth0"]
         if getattr(a, "dns_recheck_max", None):
             argv += ["--dns-recheck-max", a.dns_recheck_max]
         name = "operator" if self.operator_runs == 0 else f"operator-{self.operator_runs}"

@@ -153,6 +153,19 @@ def main():
     check(pspec.get("maxUnavailable") == 1 or (isinstance(pspec.get("minAvailable"), int) and pspec["minAvailable"] < facts["replicas"]),
           "PodDisruptionBudget lets one pod go (drains do not block)", json.dumps(pspec))
 
+    np = one(objs, "NetworkPolicy", "auth0-domain-operator")
+    nspec = np.get("spec", {})
+    check(selects(nspec.get("podSelector", {}).get("matchLabels"), pod_labels), "NetworkPolicy selects the operator pods")
+    check(sorted(nspec.get("policyTypes", [])) == ["Egress", "Ingress"], "NetworkPolicy restricts both directions")
+    ing = nspec.get("ingress", [])
+    ing_ports = sorted((p.get("port"), p.get("protocol", "TCP")) for r in ing for p in r.get("ports", []))
+    check(ing_ports in ([("metrics", "TCP")], [(metrics_port, "TCP")]) and all(r.get("ports") for r in ing),
+          "NetworkPolicy ingress: the metrics port only", json.dumps(ing))
+    egr = nspec.get("egress", [])
+    eg_ports = sorted((str(p.get("port")), p.get("protocol", "TCP")) for r in egr for p in r.get("ports", []))
+    check(all(r.get("ports") for r in egr) and eg_ports == [("443", "TCP"), ("53", "TCP"), ("53", "UDP"), ("6443", "TCP")],
+          "NetworkPolicy egress: DNS 53, HTTPS 443 (Auth0, API server), 6443 (API server endpoint) only", json.dumps(egr))
+
     svc = one(objs, "Service", "auth0-domain-operator-metrics")
     sspec = svc.get("spec", {})
     check(selects(sspec.get("selector"), pod_labels), "metrics Service selects the operator pods")

@@ -5,13 +5,17 @@ be allowed by the install's RBAC table (rbac-expected.tsv); a request outside it
 Forbidden in a real cluster. Granted verbs never observed are listed (not a failure: a run does not
 exercise every path). Ends with a granted-vs-observed table per resource.
 
-Usage: rbac_observed.py [--label TEXT] INSTALL PATH...
+Usage: rbac_observed.py [--label TEXT] [--operator-namespace REGEX] INSTALL PATH...
+--operator-namespace: requests in namespaces matching REGEX are held to the Roles of the
+install's own namespace (auth0-domain-operator): an e2e world's operator runs with the world's
+namespace as its own (POD_NAMESPACE, --namespace), where deploy/base's credentials Role would be.
 PATH is a request log (JSON array, or an object with `requests`/`items`) or a directory whose
 *.json files are such logs. Requests from kubectl (User-Agent `kubectl/…`) and from the e2e
 harness's own client are the tests' own and are skipped."""
-import json, os, sys
+import json, os, re, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OPERATOR_NS = "auth0-domain-operator"
 TEST_AGENTS = ("kubectl", "auth0-domain-operator-e2e-harness")
 
 
@@ -46,9 +50,13 @@ def records_of(path):
 
 
 def main(argv):
-    label = ""
-    if len(argv) > 2 and argv[0] == "--label":
-        label, argv = " (%s)" % argv[1], argv[2:]
+    label, own = "", None
+    while len(argv) > 2 and argv[0] in ("--label", "--operator-namespace"):
+        if argv[0] == "--label":
+            label = " (%s)" % argv[1]
+        else:
+            own = re.compile(argv[1])
+        argv = argv[2:]
     if len(argv) < 2:
         print(__doc__)
         return 2
@@ -76,8 +84,10 @@ def main(argv):
     # One line per (verb, resource, scope): namespaces are folded (e2e worlds each have their own).
     folded = {}
     for (verb, res, ns), n in sorted(observed.items()):
+        home = own is not None and bool(ns) and own.search(ns) is not None
         allowed = [key for key, verbs in grants.items()
-                   if key[1] == res and verb in verbs and (key[0] is None or key[0] == ns)]
+                   if key[1] == res and verb in verbs
+                   and (key[0] is None or key[0] == ns or (home and key[0] == OPERATOR_NS))]
         used.update((key, verb) for key in allowed)
         ok = bool(allowed)
         failures += not ok

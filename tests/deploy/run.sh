@@ -101,7 +101,7 @@ fi
 OPERATOR_BIN=${OPERATOR_BIN:-}
 [[ -z "$OPERATOR_BIN" ]] && echo "skip real operator checks (no target/debug/auth0-domain-operator; set OPERATOR_BIN)"
 
-ALL_KINDS=namespaces,customresourcedefinitions,serviceaccounts,clusterroles,clusterrolebindings,roles,rolebindings,deployments,poddisruptionbudgets,services,servicemonitors
+ALL_KINDS=namespaces,customresourcedefinitions,serviceaccounts,clusterroles,clusterrolebindings,roles,rolebindings,deployments,poddisruptionbudgets,services,servicemonitors,networkpolicies
 SELECTOR=app.kubernetes.io/part-of=auth0-domain-operator
 
 # observe_operator INSTALL [RUN FLAGS...]: runs the operator binary against the current kube-sim
@@ -133,8 +133,9 @@ spec: {domain: login.scrape.example.com, type: Auth0ManagedCerts}
 YAML
   kubectl delete --raw /__sim/requests >/dev/null 2>&1
   start_operator() {
-    "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 --cluster-id deploy-test \
-      --allow-insecure-auth0 "$@" >"$WORK/operator-$install.log" 2>&1 &
+    # POD_NAMESPACE as in the Deployment: the credentials Secret is in the operator's namespace.
+    POD_NAMESPACE=auth0-domain-operator "$OPERATOR_BIN" --log-format json run --metrics-addr 127.0.0.1:0 \
+      --cluster-id deploy-test --allow-insecure-auth0 --allow-custom-api-url "$@" >"$WORK/operator-$install.log" 2>&1 &
     OP_PID=$!
     addr=""
     for _ in $(seq 1 200); do
@@ -279,8 +280,9 @@ done
 # ClusterRole must grant).
 echo "== RBAC vs the e2e suite's operator requests"
 if [[ -n "${E2E_REQUEST_LOG_DIR:-}" ]] && compgen -G "$E2E_REQUEST_LOG_DIR/*.json" >/dev/null; then
+  # Each world's namespace (e2e-<tag>) is its operator's own namespace (POD_NAMESPACE).
   pyout tests/deploy/rbac_observed.py --label "e2e suite, $(ls "$E2E_REQUEST_LOG_DIR"/*.json | wc -l) worlds" \
-    base "$E2E_REQUEST_LOG_DIR"
+    --operator-namespace '^e2e-' base "$E2E_REQUEST_LOG_DIR"
 elif [[ "${RBAC_REQUIRE_E2E:-}" == 1 ]]; then
   fail "no e2e request logs in ${E2E_REQUEST_LOG_DIR:-<E2E_REQUEST_LOG_DIR unset>} (the e2e run must write them)"
 else

@@ -212,6 +212,7 @@ out=$(through -w '\n%{http_code}' "https://$domain:$https_port/authorize?$query"
     -H 'User-Agent: edge-proxy-test/1.0' -H 'Origin: https://app.example' \
     -H 'Referer: https://app.example/login' -H 'Cookie: auth0=s%3Av1.abc; did=xyz; auth0_compat=1' \
     -H 'X-Forwarded-For: 203.0.113.66' -H 'true-client-ip: 203.0.113.77' \
+    -H 'X-Real-IP: 203.0.113.88' -H 'CF-Connecting-IP: 203.0.113.99' -H 'Forwarded: for=203.0.113.55' \
     -H 'client-certificate: forged' -H 'client-certificate-ca-verified: SUCCESS' \
     -H 'cname-api-key: client-supplied')
 status=${out##*$'\n'}
@@ -230,6 +231,13 @@ check "query string unchanged" "$(j .query)" "$query"
 check "client IP header is true-client-ip" "$(j .client_ip_header)" true-client-ip
 check "true-client-ip = the client (the forged one is replaced)" "$(j .client_ip)" 127.0.0.1
 check "X-Forwarded-For = the client only (the forged one is dropped)" "$(j .x_forwarded_for)" 127.0.0.1
+check "other client-IP headers stripped (X-Real-IP, CF-Connecting-IP, Forwarded)" \
+    "$(j '[.headers["x-real-ip"], .headers["cf-connecting-ip"], .headers["forwarded"]] | map(. // "absent") | join(",")')" "absent,absent,absent"
+sleep 0.2 # nginx writes the access log line after the response
+grep -q '"GET /authorize HTTP' "$tmp/nginx-main/access.log" || die "access log lacks the request: $(tail -n 3 "$tmp/nginx-main/access.log")"
+! grep -qE 'client_id=abc123|redirect_uri|state=' "$tmp/nginx-main/access.log" ||
+    die "access log records the query string: $(grep -m1 authorize "$tmp/nginx-main/access.log")"
+ok "access log: path logged, query string (login tickets, codes, state) not"
 check "cookies forwarded" "$(j '.cookies | "\(.auth0)|\(.did)|\(.auth0_compat)"')" "s%3Av1.abc|xyz|1"
 check "User-Agent forwarded" "$(j '.headers["user-agent"][0]')" edge-proxy-test/1.0
 check "Origin forwarded" "$(j '.headers.origin[0]')" https://app.example

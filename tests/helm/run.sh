@@ -130,6 +130,7 @@ declare -A SETS=(
   [image]="image.repository=registry.example.com/a0do,image.tag=1.2.3,image.pullPolicy=Always,imagePullSecrets[0].name=regcred"
   [resources]="resources.requests.cpu=100m,resources.requests.memory=128Mi,resources.limits.memory=1Gi"
   [no-pdb]="podDisruptionBudget.enabled=false"
+  [no-netpol]="networkPolicy.enabled=false"
   [no-rbac]="rbac.create=false"
   [own-sa]="serviceAccount.create=false,serviceAccount.name=existing"
   [scheduling]="nodeSelector.pool=ops,tolerations[0].key=ops,tolerations[0].operator=Exists,priorityClassName=system-cluster-critical,podLabels.team=idp,podAnnotations.note=x"
@@ -235,7 +236,8 @@ toggles() {
   t has everything-else 'nodeAffinity:'; nt has everything-else 'podAntiAffinity:'; t has everything-else 'terminationGracePeriodSeconds: 10'
   # maxUnavailable 0: the Deployment's rolling update always, the PDB's from the values.
   [[ $(grep -c 'maxUnavailable: 0$' "$WORK/everything-else.yaml") == 2 ]] || { echo "PDB maxUnavailable not 0"; rc=1; }
-  [[ $(kinds default) == "ClusterRole/auth0-domain-operator ClusterRoleBinding/auth0-domain-operator Deployment/auth0-domain-operator PodDisruptionBudget/auth0-domain-operator Role/auth0-domain-operator-leader-election RoleBinding/auth0-domain-operator-leader-election Service/auth0-domain-operator-metrics ServiceAccount/auth0-domain-operator" ]] ||
+  t has default 'kind: NetworkPolicy'; t has default 'port: 6443'; nt has no-netpol 'kind: NetworkPolicy'
+  [[ $(kinds default) == "ClusterRole/auth0-domain-operator ClusterRoleBinding/auth0-domain-operator Deployment/auth0-domain-operator NetworkPolicy/auth0-domain-operator PodDisruptionBudget/auth0-domain-operator Role/auth0-domain-operator-credentials Role/auth0-domain-operator-leader-election RoleBinding/auth0-domain-operator-credentials RoleBinding/auth0-domain-operator-leader-election Service/auth0-domain-operator-metrics ServiceAccount/auth0-domain-operator" ]] ||
     { echo "default objects: $(kinds default)"; rc=1; }
   return $rc
 }
@@ -307,6 +309,9 @@ base_denied() {
   can no delete customdomains.auth0.domain-operator.dev other-ns || rc=1
   can no update customdomains.auth0.domain-operator.dev other-ns || rc=1
   can no delete secrets other-ns || rc=1
+  can no list secrets other-ns || rc=1
+  can no watch secrets other-ns || rc=1
+  can no list secrets || rc=1
   can no create leases.coordination.k8s.io other-ns || rc=1
   can no delete leases.coordination.k8s.io $NS || rc=1
   can no create auth0tenants.auth0.domain-operator.dev || rc=1

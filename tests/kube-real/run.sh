@@ -82,6 +82,7 @@ if [[ $skip != *" e2e "* ]]; then
   t0=$SECONDS
   # shellcheck disable=SC2086
   E2E_KUBECONFIG=$dir/operator.kubeconfig E2E_ADMIN_KUBECONFIG=$admin E2E_LEASE_NAMESPACE=$sa_ns \
+    E2E_OPERATOR_SERVICEACCOUNT=$sa_ns:$sa \
     ${CARGO:-cargo} test -p e2e --no-fail-fast ${KUBE_REAL_E2E_ARGS:-} 2>&1 | tee "$dir/e2e.log" || status=1
   echo "   e2e: $((SECONDS - t0)) s"
 fi

@@ -102,6 +102,7 @@ CA=$DIR/tls/ca.pem
 say "starting the operator (metrics and health on http://$METRICS, logs: $DIR/logs/operator.log)"
 SSL_CERT_FILE=$CA RUST_LOG=${RUST_LOG:-info} "$BIN/auth0-domain-operator" run \
   --cluster-id sandbox --dns-nameservers "$DNS" --metrics-addr "$METRICS" \
+  --extra-tenant-domain-suffix auth0.local --allow-custom-api-url --credentials-namespace auth0-domain-operator \
   >"$DIR/logs/operator.log" 2>&1 & pids+=($!)
 
 say "applying examples/ (self-managed and Auth0-managed domains)"

@@ -90,10 +90,10 @@ the watched namespace with rbac.scope=namespaced.
 - apiGroups: [auth0.domain-operator.dev]
   resources: [customdomains/status]
   verbs: [patch]                       # server-side apply of the status
-# Managed Secrets (owned by a CustomDomain, labelled) and the tenants' credentials Secrets.
+# The CustomDomains' edge Secrets, by name only (no list or watch of Secrets here).
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, patch]
+  verbs: [get, create, patch]
 # Optional children of a CustomDomain (spec.dnsEndpoint, spec.certificate.issuerRef): server-side
 # apply (authorized as create when the object is new, patch otherwise) and delete when switched off.
 - apiGroups: [externaldns.k8s.io]

@@ -37,9 +37,18 @@ pub struct WorldBuilder {
     operator_args: Vec<String>,
     resync: String,
     default_dns_recheck: bool,
+    cluster_wide: bool,
 }
 
 impl WorldBuilder {
+    /// Run the operator without `--namespace` (every namespace's CustomDomains, every tenant's
+    /// status), with `POD_NAMESPACE` = the world's namespace as in a Deployment. kube-sim only: on
+    /// a shared real cluster it would reconcile the other worlds too.
+    pub fn cluster_wide(mut self) -> Self {
+        self.cluster_wide = true;
+        self
+    }
+
     /// Changes the Auth0 simulator configuration (rate limits, readings, faults at start…).
     pub fn sim(mut self, f: impl FnOnce(SimConfig) -> SimConfig) -> Self {
         self.sim = f(self.sim);
@@ -99,6 +108,8 @@ pub struct World {
     launched: bool,
     /// The test that built this world (libtest names its thread after it), for file names.
     test_name: Option<String>,
+    /// The operator runs without `--namespace` ([`WorldBuilder::cluster_wide`]).
+    cluster_wide: bool,
     seen_keys: Mutex<BTreeSet<String>>,
     kubeconfig: PathBuf,
     /// The operator's own kubeconfig when it differs from the harness's (`E2E_ADMIN_KUBECONFIG`).
@@ -142,6 +153,7 @@ impl World {
             operator_args: Vec::new(),
             resync: "30s".into(),
             default_dns_recheck: false,
+            cluster_wide: false,
         }
     }
 
@@ -247,6 +259,7 @@ impl World {
             operator: None,
             launched: false,
             test_name: std::thread::current().name().map(str::to_string),
+            cluster_wide: b.cluster_wide,
             seen_keys: Mutex::new(BTreeSet::new()),
             kubeconfig,
             operator_kubeconfig,
@@ -317,6 +330,9 @@ impl World {
             .create(&PostParams::default(), &creds)
             .await
             .map_err(kube_err("create credentials Secret"))?;
+        if self.operator_kubeconfig.is_some() {
+            self.grant_operator_namespace().await?;
+        }
         let tenant = json!({
             "apiVersion": format!("{}/{}", resources::GROUP, resources::VERSION),
             "kind": "Auth0Tenant",
@@ -331,6 +347,37 @@ impl World {
         });
         self.apply_json(&tenant).await?;
         Ok(())
+    }
+
+    /// On a real cluster with the operator's own identity (`E2E_ADMIN_KUBECONFIG`): the world's
+    /// namespace plays the operator's namespace, so it gets deploy/base's credentials Role there
+    /// (Secrets get/list/watch/create/patch/delete) bound to the operator's ServiceAccount
+    /// (`E2E_OPERATOR_SERVICEACCOUNT` = `namespace:name`, default deploy/base's).
+    async fn grant_operator_namespace(&self) -> Result<()> {
+        let sa = std::env::var("E2E_OPERATOR_SERVICEACCOUNT")
+            .unwrap_or_else(|_| "auth0-domain-operator:auth0-domain-operator".into());
+        let (sa_ns, sa_name) = sa
+            .split_once(':')
+            .unwrap_or(("auth0-domain-operator", sa.as_str()));
+        let yaml = format!(
+            r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: auth0-domain-operator-credentials, namespace: {ns}}}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: auth0-domain-operator-credentials, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: auth0-domain-operator-credentials}}
+subjects:
+- {{kind: ServiceAccount, name: {sa_name}, namespace: {sa_ns}}}
+"#,
+            ns = self.ns
+        );
+        self.apply_yaml(&yaml).await.map(|_| ())
     }
 
     /// Launches the operator (flags from the world plus `extra`); see [`WorldBuilder::without_operator`].
@@ -355,14 +402,25 @@ impl World {
             "--dns-nameservers",
             &self.dns.addr().to_string(),
             "--allow-insecure-auth0",
+            // The simulator's tenants are `*.auth0local.dev` hosts served at the simulator's URL.
+            "--extra-tenant-domain-suffix=auth0local.dev",
+            "--allow-custom-api-url",
             "--metrics-addr",
             "127.0.0.1:0",
-            "--namespace",
-            &self.ns,
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
+        // The world's namespace is the operator's own: its credentials Secret lives there.
+        // `extra` may name another namespace (`--namespace=<ns>`): a second operator of its own.
+        let own_ns = extra
+            .iter()
+            .find_map(|a| a.strip_prefix("--namespace="))
+            .unwrap_or(&self.ns)
+            .to_string();
+        if !self.cluster_wide && !extra.iter().any(|a| a.starts_with("--namespace")) {
+            args.extend(["--namespace".to_string(), self.ns.clone()]);
+        }
         // The operator's verify budget matches the world's simulator (100 per minute): with Auth0's
         // 5 per minute every world would wait 12 s for its first verify (the budget starts empty).
         if !extra.iter().any(|a| a.starts_with("--verify-limit")) {
@@ -383,6 +441,7 @@ impl World {
         if let Some(ca) = self.sim.ca_file() {
             envs.push(("SSL_CERT_FILE".into(), ca.to_string_lossy().into_owned()));
         }
+        envs.push(("POD_NAMESPACE".into(), own_ns));
         Operator::spawn(&bin, args, envs, self.dir.path().join(log))
     }
 

@@ -431,6 +431,17 @@ pub fn builtins() -> Vec<ResourceType> {
             ],
         ),
         builtin(
+            "networking.k8s.io",
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            true,
+            &["netpol"],
+            &[],
+            false,
+            vec![age()],
+        ),
+        builtin(
             "rbac.authorization.k8s.io",
             "v1",
             "ClusterRole",

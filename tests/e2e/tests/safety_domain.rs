@@ -1,5 +1,5 @@
 //! Multi-tenant safety, the CustomDomain side: what a team that may create CustomDomains in its
-//! namespace cannot do to others, and faults that must lose nothing (docs/design.md#safety).
+//! namespace cannot do to others, and faults that must lose nothing (docs/security.md, docs/design.md#secret-ownership).
 //!
 //! Each scenario plays the attack or the fault and checks the outcome: nothing touched, a status
 //! and Event that say why, nothing leaked.

@@ -120,3 +120,14 @@ pub fn status_summary(obj: &DynamicObject) -> String {
         .map(|s| serde_json::to_string(s).unwrap_or_default())
         .unwrap_or_else(|| "<no status>".into())
 }
+
+/// `Ready=True` for the object's current generation (what `kubectl wait --for=condition=Ready`
+/// plus kstatus's observedGeneration check mean by ready).
+pub fn ready(obj: &DynamicObject) -> bool {
+    is_true(obj, "Ready")
+        && obj
+            .data
+            .pointer("/status/observedGeneration")
+            .and_then(serde_json::Value::as_i64)
+            == obj.metadata.generation
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use auth0_sim::Readings;
 use e2e::error::{Error, Result, ensure};
 use e2e::measure;
-use e2e::resources::{self, Cond, condition, is_true, str_at};
+use e2e::resources::{self, Cond, condition, str_at};
 use e2e::{World, wait::wait_for};
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as NewEvent;
@@ -30,13 +30,7 @@ const GET_ONE: &str = "GET /api/v2/custom-domains/{id}";
 const ENTITLEMENT_TEXT: &str = "You reached the maximum number of custom domains for your account.";
 const PLAN_TEXT: &str = "The account is not allowed to perform this operation.";
 
-fn ready(o: &DynamicObject) -> bool {
-    is_true(o, "Ready")
-        && o.data
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64)
-            == o.metadata.generation
-}
+use e2e::resources::ready;
 
 fn ready_cond(o: &DynamicObject) -> Cond {
     condition(o, "Ready").unwrap_or_default()

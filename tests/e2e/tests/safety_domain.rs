@@ -19,13 +19,7 @@ const STEP: Duration = Duration::from_secs(45);
 const CREATE: &str = "POST /api/v2/custom-domains";
 const VERIFY: &str = "POST /api/v2/custom-domains/{id}/verify";
 
-fn ready(o: &DynamicObject) -> bool {
-    is_true(o, "Ready")
-        && o.data
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64)
-            == o.metadata.generation
-}
+use e2e::resources::ready;
 
 fn stalled_with(reason: &'static str) -> impl Fn(&DynamicObject) -> bool {
     move |o| condition(o, "Stalled").is_some_and(|c| c.status == "True" && c.reason == reason)

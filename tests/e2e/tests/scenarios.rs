@@ -20,13 +20,7 @@ const VERIFY: &str = "POST /api/v2/custom-domains/{id}/verify";
 const PATCH: &str = "PATCH /api/v2/custom-domains/{id}";
 const DELETE: &str = "DELETE /api/v2/custom-domains/{id}";
 
-fn ready(o: &DynamicObject) -> bool {
-    is_true(o, "Ready")
-        && o.data
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64)
-            == o.metadata.generation
-}
+use e2e::resources::ready;
 
 /// The ownership marker the operator writes for CustomDomain `name`: cluster, namespace, name, uid.
 async fn marker_of(w: &World, name: &str) -> Result<String> {

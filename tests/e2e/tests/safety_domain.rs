@@ -74,6 +74,20 @@ async fn secret_name_cannot_take_over_a_secret() -> Result<()> {
         "person's Secret: {:?}",
         condition(&obj, "Stalled").map(|c| c.message)
     );
+    // What a person sees: STATE says Stalled (never empty), REASON why, -o wide what to do.
+    let out = w.kubectl(&["get", "acd", "thief", "-o", "wide"]).await?;
+    ensure(out.success(), || format!("kubectl get: {}", out.stderr))?;
+    println!("{}", out.stdout);
+    let header = out.stdout.lines().next().unwrap_or_default();
+    let row = out.stdout.lines().nth(1).unwrap_or_default();
+    ensure(
+        header.contains("STATE") && header.contains("REASON") && header.contains("MESSAGE"),
+        || format!("columns: {header}"),
+    )?;
+    ensure(
+        row.contains("Stalled") && row.contains("SecretNotOwned") && row.contains("spec.secretName"),
+        || format!("kubectl get acd -o wide: {row}"),
+    )?;
     let after = w.counters();
     ensure(after.total(CREATE) == before.total(CREATE), || {
         "a create was sent although the Secret is not the operator's".into()

@@ -98,10 +98,10 @@ the watched namespace with rbac.scope=namespaced.
 # apply (authorized as create when the object is new, patch otherwise) and delete when switched off.
 - apiGroups: [externaldns.k8s.io]
   resources: [dnsendpoints]
-  verbs: [create, patch, delete]
+  verbs: [get, create, patch, delete]
 - apiGroups: [cert-manager.io]
   resources: [certificates]
-  verbs: [create, patch, delete]
+  verbs: [get, create, patch, delete]
 # kube-runtime's Recorder: create, then patch the series count of a repeated Event.
 - apiGroups: [events.k8s.io]
   resources: [events]

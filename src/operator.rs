@@ -225,6 +225,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .ok()
         .or_else(|| args.namespace.clone());
     let cd_ctx = Arc::new(cd_ctx);
+    let hand_over_ctx = cd_ctx.clone();
 
     // Credentials rotation: a change to a Secret some tenant references re-runs the tenant
     // controller at once (metadata only: the Secret's data never passes through this watch). Only
@@ -358,12 +359,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         _ = ns_stream => {}
         _ = creds_watch => {}
         () = lost_leadership(leadership.as_mut()) => {
-            // Another replica may be writing already: stop at once (returning drops the
-            // controllers mid-reconcile) and exit non-zero so Kubernetes restarts us as a standby.
+            // Another replica may be writing already: stop reconciling at once (leaving the select
+            // drops the controllers mid-reconcile), hand over the keys still held in memory, and
+            // exit non-zero so Kubernetes restarts us as a standby.
+            cd::hand_over_keys(&hand_over_ctx, KEY_HAND_OVER_WITHIN).await;
             anyhow::bail!("lost the leader-election Lease; exiting so this replica restarts as a standby");
         }
     }
     shutdown.cancel();
+    cd::hand_over_keys(&hand_over_ctx, KEY_HAND_OVER_WITHIN).await;
     if let Some(l) = leadership {
         l.release().await;
     }
@@ -373,6 +377,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     info!("stopped");
     Ok(())
 }
+
+/// How long a stopping replica keeps trying to put the one-time keys it holds in memory into their
+/// Secrets or the escrow (stays below the default 30 s termination grace period).
+const KEY_HAND_OVER_WITHIN: Duration = Duration::from_secs(25);
 
 /// Waits for a store's first full list; false when its writer is gone.
 async fn poll_ready<K>(store: &reflector::Store<K>) -> bool

@@ -20,6 +20,9 @@ use crate::resources::custom_domain::CustomDomain;
 
 /// Label telling escrow Secrets apart from the other Secrets the operator manages.
 pub const LABEL_ESCROW_FOR: &str = "auth0-domain-operator.dev/escrow-for-namespace";
+/// Annotation naming the Auth0 domain id the escrowed key belongs to: a key of a domain that was
+/// since deleted and recreated must never be written over the new domain's key.
+pub const ANNOTATION_DOMAIN_ID: &str = "auth0-domain-operator.dev/custom-domain-id";
 
 /// Name of the escrow Secret of a resource: by uid, so a re-created resource of the same name
 /// never picks up its predecessor's key.
@@ -30,11 +33,12 @@ pub fn name(cd: &CustomDomain) -> Option<String> {
         .map(|uid| format!("auth0-key-escrow-{uid}"))
 }
 
-/// Writes (or overwrites) the escrow copy; returns `namespace/name`.
+/// Writes the escrow copy of the key of Auth0 domain `domain_id`; returns `namespace/name`.
 pub async fn store(
     api: &Api<Secret>,
     namespace: &str,
     cd: &CustomDomain,
+    domain_id: &str,
     key: &Redacted<String>,
 ) -> Result<String, EscrowError> {
     let name = name(cd).ok_or(EscrowError::NoUid)?;
@@ -53,6 +57,10 @@ pub async fn store(
         (LABEL_CUSTOM_DOMAIN.to_owned(), cd.name_any()),
         (LABEL_ESCROW_FOR.to_owned(), cd.namespace().unwrap_or_default()),
     ]));
+    secret.metadata.annotations = Some(BTreeMap::from([(
+        ANNOTATION_DOMAIN_ID.to_owned(),
+        domain_id.to_owned(),
+    )]));
     let params = PostParams {
         field_manager: Some(MANAGER.to_owned()),
         ..Default::default()
@@ -66,12 +74,20 @@ pub async fn store(
     Ok(format!("{namespace}/{name}"))
 }
 
-/// The escrowed key of a resource, if there is one.
-pub async fn load(api: &Api<Secret>, cd: &CustomDomain) -> Result<Option<Redacted<String>>, EscrowError> {
+/// The escrowed key of a resource's Auth0 domain `domain_id`, if there is one. An escrow written
+/// for another domain id (the domain was recreated since) holds a dead key: it is not returned.
+pub async fn load(
+    api: &Api<Secret>,
+    cd: &CustomDomain,
+    domain_id: &str,
+) -> Result<Option<Redacted<String>>, EscrowError> {
     let name = name(cd).ok_or(EscrowError::NoUid)?;
     let Some(secret) = api.get_opt(&name).await.map_err(EscrowError::Kube)? else {
         return Ok(None);
     };
+    if !belongs_to(&secret, domain_id) {
+        return Ok(None);
+    }
     let key = secret
         .data
         .as_ref()
@@ -79,6 +95,15 @@ pub async fn load(api: &Api<Secret>, cd: &CustomDomain) -> Result<Option<Redacte
         .and_then(|v| String::from_utf8(v.0.clone()).ok())
         .filter(|k| !k.is_empty());
     Ok(key.map(Redacted::new))
+}
+
+/// Whether an escrow Secret holds the key of `domain_id` (escrows written before the annotation
+/// existed carry none and are taken as this domain's: only one domain per resource had one then).
+fn belongs_to(secret: &Secret, domain_id: &str) -> bool {
+    secret
+        .annotations()
+        .get(ANNOTATION_DOMAIN_ID)
+        .is_none_or(|id| id == domain_id)
 }
 
 /// Deletes the escrow copy once the target Secret holds the key (absent counts as done).
@@ -102,4 +127,24 @@ pub enum EscrowError {
     /// The Kubernetes API refused or failed.
     #[error("escrow Secret: {0}")]
     Kube(#[source] kube::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_escrow_of_another_domain_id_is_not_this_domains() {
+        let mut s = Secret::default();
+        assert!(
+            belongs_to(&s, "cd_new"),
+            "an escrow from before the annotation counts"
+        );
+        s.metadata.annotations = Some(BTreeMap::from([(
+            ANNOTATION_DOMAIN_ID.to_owned(),
+            "cd_old".to_owned(),
+        )]));
+        assert!(!belongs_to(&s, "cd_new"));
+        assert!(belongs_to(&s, "cd_old"));
+    }
 }

@@ -22,7 +22,7 @@ use kube::{
     },
 };
 use serde_json::json;
-use tracing::{debug, info, instrument, warn};
+use tracing::{debug, error, info, instrument, warn};
 
 use super::plan::{
     self, AdoptionVerdict, Attempts, EventKind, EventNote, Plan, PlanInput, PlanOptions, Remote,
@@ -44,6 +44,8 @@ use crate::tenant::runtime::{Health, TenantRuntime, Tenants, WaitingCall};
 const MAX_ROUNDS: usize = 8;
 /// Attempts at writing a freshly received `cname_api_key` before giving the reconcile back.
 const KEY_WRITE_ATTEMPTS: u32 = 5;
+/// How often a ready domain whose Secret lacks the key looks for it in escrow again.
+const ESCROW_RECHECK: Duration = Duration::from_secs(30);
 /// Longest wait for a verify turn inside a reconcile, which holds a reconcile slot meanwhile; for a
 /// later turn the reconcile ends and comes back then.
 const VERIFY_INLINE_WAIT: Duration = Duration::from_millis(250);
@@ -81,14 +83,14 @@ impl Error {
 #[derive(Default)]
 struct Memory {
     attempts: Attempts,
-    /// A key from verify that is not yet in the Secret, with the Secret content to write.
-    pending_key: Option<(Redacted<String>, SecretContent)>,
+    /// A key from verify that is not yet in the Secret.
+    pending_key: Option<HeldKey>,
     /// Why the last write of the pending key failed (no secret in it).
     key_write_error: Option<String>,
     /// Where the escrow copy of the pending key is (`namespace/name`).
     escrowed: Option<String>,
-    /// The escrow was read since the Secret was last seen with its key.
-    escrow_checked: bool,
+    /// When the escrow was last read since the Secret was last seen with its key.
+    escrow_checked_at: Option<std::time::Instant>,
     /// Transient-failure count for backoff.
     failures: u32,
     /// When a DNS miss was last counted.
@@ -96,6 +98,18 @@ struct Memory {
     /// The generation whose create Auth0 answered "already exists" although the tenant's list does
     /// not show the domain (a second such answer stalls it: the name is held elsewhere).
     duplicate_of_generation: Option<i64>,
+}
+
+/// A one-time key from verify that is not yet in its Secret, with all a write needs, so it can be
+/// handed over without a reconcile (leader step-down, shutdown).
+#[derive(Clone)]
+struct HeldKey {
+    key: Redacted<String>,
+    content: SecretContent,
+    /// The Auth0 domain the key belongs to (recorded on the escrow copy).
+    domain_id: String,
+    /// The resource as last reconciled (owner reference, escrow name).
+    resource: Arc<CustomDomain>,
 }
 
 /// Shared state of the `CustomDomain` controller.
@@ -543,10 +557,16 @@ impl Executor<'_> {
         );
         let look = self.ctx.with_memory(self.key, |m| {
             if has_key {
-                m.escrow_checked = false;
+                m.escrow_checked_at = None;
             }
-            let look = !has_key && m.pending_key.is_none() && !m.escrow_checked;
-            m.escrow_checked |= look;
+            // Read again now and then: a replica that stepped down may hand the key over later.
+            let due = m
+                .escrow_checked_at
+                .is_none_or(|at| at.elapsed() >= ESCROW_RECHECK);
+            let look = !has_key && m.pending_key.is_none() && due;
+            if look {
+                m.escrow_checked_at = Some(std::time::Instant::now());
+            }
             look
         });
         if !look
@@ -556,13 +576,18 @@ impl Executor<'_> {
             return Ok(());
         }
         let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &ns);
-        match escrow::load(&api, cd).await {
+        match escrow::load(&api, cd, &domain.custom_domain_id).await {
             Ok(Some(key)) => {
                 info!("found the cname-api-key in escrow; writing it to the Secret");
-                let content = plan::secret_content(cd, domain);
+                let held = HeldKey {
+                    key,
+                    content: plan::secret_content(cd, domain),
+                    domain_id: domain.custom_domain_id.clone(),
+                    resource: Arc::new(cd.clone()),
+                };
                 let at = escrow::name(cd).map(|n| format!("{ns}/{n}"));
                 self.ctx.with_memory(self.key, |m| {
-                    m.pending_key = Some((key, content));
+                    m.pending_key = Some(held);
                     m.escrowed = at;
                 });
                 if let Some(stored) = flush_pending_key(self.ctx, self.key, self.secrets, cd).await? {
@@ -877,8 +902,13 @@ impl Executor<'_> {
                         });
                         if let Some(key) = resp.cname_api_key {
                             info!("received the one-time cname_api_key; writing it to the Secret");
-                            self.ctx
-                                .with_memory(self.key, |m| m.pending_key = Some((key, content)));
+                            let held = HeldKey {
+                                key,
+                                content,
+                                domain_id: id.to_owned(),
+                                resource: Arc::new(cd.clone()),
+                            };
+                            self.ctx.with_memory(self.key, |m| m.pending_key = Some(held));
                             if let Some(stored) =
                                 flush_pending_key(self.ctx, self.key, self.secrets, cd).await?
                             {
@@ -977,13 +1007,17 @@ async fn flush_pending_key(
     secrets: &Api<Secret>,
     cd: &CustomDomain,
 ) -> Result<Option<Secret>, Error> {
-    let Some((cname_key, content, failing)) = ctx.with_memory(key, |m| {
-        m.pending_key
-            .as_ref()
-            .map(|(k, c)| (k.clone(), c.clone(), m.key_write_error.is_some()))
+    let Some((held, failing)) = ctx.with_memory(key, |m| {
+        m.pending_key.clone().map(|h| (h, m.key_write_error.is_some()))
     }) else {
         return Ok(None);
     };
+    let HeldKey {
+        key: cname_key,
+        content,
+        domain_id,
+        ..
+    } = held;
     // Retried in place only the first time: a write that keeps failing is retried on requeue,
     // without holding a reconcile slot for seconds each time.
     let attempts = if failing { 1 } else { KEY_WRITE_ATTEMPTS };
@@ -1021,7 +1055,15 @@ async fn flush_pending_key(
     let escrowed = match (escrowed, &ctx.escrow_namespace) {
         (Some(at), _) => Some(at),
         (None, Some(ns)) => {
-            match escrow::store(&Api::namespaced(ctx.client.clone(), ns), ns, cd, &cname_key).await {
+            match escrow::store(
+                &Api::namespaced(ctx.client.clone(), ns),
+                ns,
+                cd,
+                &domain_id,
+                &cname_key,
+            )
+            .await
+            {
                 Ok(at) => {
                     warn!(escrow = %at, "the cname-api-key is kept in escrow until its Secret can be written");
                     Some(at)
@@ -1041,6 +1083,127 @@ async fn flush_pending_key(
         m.key_write_error = Some(text);
     });
     Ok(None)
+}
+
+/// What [`hand_over_keys`] did with the keys it found in memory.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HandOver {
+    /// Keys now in their Secret (written now, or found there already).
+    pub in_secret: usize,
+    /// Keys whose Secret could not be written but whose escrow copy exists.
+    pub escrowed: usize,
+    /// Keys neither in a Secret nor in escrow when time ran out: they die with the process.
+    pub lost: usize,
+}
+
+/// Called once this process stops reconciling (a lost leader Lease, a shutdown): every one-time
+/// key still held in memory is put where the next leader finds it, within `within`. The escrow
+/// copy first (named by uid, tagged with the domain id: safe whoever leads now), then the Secret,
+/// but only while it holds no key (compare-and-swap: the new leader may have written a newer
+/// one). Keys are handled side by side and retried until each is in its Secret or time is up
+/// (docs/design.md#key-safety).
+pub async fn hand_over_keys(ctx: &Context, within: Duration) -> HandOver {
+    let held: Vec<(HeldKey, bool)> = {
+        let memory = ctx.memory.lock().unwrap_or_else(|e| e.into_inner());
+        memory
+            .values()
+            .filter_map(|m| m.pending_key.clone().map(|h| (h, m.escrowed.is_some())))
+            .collect()
+    };
+    if held.is_empty() {
+        return HandOver::default();
+    }
+    info!(keys = held.len(), within = ?within, "handing over cname-api-keys not yet in their Secrets");
+    let deadline = tokio::time::Instant::now() + within;
+    let outcomes = futures::future::join_all(
+        held.into_iter()
+            .map(|(h, escrowed)| hand_over_one(ctx, h, escrowed, deadline)),
+    )
+    .await;
+    let mut out = HandOver::default();
+    for o in outcomes {
+        match o {
+            KeyFate::InSecret => out.in_secret += 1,
+            KeyFate::Escrowed => out.escrowed += 1,
+            KeyFate::Lost => out.lost += 1,
+        }
+    }
+    if out.lost > 0 {
+        error!(
+            in_secret = out.in_secret,
+            escrowed = out.escrowed,
+            lost = out.lost,
+            "could not hand over every cname-api-key: the lost ones will be reported CnameApiKeyLost"
+        );
+    } else {
+        info!(
+            in_secret = out.in_secret,
+            escrowed = out.escrowed,
+            "every held cname-api-key handed over"
+        );
+    }
+    out
+}
+
+enum KeyFate {
+    InSecret,
+    Escrowed,
+    Lost,
+}
+
+async fn hand_over_one(
+    ctx: &Context,
+    h: HeldKey,
+    mut escrowed: bool,
+    deadline: tokio::time::Instant,
+) -> KeyFate {
+    let cd = &*h.resource;
+    let (ns, name) = (cd.namespace().unwrap_or_default(), cd.name_any());
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if !escrowed && let Some(escrow_ns) = &ctx.escrow_namespace {
+            let api = Api::namespaced(ctx.client.clone(), escrow_ns);
+            match escrow::store(&api, escrow_ns, cd, &h.domain_id, &h.key).await {
+                Ok(at) => {
+                    info!(%ns, %name, escrow = %at, "cname-api-key handed over in escrow");
+                    escrowed = true;
+                }
+                Err(e) => {
+                    warn!(%ns, %name, error = %scrub(&e.to_string(), h.key.expose()), "escrow write failed; retrying")
+                }
+            }
+        }
+        match secret::store_key_if_keyless(&secrets, cd, &h.content, &h.key).await {
+            Ok(secret::KeylessWrite::Written) => {
+                info!(%ns, %name, secret = %h.content.name, "cname-api-key stored before stepping down");
+                if escrowed
+                    && let Some(escrow_ns) = &ctx.escrow_namespace
+                    && let Err(e) = escrow::discard(&Api::namespaced(ctx.client.clone(), escrow_ns), cd).await
+                {
+                    warn!(%ns, %name, error = %e, "deleting the escrow copy failed; the next leader deletes it");
+                }
+                return KeyFate::InSecret;
+            }
+            Ok(secret::KeylessWrite::AlreadyHeld) => return KeyFate::InSecret,
+            // Not ours any more (replaced by a person): the escrow copy is all we can leave.
+            Ok(secret::KeylessWrite::NotOurs) if escrowed => return KeyFate::Escrowed,
+            Ok(secret::KeylessWrite::NotOurs) => {}
+            Err(e) => {
+                warn!(%ns, %name, error = %scrub(&e.to_string(), h.key.expose()), "Secret write failed; retrying")
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return if escrowed {
+                KeyFate::Escrowed
+            } else {
+                KeyFate::Lost
+            };
+        }
+        tokio::time::sleep(delay.min(deadline - now)).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
 }
 
 /// `text` without `secret` in any form a Secret write carries it (plain or base64).

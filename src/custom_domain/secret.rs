@@ -155,6 +155,52 @@ pub async fn store_key(
     write(api, cd, content, Some(key), true).await
 }
 
+/// What [`store_key_if_keyless`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeylessWrite {
+    /// The key was written.
+    Written,
+    /// The Secret already holds a key (this one from an earlier write, or a newer one): untouched.
+    AlreadyHeld,
+    /// The Secret is not this resource's: untouched.
+    NotOurs,
+}
+
+/// Writes the key only into a Secret of this resource that holds no key yet, as a compare-and-swap
+/// on its resourceVersion: used when this process no longer leads, so a key written meanwhile by
+/// the new leader (perhaps of a recreated domain) is never overwritten.
+pub async fn store_key_if_keyless(
+    api: &Api<Secret>,
+    cd: &CustomDomain,
+    content: &SecretContent,
+    key: &Redacted<String>,
+) -> Result<KeylessWrite, kube::Error> {
+    let Some(current) = api.get_opt(&content.name).await? else {
+        // Absent: a create cannot overwrite anything (409 if made meanwhile: the caller retries).
+        let secret = create_body(cd, content, Some(key));
+        let params = PostParams {
+            field_manager: Some(MANAGER.to_owned()),
+            ..Default::default()
+        };
+        return api.create(&params, &secret).await.map(|_| KeylessWrite::Written);
+    };
+    match state_of(Some(&current), cd) {
+        SecretState::Present { has_key: true, .. } => return Ok(KeylessWrite::AlreadyHeld),
+        SecretState::Present {
+            owner: SecretOwner::ThisResource,
+            ..
+        } => {}
+        _ => return Ok(KeylessWrite::NotOurs),
+    }
+    let patch = json!({
+        "metadata": { "resourceVersion": current.metadata.resource_version, "labels": labels(cd) },
+        "data": encoded_data(content, Some(key)),
+    });
+    api.patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| KeylessWrite::Written)
+}
+
 async fn write(
     api: &Api<Secret>,
     cd: &CustomDomain,
@@ -181,6 +227,24 @@ async fn create(
     content: &SecretContent,
     key: Option<&Redacted<String>>,
 ) -> Result<Secret, kube::Error> {
+    let secret = create_body(cd, content, key);
+    let params = PostParams {
+        field_manager: Some(MANAGER.to_owned()),
+        ..Default::default()
+    };
+    match api.create(&params, &secret).await {
+        // Created concurrently (another round or a restarted operator): merge into it instead.
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            let patch = json!({ "metadata": { "labels": labels(cd) }, "data": encoded_data(content, key) });
+            api.patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+        }
+        other => other,
+    }
+}
+
+/// A new Secret of this resource, owned by it, with `content` (and the key, if given).
+fn create_body(cd: &CustomDomain, content: &SecretContent, key: Option<&Redacted<String>>) -> Secret {
     let mut data: BTreeMap<String, ByteString> = plain_data(content)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), ByteString(v.into_bytes())))
@@ -200,19 +264,7 @@ async fn create(
     secret.metadata.namespace = cd.namespace();
     secret.metadata.labels = Some(labels(cd));
     secret.metadata.owner_references = cd.controller_owner_ref(&()).map(|o| vec![o]);
-    let params = PostParams {
-        field_manager: Some(MANAGER.to_owned()),
-        ..Default::default()
-    };
-    match api.create(&params, &secret).await {
-        // Created concurrently (another round or a restarted operator): merge into it instead.
-        Err(kube::Error::Api(e)) if e.code == 409 => {
-            let patch = json!({ "metadata": { "labels": labels(cd) }, "data": encoded_data(content, key) });
-            api.patch(&content.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-        }
-        other => other,
-    }
+    secret
 }
 
 /// `deletionPolicy: Orphan`: drops the resource's ownerReference so the Secret outlives it.

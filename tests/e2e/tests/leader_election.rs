@@ -138,3 +138,129 @@ async fn standby_takes_over_the_lease_when_the_leader_is_killed() -> Result<()> 
     let _ = standby.kill();
     w.assert_no_leaks().await
 }
+
+/// Issue-14 item 9: a leader that loses its Lease while a one-time key is only in its memory (the
+/// Secret write and the escrow write both failing) hands the key over before it exits: once
+/// writes work again it stores the key (the Secret had none), and the next leader finds it there:
+/// Ready, the same key Auth0 issued, one domain created, no escrow left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_stepping_down_hands_over_a_key_it_could_not_write() -> Result<()> {
+    let mut w = World::builder().without_operator().start().await?;
+    let Some(control) = w
+        .kube_sim_or_skip("fail Secret and Lease writes")
+        .map(|k| k.control().clone())
+    else {
+        return Ok(());
+    };
+    let lease_ns = w.lease_namespace().await?;
+    let args = vec![
+        "--leader-election".to_string(),
+        format!("--lease-name=e2e-{}", w.tag),
+        format!("--lease-namespace={lease_ns}"),
+        "--dns-recheck-max=5s".to_string(),
+    ];
+    w.launch_operator(args)?;
+    w.wait_operator_ready().await?;
+    let name = "handover";
+    let domain = w.domain(name);
+    let secret_name = format!("{name}-auth0-edge");
+    w.apply_json(&w.custom_domain(name, &domain, "SelfManagedCerts", json!({})))
+        .await?;
+    wait_for(
+        "the edge Secret before verify",
+        STEP,
+        || async { w.secret(&secret_name).await.ok().flatten() },
+        || w.log_tail(),
+    )
+    .await?;
+    // Neither the Secret nor the escrow can be written: the key is only in memory.
+    for verb in ["patch", "create"] {
+        control.add_fault(kube_sim::FaultRule {
+            verb: Some(verb.into()),
+            resource: Some("secrets".into()),
+            status: Some(500),
+            ..kube_sim::FaultRule::default()
+        });
+    }
+    w.publish_records(name, STEP).await?;
+    let obj = w
+        .wait_cd(name, "KeyPendingWrite, only in memory", STEP, |o| {
+            e2e::resources::condition(o, "SecretStored")
+                .is_some_and(|c| c.reason == "KeyPendingWrite" && c.message.contains("ONLY"))
+        })
+        .await?;
+    println!("{}", str_at(&obj, "/status/conditions").unwrap_or_default());
+    // Then the Lease cannot be renewed: the leader steps down with the key in memory.
+    control.add_fault(kube_sim::FaultRule {
+        verb: Some("update".into()),
+        resource: Some("leases".into()),
+        status: Some(500),
+        ..kube_sim::FaultRule::default()
+    });
+    let deadline = Instant::now() + STEP;
+    loop {
+        let op = w.operator()?;
+        if op.log().contains("handing over cname-api-keys") {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Check(format!(
+                "the leader did not step down and hand over:\n{}",
+                op.log_tail(40)
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    control.clear_faults();
+    loop {
+        let op = w.operator()?;
+        if let Some(status) = op.exited() {
+            println!("old leader exited: {status}");
+            break;
+        }
+        if Instant::now() > deadline + STEP {
+            return Err(Error::Check(format!(
+                "the old leader did not exit:\n{}",
+                op.log_tail(40)
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = w.operator()?.log();
+    ensure(log.contains("cname-api-key stored before stepping down"), || {
+        format!("the key was not stored during the hand-over:\n{}", w.log_tail())
+    })?;
+    let issued = w
+        .sim()
+        .control()
+        .domain_by_name(&domain)
+        .and_then(|d| d.cname_api_key.clone())
+        .unwrap_or_default();
+    let stored = w
+        .secret(&secret_name)
+        .await?
+        .and_then(|s| e2e::resources::secret_strings(&s).get("cname-api-key").cloned());
+    ensure(stored.as_deref() == Some(issued.as_str()), || {
+        "the Secret does not hold the key Auth0 issued after the hand-over".into()
+    })?;
+
+    // The next leader (a restart, after the old Lease expired) finds the key where it belongs.
+    w.operator()?.restart()?;
+    let obj = w
+        .wait_cd(
+            name,
+            "Ready under the next leader",
+            STEP * 2,
+            e2e::resources::ready,
+        )
+        .await?;
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
+    ensure(
+        w.secret(&format!("auth0-key-escrow-{uid}")).await?.is_none(),
+        || "an escrow copy was left behind".into(),
+    )?;
+    ensure(w.counters().domains_created == 1, || {
+        "the domain was recreated".into()
+    })?;
+    w.assert_no_leaks().await
+}

@@ -148,7 +148,7 @@ impl ChildrenReport {
             problems.join("; ")
         } else if !waiting.is_empty() {
             format!(
-                "{} waits for the verification record from Auth0",
+                "{} waits for this resource's domain in Auth0 and its verification record",
                 waiting.join(", ")
             )
         } else {
@@ -185,9 +185,10 @@ fn may_exist(cd: &CustomDomain, kind: ChildKind) -> bool {
     })
 }
 
-/// Applies the requested children and deletes switched-off ones. `remote` is the Auth0 domain when
-/// known (the `DNSEndpoint` holds its verification record). Never fails: each child's outcome is
-/// in the report.
+/// Applies the requested children and deletes switched-off ones. `remote` is the Auth0 domain this
+/// resource holds, when known: the `DNSEndpoint` holds its verification record, and neither child
+/// is made before it (a name the resource does not hold gets no record and no certificate).
+/// Never fails: each child's outcome is in the report.
 pub async fn sync(
     client: &kube::Client,
     cd: &CustomDomain,
@@ -205,6 +206,8 @@ pub async fn sync(
     )
     .await;
     let cert = certificate_object(cd);
+    let cert_wanted = cert.is_some();
+    let cert = cert.filter(|_| remote.is_some());
     let certificate = match issuer_refusal(cd, allowed_cluster_issuers) {
         Some(why) => ChildState::Refused(why),
         None => {
@@ -212,7 +215,7 @@ pub async fn sync(
                 client,
                 cd,
                 ChildKind::Certificate,
-                cert.is_some(),
+                cert_wanted,
                 cert,
                 certificate_name(cd),
             )

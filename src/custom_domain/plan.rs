@@ -28,7 +28,7 @@ use crate::resources::custom_domain::{
     ADOPT_ANNOTATION, CustomDomain, CustomDomainStatus, DeletionPolicy, DomainType, OWNER_METADATA_KEY,
     RECREATE_ON_KEY_LOSS_ANNOTATION,
 };
-use crate::resources::tenant::Adoption;
+use crate::resources::tenant::{Adoption, DomainClaim};
 use crate::tenant::namespaces::{describe_selector, selector_matches};
 
 pub use children::{
@@ -99,6 +99,52 @@ pub struct TenantView {
     pub create_refused: Option<TenantRefusal>,
     /// Whether the tenant's `spec.adoption` lets this resource adopt an unowned Auth0 domain.
     pub adoption: AdoptionVerdict,
+    /// Whether the tenant's `spec.allowedDomains` lets this namespace claim `spec.domain`.
+    pub claim: ClaimVerdict,
+}
+
+/// The tenant's answer to "may this namespace claim this domain name?" (`spec.allowedDomains`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimVerdict {
+    /// No `spec.allowedDomains` (any name), or a rule selects the namespace and lists the name.
+    Allowed,
+    /// Refused; the text says which part failed.
+    Refused(String),
+}
+
+/// Decides a domain claim from the tenant's `spec.allowedDomains`, the namespace's labels and the
+/// domain.
+pub fn claim_verdict(
+    claims: &[DomainClaim],
+    namespace_labels: &std::collections::BTreeMap<String, String>,
+    domain: &str,
+) -> ClaimVerdict {
+    if claims.is_empty() {
+        return ClaimVerdict::Allowed;
+    }
+    let selecting: Vec<&DomainClaim> = claims
+        .iter()
+        .filter(|c| selector_matches(&c.namespace_selector, namespace_labels))
+        .collect();
+    if selecting
+        .iter()
+        .any(|c| c.domains.iter().any(|d| d.matches(domain)))
+    {
+        return ClaimVerdict::Allowed;
+    }
+    if selecting.is_empty() {
+        return ClaimVerdict::Refused("no rule of its spec.allowedDomains selects this namespace".to_owned());
+    }
+    let mut names: Vec<&str> = selecting
+        .iter()
+        .flat_map(|c| c.domains.iter().map(|d| d.0.as_str()))
+        .collect();
+    names.dedup();
+    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    let more = if names.len() > 5 { ", …" } else { "" };
+    ClaimVerdict::Refused(format!(
+        "its spec.allowedDomains lets this namespace claim only {shown}{more}"
+    ))
 }
 
 /// The tenant's answer to "may this resource adopt an existing Auth0 domain nobody owns?".
@@ -637,7 +683,22 @@ fn tenant_usable(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>) -> bool {
             b.requeue(t.resync_interval);
             false
         }
-        TenantHealth::Ready => true,
+        TenantHealth::Ready => match &t.claim {
+            ClaimVerdict::Allowed => true,
+            ClaimVerdict::Refused(why) => {
+                let cd = input.resource;
+                let ns = cd.metadata.namespace.as_deref().unwrap_or_default();
+                b.stalled(
+                    Reason::DomainNotAllowed,
+                    format!(
+                        "namespace {ns} may not claim {} on Auth0Tenant {}: {why}; nothing was sent to Auth0 and no DNS record or certificate is requested — ask the tenant's owner to add it to spec.allowedDomains",
+                        cd.spec.domain, t.name
+                    ),
+                );
+                b.requeue(t.resync_interval);
+                false
+            }
+        },
     }
 }
 

@@ -25,9 +25,9 @@ use serde_json::json;
 use tracing::{debug, error, info, instrument, warn};
 
 use super::plan::{
-    self, AdoptionVerdict, Attempts, EventKind, EventNote, Plan, PlanInput, PlanOptions, Remote,
-    SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
-    mark_retrying, mark_stalled,
+    self, AdoptionVerdict, Attempts, ClaimVerdict, EventKind, EventNote, Plan, PlanInput, PlanOptions,
+    Remote, SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
+    claim_verdict, mark_retrying, mark_stalled,
 };
 use super::{FINALIZER, MANAGER, children, escrow, secret};
 use crate::auth0::{self, Redacted};
@@ -215,6 +215,7 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
         resync_interval: Duration::from_secs(600),
         create_refused: None,
         adoption: AdoptionVerdict::Off,
+        claim: ClaimVerdict::Allowed,
     };
     // A deleted Auth0Tenant leaves its runtime behind until the process restarts: the store decides.
     let tenant = ctx.tenant_store.get(&ObjectRef::new(&name));
@@ -230,6 +231,9 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
         labels,
         &cd.spec.domain,
     );
+    if let Some(t) = &tenant {
+        view.claim = claim_verdict(&t.spec.allowed_domains, labels, &cd.spec.domain);
+    }
     let mut unchecked = false;
     match runtime.as_ref().filter(|_| exists) {
         Some(rt) => {
@@ -373,8 +377,9 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
     let Some(mut plan) = last else {
         return Ok(Action::requeue(Duration::from_secs(5)));
     };
-    // Children only for a domain its tenant admits (a refused namespace gets nothing created).
-    if !deleting && view.allowed {
+    // Children only for a domain its tenant admits (a refused namespace or a name the namespace
+    // may not claim gets nothing created).
+    if !deleting && view.allowed && view.claim == ClaimVerdict::Allowed {
         sync_children(&ctx, &cd, runtime.as_deref(), &mut plan.status).await;
     }
 
@@ -1310,9 +1315,12 @@ async fn sync_children(
     rt: Option<&TenantRuntime>,
     status: &mut CustomDomainStatus,
 ) {
+    // Only the Auth0 domain this resource holds: a name held by another resource (or nobody) gets
+    // no DNS record and no certificate from this one.
     let seen = rt
         .filter(|rt| rt.snapshot.is_loaded())
-        .and_then(|rt| rt.snapshot.get(&cd.spec.domain));
+        .and_then(|rt| rt.snapshot.get(&cd.spec.domain))
+        .filter(|s| plan::owner_of(&s.domain, &ctx.cluster_id, cd) == plan::Owner::ThisResource);
     let issuers = ctx
         .tenant_store
         .get(&ObjectRef::new(&cd.spec.tenant_ref.name))

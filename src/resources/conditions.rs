@@ -120,6 +120,8 @@ reasons! {
     OwnedElsewhere,
     /// The resource asks to adopt an existing domain its tenant's `spec.adoption` does not allow.
     AdoptionNotAllowed,
+    /// The tenant's `spec.allowedDomains` does not let this namespace claim `spec.domain`.
+    DomainNotAllowed,
     /// The Secret `spec.secretName` names exists and belongs to something else: left untouched.
     SecretNotOwned,
     /// The one-time key is held by the operator (and in its escrow Secret) until the Secret

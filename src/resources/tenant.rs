@@ -125,6 +125,24 @@ pub struct Auth0TenantSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub allowed_cluster_issuers: Vec<String>,
+
+    /// Which namespaces may claim which domain names on this tenant: create or adopt them in
+    /// Auth0, publish their DNS records and request their certificates. Empty (default): every
+    /// namespace `allowedNamespaces` admits may claim any name; set it when teams share a tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub allowed_domains: Vec<DomainClaim>,
+}
+
+/// Domain names the namespaces a selector picks may claim.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainClaim {
+    /// Namespaces this rule covers (label selector; `{}` selects every namespace).
+    pub namespace_selector: LabelSelector,
+    /// Names they may claim: exact host names, or `*.example.com` for any name below example.com.
+    #[schemars(length(min = 1, max = 256))]
+    pub domains: Vec<DomainPattern>,
 }
 
 /// Who may adopt existing, unowned Auth0 domains of a tenant.
@@ -136,13 +154,13 @@ pub struct Adoption {
     /// Domains that may be adopted: exact host names, or `*.example.com` for any name below
     /// example.com.
     #[schemars(length(min = 1, max = 256))]
-    pub domains: Vec<AdoptableDomain>,
+    pub domains: Vec<DomainPattern>,
 }
 
 /// A host name, or `*.` followed by one (every name below it).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(transparent)]
-pub struct AdoptableDomain(
+pub struct DomainPattern(
     #[schemars(
         length(min = 1, max = 255),
         regex(pattern = r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -150,7 +168,7 @@ pub struct AdoptableDomain(
     pub String,
 );
 
-impl AdoptableDomain {
+impl DomainPattern {
     /// Whether `domain` is this name, or below it for a `*.` pattern.
     pub fn matches(&self, domain: &str) -> bool {
         match self.0.strip_prefix("*.") {
@@ -374,10 +392,10 @@ mod tests {
 
     #[test]
     fn adoptable_domains_match_names_and_subtrees() {
-        let exact = AdoptableDomain("login.example.com".to_owned());
+        let exact = DomainPattern("login.example.com".to_owned());
         assert!(exact.matches("login.example.com"));
         assert!(!exact.matches("a.login.example.com"));
-        let below = AdoptableDomain("*.example.com".to_owned());
+        let below = DomainPattern("*.example.com".to_owned());
         assert!(below.matches("login.example.com"));
         assert!(below.matches("a.b.example.com"));
         assert!(!below.matches("example.com"));

@@ -109,6 +109,7 @@ fn tenant() -> TenantView {
         resync_interval: RESYNC,
         create_refused: None,
         adoption: AdoptionVerdict::Off,
+        claim: ClaimVerdict::Allowed,
     }
 }
 
@@ -286,6 +287,48 @@ fn rows() -> Vec<Row> {
                 message: "creating Auth0 domain login.example.com",
             },
         ),
+        Row {
+            tenant: TenantView {
+                claim: ClaimVerdict::Refused(
+                    "no rule of its spec.allowedDomains selects this namespace".into(),
+                ),
+                ..tenant()
+            },
+            ..row(
+                "name the namespace may not claim -> Stalled DomainNotAllowed, nothing sent",
+                self_managed(),
+                RemoteRow::Absent,
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::DomainNotAllowed),
+                    stalled: Some(Reason::DomainNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::DomainNotAllowed],
+                    message: "namespace team-a may not claim login.example.com on Auth0Tenant default: no rule of its spec.allowedDomains selects this namespace",
+                },
+            )
+        },
+        Row {
+            tenant: TenantView {
+                claim: ClaimVerdict::Refused("x".into()),
+                ..adoption_allowed()
+            },
+            ..row(
+                "adoption allowed but the name may not be claimed -> Stalled DomainNotAllowed, no PATCH",
+                annotate(self_managed(), ADOPT_ANNOTATION),
+                found(wire_domain("self_managed_certs", "ready", None), 0),
+                Want {
+                    steps: &[],
+                    ready: (false, Reason::DomainNotAllowed),
+                    stalled: Some(Reason::DomainNotAllowed),
+                    reconciling: false,
+                    requeue: RESYNC,
+                    events: &[Reason::DomainNotAllowed],
+                    message: "ask the tenant's owner to add it to spec.allowedDomains",
+                },
+            )
+        },
         Row {
             secret: NO_KEY,
             ..row(
@@ -2106,7 +2149,7 @@ fn an_adoption_completes_once_the_key_is_in_the_secret() {
 
 #[test]
 fn adoption_verdicts_follow_the_tenant_spec() {
-    use crate::resources::tenant::{AdoptableDomain, Adoption};
+    use crate::resources::tenant::{Adoption, DomainPattern};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
     let labels = BTreeMap::from([("team".to_owned(), "identity".to_owned())]);
     assert_eq!(
@@ -2118,7 +2161,7 @@ fn adoption_verdicts_follow_the_tenant_spec() {
             match_labels: Some(BTreeMap::from([("team".to_owned(), "identity".to_owned())])),
             ..Default::default()
         },
-        domains: vec![AdoptableDomain("*.example.com".into())],
+        domains: vec![DomainPattern("*.example.com".into())],
     };
     assert_eq!(
         adoption_verdict(Some(&rule), &labels, "login.example.com"),
@@ -2131,6 +2174,55 @@ fn adoption_verdicts_follow_the_tenant_spec() {
     assert_eq!(
         adoption_verdict(Some(&rule), &BTreeMap::new(), "login.example.com"),
         AdoptionVerdict::NamespaceNotSelected("team=identity".into())
+    );
+}
+
+#[test]
+fn domain_claims_follow_the_tenant_spec() {
+    use crate::resources::tenant::{DomainClaim, DomainPattern};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let team = |t: &str| BTreeMap::from([("team".to_owned(), t.to_owned())]);
+    let rule = |t: &str, names: &[&str]| DomainClaim {
+        namespace_selector: LabelSelector {
+            match_labels: Some(team(t)),
+            ..Default::default()
+        },
+        domains: names.iter().map(|n| DomainPattern((*n).into())).collect(),
+    };
+    assert_eq!(
+        claim_verdict(&[], &team("a"), "login.b.example.com"),
+        ClaimVerdict::Allowed,
+        "no rules: any name"
+    );
+    let rules = [
+        rule("a", &["*.a.example.com"]),
+        rule("b", &["login.b.example.com"]),
+    ];
+    assert_eq!(
+        claim_verdict(&rules, &team("a"), "id.a.example.com"),
+        ClaimVerdict::Allowed
+    );
+    assert_eq!(
+        claim_verdict(&rules, &team("b"), "login.b.example.com"),
+        ClaimVerdict::Allowed
+    );
+    assert_eq!(
+        claim_verdict(&rules, &team("a"), "login.b.example.com"),
+        ClaimVerdict::Refused(
+            "its spec.allowedDomains lets this namespace claim only *.a.example.com".into()
+        ),
+        "team a may not claim team b's name"
+    );
+    assert_eq!(
+        claim_verdict(&rules, &team("a"), "a.example.com"),
+        ClaimVerdict::Refused(
+            "its spec.allowedDomains lets this namespace claim only *.a.example.com".into()
+        ),
+        "*. covers names below, not the name itself"
+    );
+    assert_eq!(
+        claim_verdict(&rules, &team("c"), "id.a.example.com"),
+        ClaimVerdict::Refused("no rule of its spec.allowedDomains selects this namespace".into())
     );
 }
 

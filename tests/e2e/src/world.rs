@@ -614,6 +614,37 @@ subjects:
         self.kubectl.run(&all, None).await
     }
 
+    /// `kubectl get KIND NAME -o json` in this world's namespace; `None` when it does not exist.
+    pub async fn get_json(&self, kind: &str, name: &str) -> Result<Option<Value>> {
+        let out = self.kubectl(&["get", kind, name, "-o", "json"]).await?;
+        if !out.success() {
+            if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
+                return Ok(None);
+            }
+            return Err(Error::Check(format!(
+                "kubectl get {kind} {name}: {}",
+                out.stderr.trim()
+            )));
+        }
+        serde_json::from_str(&out.stdout)
+            .map(Some)
+            .map_err(|e| Error::Check(format!("kubectl get {kind} {name}: not JSON ({e})")))
+    }
+
+    /// Applies a third party's CRD from `tests/fixtures/<dir>` and waits until `crd` is Established.
+    pub async fn apply_fixture_crd(&self, dir: &str, crd: &str) -> Result<()> {
+        let path = crate::binary::workspace_root().join("tests/fixtures").join(dir);
+        let path = path.to_string_lossy().into_owned();
+        self.kubectl.ok(&["apply", "-f", &path], None).await?;
+        self.kubectl
+            .ok(
+                &["wait", "--for=condition=Established", "--timeout=30s", crd],
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// `kubectl apply -f -` of `yaml` in this world's namespace (exit code not checked).
     pub async fn try_apply_yaml(&self, yaml: &str) -> Result<KubectlOutput> {
         self.kubectl

@@ -558,3 +558,101 @@ async fn a_restart_before_the_tenant_list_acts_on_nothing() -> Result<()> {
     )?;
     w.assert_no_leaks().await
 }
+
+/// Item 11: child objects claim names (external-dns publishes the `DNSEndpoint`'s records, a DNS-01
+/// issuer signs any name its zone holds). A namespace the tenant's `spec.allowedDomains` does not
+/// give a name gets nothing for it: Stalled `DomainNotAllowed`, no create, no `DNSEndpoint`, no
+/// `Certificate`; and a resource naming a domain another resource holds gets no child objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_claims_only_names_it_may_and_holds() -> Result<()> {
+    let w = World::start_default().await?;
+    w.apply_fixture_crd("external-dns", "crd/dnsendpoints.externaldns.k8s.io")
+        .await?;
+    w.apply_fixture_crd("cert-manager", "crd/certificates.cert-manager.io")
+        .await?;
+    let children =
+        json!({"dnsEndpoint": {"enabled": true}, "certificate": {"issuerRef": {"name": "team-issuer"}}});
+    let mine = w.domain("mine");
+    let rules = json!({"spec": {"allowedDomains": [{"namespaceSelector": {}, "domains": [mine]}]}});
+    w.kubectl
+        .ok(
+            &[
+                "patch",
+                "auth0tenant",
+                &w.tenant,
+                "--type=merge",
+                "-p",
+                &rules.to_string(),
+            ],
+            None,
+        )
+        .await?;
+    let no_children = |name: &'static str| {
+        let w = &w;
+        async move {
+            for (kind, child) in [
+                (
+                    "dnsendpoints.externaldns.k8s.io",
+                    format!("{name}-auth0-verification"),
+                ),
+                ("certificates.cert-manager.io", format!("{name}-tls")),
+            ] {
+                ensure(w.get_json(kind, &child).await?.is_none(), || {
+                    format!("{kind} {child} was made for {name}")
+                })?;
+            }
+            Ok::<(), Error>(())
+        }
+    };
+
+    // Another team's name: refused before anything is sent or made.
+    w.apply_json(&w.custom_domain("grab", &w.domain("theirs"), "SelfManagedCerts", children.clone()))
+        .await?;
+    let obj = w
+        .wait_cd(
+            "grab",
+            "Stalled DomainNotAllowed",
+            STEP,
+            stalled_with("DomainNotAllowed"),
+        )
+        .await?;
+    let msg = condition(&obj, "Stalled").map(|c| c.message).unwrap_or_default();
+    println!("refused claim: {msg}");
+    ensure(msg.contains("spec.allowedDomains"), || {
+        format!("the message does not name the rule: {msg}")
+    })?;
+    ensure(w.counters().domains_created == 0, || {
+        "a domain was created for a name the namespace may not claim".into()
+    })?;
+    no_children("grab").await?;
+
+    // The name it was given: created, both children made.
+    w.apply_json(&w.custom_domain("mine", &mine, "SelfManagedCerts", children.clone()))
+        .await?;
+    w.wait_cd("mine", "ChildObjectsReady=True", STEP, |o| {
+        is_true(o, "ChildObjectsReady")
+    })
+    .await?;
+
+    // A second resource naming the domain the first holds: never touched, and no children.
+    w.apply_json(&w.custom_domain("copy", &mine, "SelfManagedCerts", children))
+        .await?;
+    let obj = w
+        .wait_cd(
+            "copy",
+            "Stalled OwnedElsewhere",
+            STEP,
+            stalled_with("OwnedElsewhere"),
+        )
+        .await?;
+    let cond = condition(&obj, "ChildObjectsReady").unwrap_or_default();
+    println!(
+        "copy: ChildObjectsReady={} {}: {}",
+        cond.status, cond.reason, cond.message
+    );
+    no_children("copy").await?;
+    ensure(w.counters().domains_created == 1, || {
+        "more than one domain was created".into()
+    })?;
+    w.assert_no_leaks().await
+}

@@ -678,30 +678,12 @@ async fn killed_between_create_and_status_write_resumes_without_duplicate() -> R
     w.assert_no_leaks().await
 }
 
-/// `kubectl get KIND NAME -o json` in the world's namespace: the object, or `None` when kubectl
-/// says it is not found.
-async fn kubectl_get(w: &World, kind: &str, name: &str) -> Result<Option<Value>> {
-    let out = w.kubectl(&["get", kind, name, "-o", "json"]).await?;
-    if !out.success() {
-        if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
-            return Ok(None);
-        }
-        return Err(Error::Check(format!(
-            "kubectl get {kind} {name}: {}",
-            out.stderr.trim()
-        )));
-    }
-    serde_json::from_str(&out.stdout)
-        .map(Some)
-        .map_err(|e| Error::Check(format!("kubectl get {kind} {name}: not JSON ({e})")))
-}
-
 /// Waits until `kubectl get KIND NAME` says NotFound.
 async fn wait_kubectl_gone(w: &World, kind: &str, name: &str) -> Result<()> {
     wait_for(
         &format!("{kind} {name} to be deleted"),
         STEP,
-        || async { matches!(kubectl_get(w, kind, name).await, Ok(None)).then_some(()) },
+        || async { matches!(w.get_json(kind, name).await, Ok(None)).then_some(()) },
         || w.log_tail(),
     )
     .await
@@ -719,19 +701,6 @@ fn owned_by(obj: &Value, cd: &DynamicObject) -> bool {
         })
 }
 
-async fn apply_fixture_crd(w: &World, dir: &str, crd: &str) -> Result<()> {
-    let path = e2e::binary::workspace_root().join("tests/fixtures").join(dir);
-    let path = path.to_string_lossy().into_owned();
-    w.kubectl.ok(&["apply", "-f", &path], None).await?;
-    w.kubectl
-        .ok(
-            &["wait", "--for=condition=Established", "--timeout=30s", crd],
-            None,
-        )
-        .await?;
-    Ok(())
-}
-
 /// The optional children through the running operator: the external-dns `DNSEndpoint` (the
 /// verification TXT record the status names, plus the `mtls.` alias as a CNAME to the domain)
 /// and the cert-manager `Certificate` (domain and alias), owned by the CustomDomain and reported
@@ -740,7 +709,8 @@ async fn apply_fixture_crd(w: &World, dir: &str, crd: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<()> {
     let w = World::start_default().await?;
-    apply_fixture_crd(&w, "external-dns", "crd/dnsendpoints.externaldns.k8s.io").await?;
+    w.apply_fixture_crd("external-dns", "crd/dnsendpoints.externaldns.k8s.io")
+        .await?;
     let out = w
         .kubectl(&[
             "patch",
@@ -788,7 +758,8 @@ async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<
     })?;
 
     // Both CRDs installed: a self-managed mTLS domain with both children.
-    apply_fixture_crd(&w, "cert-manager", "crd/certificates.cert-manager.io").await?;
+    w.apply_fixture_crd("cert-manager", "crd/certificates.cert-manager.io")
+        .await?;
     let name = "edge";
     let domain = w.domain(name);
     let alias = format!("mtls.{domain}");
@@ -814,7 +785,8 @@ async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<
         .ok_or_else(|| Error::Check("status names no TXT record".into()))?;
 
     let de_name = format!("{name}-auth0-verification");
-    let de = kubectl_get(&w, "dnsendpoints.externaldns.k8s.io", &de_name)
+    let de = w
+        .get_json("dnsendpoints.externaldns.k8s.io", &de_name)
         .await?
         .ok_or_else(|| Error::Check(format!("DNSEndpoint {de_name} missing")))?;
     let endpoints = de
@@ -847,7 +819,8 @@ async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<
     })?;
 
     let cert_name = format!("{name}-tls");
-    let cert = kubectl_get(&w, "certificates.cert-manager.io", &cert_name)
+    let cert = w
+        .get_json("certificates.cert-manager.io", &cert_name)
         .await?
         .ok_or_else(|| Error::Check(format!("Certificate {cert_name} missing")))?;
     ensure(
@@ -895,7 +868,7 @@ async fn children_dns_endpoint_and_certificate_through_the_operator() -> Result<
     })
     .await?;
     ensure(
-        kubectl_get(&w, "certificates.cert-manager.io", &cert_name)
+        w.get_json("certificates.cert-manager.io", &cert_name)
             .await?
             .is_some(),
         || "the Certificate went with the DNSEndpoint".into(),

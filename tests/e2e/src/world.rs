@@ -404,7 +404,6 @@ subjects:
             "--allow-insecure-auth0",
             // The simulator's tenants are `*.auth0local.dev` hosts served at the simulator's URL.
             "--extra-tenant-domain-suffix=auth0local.dev",
-            "--allow-custom-api-url",
             "--metrics-addr",
             "127.0.0.1:0",
         ]
@@ -420,6 +419,11 @@ subjects:
             .to_string();
         if !self.cluster_wide && !extra.iter().any(|a| a.starts_with("--namespace")) {
             args.extend(["--namespace".to_string(), self.ns.clone()]);
+        }
+        // The world's tenant names the simulator's URL in spec.managementApiUrl, which needs the
+        // operator's opt-in (`extra` may say `--allow-custom-api-url=false`).
+        if !extra.iter().any(|a| a.starts_with("--allow-custom-api-url")) {
+            args.push("--allow-custom-api-url".into());
         }
         // The operator's verify budget matches the world's simulator (100 per minute): with Auth0's
         // 5 per minute every world would wait 12 s for its first verify (the budget starts empty).

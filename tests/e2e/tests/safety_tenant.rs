@@ -474,3 +474,30 @@ async fn a_second_namespaced_operator_leaves_the_shared_tenant_alone() -> Result
     second.kill()?;
     w.assert_no_leaks().await
 }
+
+/// Item 7: `spec.managementApiUrl` is honoured only with the operator's `--allow-custom-api-url`:
+/// without it the tenant is refused before its Secret is read or any connection is made (the
+/// simulator issues no token); with it, the same tenant works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_management_api_url_needs_the_operators_opt_in() -> Result<()> {
+    let mut w = World::builder().without_operator().start().await?;
+    w.launch_operator(vec!["--allow-custom-api-url=false".into()])?;
+    w.wait_operator_ready().await?;
+    let tenant = w.tenant.clone();
+    let t = wait_tenant_reason(&w, &tenant, "Ready", "ManagementApiUrlNotAllowed").await?;
+    let msg = condition(&t, "Ready").unwrap_or_default().message;
+    println!("refused: {msg}");
+    ensure(msg.contains("--allow-custom-api-url"), || {
+        format!("the message does not name the flag: {msg}")
+    })?;
+    ensure(w.counters().tokens_issued == 0, || {
+        "a token was requested from a managementApiUrl the operator may not use".into()
+    })?;
+    w.operator()?.kill()?;
+    w.launch_operator(vec![])?;
+    wait_tenant_reason(&w, &tenant, "Ready", "TenantReady").await?;
+    ensure(w.counters().tokens_issued > 0, || {
+        "no token after the opt-in".into()
+    })?;
+    w.assert_no_leaks().await
+}

@@ -364,6 +364,12 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
             }
         }
         if release {
+            // An escrow copy outlives nothing it could serve (absent: a 404, taken as done).
+            if let Some(ns) = &ctx.escrow_namespace
+                && let Err(e) = escrow::discard(&Api::namespaced(ctx.client.clone(), ns), &cd).await
+            {
+                warn!(error = %e, "deleting the escrow copy failed; it stays in the operator's namespace");
+            }
             remove_finalizer(&api, &cd).await?;
             ctx.forget(&key);
             return Ok(Action::await_change());

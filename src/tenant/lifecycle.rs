@@ -71,22 +71,26 @@ pub enum FinalizerStep {
     Hold(String),
     /// Deleting and nothing needs the tenant any more: remove it.
     Release,
+    /// Deleting, but the CustomDomains have not been listed since this process started: an empty
+    /// store is not "none left". Look again shortly.
+    AwaitDomainList,
 }
 
 /// The finalizer step of a tenant; `owner` is whether this operator manages the tenant (see
-/// [`writes_tenant`]).
+/// [`writes_tenant`]); `remaining` is `None` until the CustomDomain store has had its first list.
 pub fn finalizer_step(
     owner: bool,
     deleting: bool,
     has_finalizer: bool,
-    remaining: &[String],
+    remaining: Option<&[String]>,
 ) -> FinalizerStep {
-    match (owner, deleting, has_finalizer) {
-        (false, _, _) | (true, true, false) => FinalizerStep::None,
-        (true, false, false) => FinalizerStep::Add,
-        (true, false, true) => FinalizerStep::None,
-        (true, true, true) if remaining.is_empty() => FinalizerStep::Release,
-        (true, true, true) => FinalizerStep::Hold(remaining_message(remaining)),
+    match (owner, deleting, has_finalizer, remaining) {
+        (false, _, _, _) | (true, true, false, _) => FinalizerStep::None,
+        (true, false, false, _) => FinalizerStep::Add,
+        (true, false, true, _) => FinalizerStep::None,
+        (true, true, true, None) => FinalizerStep::AwaitDomainList,
+        (true, true, true, Some([])) => FinalizerStep::Release,
+        (true, true, true, Some(remaining)) => FinalizerStep::Hold(remaining_message(remaining)),
     }
 }
 
@@ -141,18 +145,21 @@ mod tests {
 
     #[test]
     fn finalizer_steps() {
-        let some = vec!["a/one".to_owned()];
-        let none: Vec<String> = Vec::new();
+        let some = Some(&["a/one".to_owned()][..]);
+        let none: Option<&[String]> = Some(&[]);
+        let unlisted: Option<&[String]> = None;
         for (owner, deleting, has, remaining, want) in [
             (true, false, false, &none, FinalizerStep::Add),
             (true, false, true, &some, FinalizerStep::None),
             (true, true, true, &none, FinalizerStep::Release),
+            // After a restart, before the CustomDomains are listed: never release.
+            (true, true, true, &unlisted, FinalizerStep::AwaitDomainList),
             (
                 true,
                 true,
                 true,
                 &some,
-                FinalizerStep::Hold(remaining_message(&some)),
+                FinalizerStep::Hold(remaining_message(&["a/one".to_owned()])),
             ),
             // Deleting without ours: nothing to hold (the API server removes it at once).
             (true, true, false, &some, FinalizerStep::None),
@@ -160,7 +167,7 @@ mod tests {
             (false, true, true, &none, FinalizerStep::None),
         ] {
             assert_eq!(
-                finalizer_step(owner, deleting, has, remaining),
+                finalizer_step(owner, deleting, has, *remaining),
                 want,
                 "{owner} {deleting} {has}"
             );

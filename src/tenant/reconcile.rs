@@ -124,11 +124,22 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
     );
     let deleting = tenant.metadata.deletion_timestamp.is_some();
     let has_finalizer = tenant.finalizers().iter().any(|f| f == lifecycle::FINALIZER);
+    // Only a complete list of CustomDomains can say none is left (after a restart the store
+    // starts empty).
+    let listed = matches!(
+        futures::FutureExt::now_or_never(ctx.domains.wait_until_ready()),
+        Some(Ok(()))
+    );
     let remaining = match deleting {
         true => lifecycle::remaining_domains(&name, ctx.domains.state().iter().map(|cd| &**cd)),
         false => Vec::new(),
     };
-    let hold = match lifecycle::finalizer_step(owner, deleting, has_finalizer, &remaining) {
+    let hold = match lifecycle::finalizer_step(
+        owner,
+        deleting,
+        has_finalizer,
+        listed.then_some(remaining.as_slice()),
+    ) {
         FinalizerStep::None => None,
         FinalizerStep::Add => {
             set_finalizer(&api, &tenant, true).await?;
@@ -140,6 +151,7 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
             set_finalizer(&api, &tenant, false).await?;
             return Ok(Action::await_change());
         }
+        FinalizerStep::AwaitDomainList => return Ok(Action::requeue(Duration::from_secs(1))),
         FinalizerStep::Hold(message) => Some(message),
     };
     let (outcome, counts, runtime) = match build_runtime(&tenant, &ctx).await? {

@@ -115,7 +115,8 @@ spec:
     def start_operator(self):
         """Starts (or restarts) the operator; each run logs to operator-<n>.log."""
         a = self.args
-        env = dict(self.env, SSL_CERT_FILE=self.ca, RUST_LOG=getattr(a, "rust_log", "warn"))
+        # POD_NAMESPACE as in a Deployment: the key escrow lives in the operator's namespace.
+        env = dict(self.env, SSL_CERT_FILE=self.ca, RUST_LOG=getattr(a, "rust_log", "warn"), POD_NAMESPACE="auth0")
         argv = [f"{self.bin}/auth0-domain-operator", "--log-format", "json", "run", "--cluster-id", "bench",
                 "--dns-nameservers", self.dns, "--metrics-addr", "127.0.0.1:0", "--concurrency",
                 str(a.concurrency), "--verify-limit", a.sim_verify_limit,

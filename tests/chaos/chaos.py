@@ -5,7 +5,10 @@ the faults are cleared and the end state is checked.
 
 Faults: Auth0 10 % 5xx with jitter, latency spikes, dropped connections, 429 storms, token
 expiry (auth0-sim control); 409 conflicts on writes, watch 410s and closed watches, 5xx/latency
-on Secret and status writes (kube-sim control); SERVFAIL bursts (test-dns control).
+on Secret and status writes, and Secret-write outages of 10-30 s in the CustomDomains' namespace
+(every create/patch/update refused: keys go to the escrow in the operator's namespace) (kube-sim
+control); SERVFAIL bursts (test-dns control). Halfway through, the Auth0Tenant is deleted: its
+finalizer holds it while CustomDomains need it. At the end every CustomDomain is deleted.
 
 Checks (exit 1 on any violation):
   - every domain Ready, or SecretStored=False/CnameApiKeyLost only when a SIGKILL landed within
@@ -14,7 +17,9 @@ Checks (exit 1 on any violation):
   - each Secret's cname-api-key equals the key the simulator issued, or the loss was reported
     (0 silent losses);
   - no secret value (client secret, issued keys) in any operator log line, in any Event, nor in
-    any CustomDomain object.
+    any CustomDomain object;
+  - 0 leaks: once every CustomDomain is deleted, the simulator holds no domain, no escrow Secret is
+    left, and the deleted Auth0Tenant is gone.
 
   python3 tests/chaos/chaos.py                          # full: 1,000 domains, 200 SIGKILLs
   python3 tests/chaos/chaos.py --domains 100 --kills 20 # reduced (make test)
@@ -30,6 +35,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,7 @@ from world import ROOT, World  # noqa: E402
 
 BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
 RECREATE_ANNOTATION = "auth0-domain-operator.dev/recreate-on-key-loss"
+ESCROW_LABEL = "auth0-domain-operator.dev/escrow-for-namespace"
 RECREATE = f", annotations: {{{RECREATE_ANNOTATION}: 'true'}}"
 
 
@@ -56,6 +63,54 @@ def try_json(w, *argv):
         return json.loads(r.stdout)
     except ValueError:
         return None
+
+
+def try_kubectl(w, *argv):
+    """kubectl ... that tolerates injected API faults (False on failure)."""
+    return subprocess.run(["kubectl", *argv], env=w.env, capture_output=True, text=True).returncode == 0
+
+
+def delete_everything(w, ns, timeout):
+    """Deletes every CustomDomain; returns (seconds until they and the deleted tenant were gone or
+    None, Auth0 domains left, escrow Secrets left)."""
+    started = time.monotonic()
+    while not try_kubectl(w, "delete", "customdomains", "--all", "-n", ns, "--wait=false"):
+        time.sleep(1)
+    gone_after = None
+    while time.monotonic() - started < timeout:
+        left = try_json(w, "get", "customdomains", "-n", ns)
+        tenants = try_json(w, "get", "auth0tenants")
+        if left is not None and not left["items"] and tenants is not None and not tenants["items"]:
+            gone_after = time.monotonic() - started
+            break
+        time.sleep(1)
+    escrows = try_json(w, "get", "secrets", "-n", "auth0", "-l", ESCROW_LABEL) or {"items": []}
+    return gone_after, w.sim("/domains"), escrows["items"]
+
+
+def hand_overs(log_paths):
+    """Totals of the operator's key hand-overs (graceful stops): keys in Secret, escrowed, lost."""
+    totals = collections.Counter()
+    for path in log_paths:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if "kept in escrow until its Secret" in line:
+                    totals["escrowed on a failed write"] += 1
+                    continue
+                if "found the cname-api-key in escrow" in line:
+                    totals["restored from escrow"] += 1
+                    continue
+                if "handed over" not in line and "could not hand over" not in line:
+                    continue
+                try:
+                    fields = json.loads(ANSI.sub("", line)).get("fields") or {}
+                except ValueError:
+                    continue
+                if "in_secret" in fields:
+                    totals["stops"] += 1
+                    for k in ("in_secret", "escrowed", "lost"):
+                        totals[k] += int(fields.get(k) or 0)
+    return totals
 
 
 def conditions(cd):
@@ -118,6 +173,7 @@ class Chaos:
         self.counts = collections.Counter()
         self.kill_times = []  # UNIX seconds of each SIGKILL
         self.restore_sim_at = None
+        self.restore_kube_at = None
 
     def sim_faults(self, faults):
         self.w.sim("/faults", "PUT", faults)
@@ -136,7 +192,7 @@ class Chaos:
     def fault(self):
         r = self.rng
         action = r.choice(["latency", "drops", "storm", "expire", "conflicts", "gone", "close", "kube5xx",
-                           "servfail"])
+                           "servfail", "secret_outage"])
         try:
             if action == "latency":
                 self.sim_faults(dict(BASE_FAULTS, latency_ms=r.choice([500, 1000, 2000])))
@@ -160,20 +216,50 @@ class Chaos:
                                       ("get", "secrets"), ("patch", "customdomains")])
                 self.w.kube("faults", body={"verb": verb, "resource": res, "status": r.choice([500, 503]),
                                             "latencyMs": r.choice([0, 300]), "count": r.randint(1, 5)})
+            elif action == "secret_outage":
+                if self.restore_kube_at is not None:
+                    return  # one outage at a time
+                self.secret_outage(r.uniform(10, 30))
             elif action == "servfail":
                 self.w.dns_ctl("/faults", body={"servfail_for_ms": r.randint(1000, 4000)})
             self.counts[action] += 1
         except Exception as e:  # a control call failing is not the operator's fault; note it
             self.counts[f"{action} (control call failed: {type(e).__name__})"] += 1
 
+    def secret_outage(self, seconds):
+        """Every Secret write in the CustomDomains' namespace fails for `seconds` (the escrow, in
+        the operator's namespace, still works)."""
+        for verb in ("create", "patch", "update"):
+            self.w.kube("faults", body={"verb": verb, "resource": "secrets", "namespace": self.args.namespace,
+                                        "status": 500})
+        self.restore_kube_at = time.monotonic() + seconds
+
+    def graceful_restart(self):
+        """SIGTERM (the operator hands over the keys it holds, then exits), then a new process."""
+        op = self.w.operator
+        if op is not None and op.poll() is None:
+            op.send_signal(signal.SIGTERM)
+            try:
+                op.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                op.kill()
+                op.wait()
+                self.counts["SIGTERM not obeyed in 60 s"] += 1
+        self.counts["SIGTERM during the final outage"] += 1
+        self.w.start_operator()
+
     def tick(self):
         if self.restore_sim_at and time.monotonic() >= self.restore_sim_at:
             self.sim_faults(BASE_FAULTS)
             self.restore_sim_at = None
+        if self.restore_kube_at and time.monotonic() >= self.restore_kube_at:
+            self.w.kube("faults", method="DELETE")  # the outage's rules (others are count-limited)
+            self.restore_kube_at = None
 
     def clear(self):
         self.w.sim("/faults", "DELETE")
         self.w.kube("faults", method="DELETE")
+        self.restore_kube_at = None
         self.w.dns_ctl("/faults", method="DELETE")
 
 
@@ -193,6 +279,8 @@ def main():
     ap.add_argument("--dns-recheck-max", default="5s")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--settle-timeout", type=int, default=600, help="seconds after the faults end")
+    ap.add_argument("--final-outage", type=float, default=20.0,
+                    help="seconds of Secret-write outage when the other faults end (a graceful restart halfway)")
     ap.add_argument("--profile", default="debug", choices=["release", "debug"])
     ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")
     ap.add_argument("--no-build", action="store_true")
@@ -235,6 +323,8 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         next_kill, next_fault, next_poll, last_report = now + rng.uniform(kmin, kmax), now, now, now
         items = []
         faults_on = True
+        tenant_deleted = None
+        restart_at = None
         settle_deadline = None
         while True:
             now = time.monotonic()
@@ -244,6 +334,12 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                 w.start_operator()
             if faults_on:
                 chaos.tick()
+                if not tenant_deleted and chaos.counts["SIGKILL"] >= args.kills // 2:
+                    # Deleting the tenant with its domains in flight: the finalizer keeps it (and
+                    # every domain working) until the CustomDomains are gone.
+                    if try_kubectl(w, "delete", "auth0tenant", "default", "--wait=false"):
+                        tenant_deleted = time.time()
+                        chaos.counts["tenant deleted"] += 1
                 if now >= next_kill and chaos.counts["SIGKILL"] < args.kills:
                     chaos.kill()
                     next_kill = time.monotonic() + rng.uniform(kmin, kmax)
@@ -254,8 +350,18 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                     chaos.clear()
                     faults_on = False
                     settle_deadline = time.monotonic() + args.settle_timeout
-                    log(f"faults cleared after {time.monotonic() - started:.0f}s; waiting for every domain "
-                        f"to settle (≤ {args.settle_timeout}s)")
+                    # Most keys arrive now: a last Secret-write outage makes them go to the escrow,
+                    # and a graceful restart inside it must hand over the ones still in memory.
+                    chaos.secret_outage(args.final_outage)
+                    restart_at = time.monotonic() + args.final_outage / 2
+                    log(f"faults cleared after {time.monotonic() - started:.0f}s but for a {args.final_outage:.0f}s "
+                        f"Secret-write outage with a graceful restart in it; waiting for every domain to settle "
+                        f"(≤ {args.settle_timeout}s)")
+            else:
+                chaos.tick()
+                if restart_at and time.monotonic() >= restart_at:
+                    chaos.graceful_restart()
+                    restart_at = None
             if now >= next_poll:
                 got = try_json(w, "get", "customdomains", "-n", ns)
                 if got is not None:
@@ -275,7 +381,8 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                     log(f"{sum(map(is_ready, items))}/{n} Ready, {sum(map(is_key_lost, items))} CnameApiKeyLost, "
                         f"{chaos.counts['SIGKILL']} kills, {len(published)} records published")
                     last_report = now
-                if not faults_on and len(items) == n and done == n:
+                if not faults_on and restart_at is None and chaos.restore_kube_at is None \
+                        and len(items) == n and done == n:
                     break
             if settle_deadline and time.monotonic() > settle_deadline:
                 violations.append(f"not settled {args.settle_timeout}s after the faults ended")
@@ -380,6 +487,23 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
             violations.append(f"secret value found in {where} ({count} lines/objects)")
         events = json.loads(events_text)["items"]
 
+        # The tenant deleted halfway must still be there (its domains need it), then every
+        # CustomDomain is deleted: nothing may stay behind in Auth0 or in escrow.
+        if tenant_deleted is None:
+            violations.append("the Auth0Tenant was never deleted")
+        elif try_json(w, "get", "auth0tenant", "default") is None:
+            violations.append("the Auth0Tenant went away while CustomDomains still needed it")
+        gone_after, left_in_auth0, escrows_left = delete_everything(w, ns, args.settle_timeout)
+        if gone_after is None:
+            violations.append(f"CustomDomains or the deleted Auth0Tenant still there {args.settle_timeout}s "
+                              "after deleting every CustomDomain")
+        if left_in_auth0:
+            violations.append(f"LEAK: {len(left_in_auth0)} Auth0 domains left after every CustomDomain was deleted: "
+                              f"{[d['domain'] for d in left_in_auth0][:10]}")
+        if escrows_left:
+            violations.append(f"{len(escrows_left)} escrow Secrets left: "
+                              f"{[e['metadata']['name'] for e in escrows_left][:10]}")
+
         api = {k: sum(v.values()) if isinstance(v, dict) else v for k, v in counters.get("calls", {}).items()}
         print()
         print(f"chaos seed {args.seed}: {n} domains, runtime {elapsed:.0f} s (faults + settle), logs {workdir}")
@@ -396,6 +520,16 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         print(f"Secret key == issued key {key_ok}; loss reported {key_reported}; SILENT losses {silent}; "
               f"unfinished (no key yet or not Ready) {unfinished}")
         print(f"secret values in logs/events/objects: {sum(leaks.values())}")
+        ho = hand_overs(w.operator_logs())
+        print(f"Secret-write outages: keys escrowed on a failed write {ho['escrowed on a failed write']}, "
+              f"restored from escrow by a later run {ho['restored from escrow']}; handed over at graceful stops: "
+              f"{ho['stops']} stops with keys in memory (in Secret {ho['in_secret']}, escrowed {ho['escrowed']}, "
+              f"lost {ho['lost']})")
+        if ho["lost"]:
+            violations.append(f"{ho['lost']} keys lost at a graceful stop")
+        print(f"deleted every CustomDomain: gone with the deleted tenant after "
+              f"{'never' if gone_after is None else f'{gone_after:.0f}s'}; Auth0 domains left {len(left_in_auth0)}; "
+              f"escrow Secrets left {len(escrows_left)}")
         print(f"Auth0 calls: {sum(api.values())} ({', '.join(f'{k} {v}' for k, v in sorted(api.items()))})")
         print(f"429s: {counters.get('rate_limited', counters.get('too_many_requests', 'n/a'))}")
         if violations:

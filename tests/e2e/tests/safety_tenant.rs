@@ -250,6 +250,33 @@ async fn deleting_the_tenant_first_waits_for_its_domains() -> Result<()> {
         "no DomainsRemain Event".into()
     })?;
 
+    // A restart whose CustomDomain list fails for a while: an empty store is not "no domain
+    // left", so the tenant stays held (chaos found this one: the finalizer went with the restart).
+    if let Some(control) = w
+        .kube_sim_or_skip("fail list customdomains across a restart")
+        .map(|k| k.control().clone())
+    {
+        control.add_fault(kube_sim::FaultRule {
+            verb: Some("list".into()),
+            resource: Some("customdomains".into()),
+            status: Some(500),
+            ..kube_sim::FaultRule::default()
+        });
+        w.operator()?.restart()?;
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let t = api.get_opt(&w.tenant).await.map_err(|source| Error::Kube {
+            action: "read the tenant".into(),
+            source,
+        })?;
+        ensure(t.is_some(), || {
+            format!(
+                "the tenant was released while its domains were not listed:\n{}",
+                w.log_tail()
+            )
+        })?;
+        control.clear_faults();
+    }
+
     // The domains go (Delete policy): their Auth0 domains are deleted through the held tenant.
     for name in ["first", "second"] {
         w.delete_cd(name).await?;

@@ -42,6 +42,8 @@ pub struct FaultRule {
     pub verb: Option<String>,
     /// Resource (plural) to match (None = any).
     pub resource: Option<String>,
+    /// Namespace to match (None = any, including cluster-scoped requests).
+    pub namespace: Option<String>,
     /// Status code to answer with (None = answer normally, after the latency).
     pub status: Option<u16>,
     /// Added latency in milliseconds.
@@ -150,11 +152,17 @@ impl Control {
     }
 
     /// The first matching rule's (status, latency), consuming one use.
-    pub(crate) fn match_fault(&self, verb: &str, resource: &str) -> Option<(Option<u16>, Duration)> {
+    pub(crate) fn match_fault(
+        &self,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> Option<(Option<u16>, Duration)> {
         let mut rules = self.inner.rules.lock().ok()?;
         let idx = rules.iter().position(|r| {
             r.verb.as_deref().is_none_or(|v| v == verb)
                 && r.resource.as_deref().is_none_or(|x| x == resource)
+                && r.namespace.as_deref().is_none_or(|n| Some(n) == namespace)
                 && r.count != Some(0)
         })?;
         let r = &mut rules[idx];

@@ -719,7 +719,7 @@ async fn dispatch(
         }
         None
     };
-    if let Some((status, latency)) = server.control.match_fault(verb, &t.plural) {
+    if let Some((status, latency)) = server.control.match_fault(verb, &t.plural, ns.as_deref()) {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }

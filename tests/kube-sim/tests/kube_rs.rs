@@ -910,12 +910,26 @@ async fn fault_injection_conflicts_and_errors() -> TestResult {
         status: Some(500),
         latency_ms: 50,
         count: Some(1),
+        ..kube_sim::FaultRule::default()
     });
     let started = std::time::Instant::now();
     let e = api.get("c").await.err();
     assert_eq!(e.as_ref().and_then(api_error).map(|e| e.0), Some(500));
     assert!(started.elapsed() >= Duration::from_millis(50));
     api.get("c").await?;
+    // A rule for another namespace leaves this one alone.
+    sim.control().add_fault(kube_sim::FaultRule {
+        verb: Some("get".into()),
+        resource: Some("configmaps".into()),
+        namespace: Some("elsewhere".into()),
+        status: Some(503),
+        ..kube_sim::FaultRule::default()
+    });
+    api.get("c").await?;
+    let elsewhere: Api<ConfigMap> = Api::namespaced(client.clone(), "elsewhere");
+    let e = elsewhere.get("c").await.err();
+    assert_eq!(e.as_ref().and_then(api_error).map(|e| e.0), Some(503));
+    sim.control().clear_faults();
     let log = sim.control().requests();
     assert!(
         log.iter()

@@ -220,6 +220,37 @@ async fn allowed_namespaces_selector_fences_and_follows_labels() {
     })
     .await
     .unwrap();
+
+    // Issue-14 item 4: a refused resource never reached Auth0, so deleting it is released at once
+    // (it used to requeue every 5 s forever and block namespace deletion).
+    let never = w.domain("never");
+    w.apply_json(&w.custom_domain("never", &never, "SelfManagedCerts", json!({})))
+        .await
+        .unwrap();
+    w.wait_cd("never", "TenantNotAllowed", T, |o| {
+        cond_reason(o, "Ready") == "TenantNotAllowed"
+            && o.metadata
+                .finalizers
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|f| f == "auth0-domain-operator.dev/cleanup")
+    })
+    .await
+    .unwrap();
+    let deleted = Instant::now();
+    w.delete_cd("never").await.unwrap();
+    let cds = w.cd_api();
+    while cds.get_opt("never").await.unwrap().is_some() {
+        assert!(
+            deleted.elapsed() < Duration::from_secs(10),
+            "a refused CustomDomain still held 10 s after its deletion:\n{}",
+            w.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("refused namespace: deletion released in {:?}", deleted.elapsed());
+    assert!(w.sim().control().domain_by_name(&never).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

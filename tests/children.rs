@@ -97,16 +97,29 @@ async fn children_applied_owned_validated_and_removed() -> TestResult {
     let cd = create_cd(&client, spec_on()).await?;
     let uid = cd.uid().unwrap();
 
-    // Records not known yet: the DNSEndpoint waits, the Certificate is applied.
+    // The resource holds no Auth0 domain yet: neither child is made (a name is claimed in Auth0
+    // first), the condition says they wait.
     let early = children::sync(&client, &cd, None, &issuers()).await;
     assert_eq!(early.dns_endpoint, ChildState::Waiting);
-    assert_eq!(early.certificate, ChildState::Applied("login-tls".into()));
+    assert_eq!(early.certificate, ChildState::Waiting);
+    assert!(
+        api_of(&client, ChildKind::Certificate)
+            .get_opt("login-tls")
+            .await?
+            .is_none()
+    );
+    let waiting = early.condition(cd.metadata.generation, Timestamp::now()).unwrap();
+    assert_eq!(
+        (waiting.status.as_str(), waiting.reason.as_str()),
+        ("False", Reason::ChildObjectsWaiting.as_str())
+    );
 
     let report = children::sync(&client, &cd, Some(&remote()), &issuers()).await;
     assert_eq!(
         report.dns_endpoint,
         ChildState::Applied("login-auth0-verification".into())
     );
+    assert_eq!(report.certificate, ChildState::Applied("login-tls".into()));
     let cond = report
         .condition(cd.metadata.generation, Timestamp::now())
         .unwrap();

@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::sync::lock;
+
 /// A token-bucket budget: `requests_per_second` sustained, `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
@@ -408,11 +410,6 @@ impl Budget {
     pub fn verify_paused_for(&self) -> Duration {
         self.verify_pause.remaining()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means another task panicked mid-update of plain numbers; keep going.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::{
 };
 
 use crate::auth0::TenantClient;
+use crate::sync::{lock, read, write};
 use crate::resources::conditions::Reason;
 use crate::resources::tenant::AllowedNamespaces;
 
@@ -199,10 +200,6 @@ impl TenantRuntime {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Calls that may wait in a tenant's budget for a long time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitingCall {
@@ -350,14 +347,6 @@ impl Tenants {
     pub fn names(&self) -> Vec<String> {
         read(&self.by_name).keys().cloned().collect()
     }
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A text value of a Secret, trimmed; `None` when absent, not UTF-8 or empty.

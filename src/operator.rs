@@ -21,9 +21,10 @@ use tracing::{info, warn};
 
 use crate::auth0::RateLimit;
 use crate::cli::RunArgs;
-use crate::custom_domain::{MANAGER, plan::PlanOptions, reconcile as cd, trigger};
+use crate::custom_domain::{LABEL_MANAGED_BY, plan::PlanOptions, reconcile as cd, trigger};
 use crate::dns::{DnsChecker, DnsConfig, parse_nameservers};
 use crate::leader::{self, Leadership};
+use crate::names::MANAGER;
 use crate::resources::{custom_domain::CustomDomain, tenant::Auth0Tenant};
 use crate::telemetry::{
     events::Recorder,
@@ -36,9 +37,6 @@ use crate::tenant::{
     runtime::Tenants,
 };
 use crate::watch::{self as decode, Report};
-
-/// Label selector of the Secrets this operator writes.
-const MANAGED_SECRETS: &str = "app.kubernetes.io/managed-by=auth0-domain-operator";
 
 /// Runs the operator until SIGTERM/SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -285,7 +283,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };
-            cd_controller.owns(secrets_api, watcher::Config::default().labels(MANAGED_SECRETS))
+            cd_controller.owns(secrets_api, watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGER}")))
         }
         false => cd_controller,
     };

@@ -33,7 +33,7 @@ use crate::auth0::{
     self, CredentialsCheck, RateLimit, Redacted, TenantClient, TenantConfig,
     types::{DomainStatus, TenantMtls as Auth0Mtls, TenantSettings},
 };
-use crate::custom_domain::MANAGER;
+use crate::names::MANAGER;
 use crate::resources::conditions::{
     ConditionType, Reason, condition, is_true, remove_condition, set_condition,
 };

@@ -25,7 +25,7 @@ use super::redact::Redacted;
 use super::request::{Call, Reply, api_error, parse, parse_list, to_json, transport_detail, transport_kind};
 use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
 use super::types::{
-    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings, TestResponse,
+    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings,
     VerifyResponse,
 };
 use crate::telemetry::metrics::Metrics;
@@ -354,17 +354,6 @@ impl TenantClient {
             }
         }
         Ok(response)
-    }
-
-    /// `POST …/test`: whether Auth0 reaches the domain.
-    pub async fn test_domain(&self, id: &str) -> Result<TestResponse, Error> {
-        let reply = self
-            .execute(Call::new(
-                Endpoint::TestDomain,
-                vec!["custom-domains", id, "test"],
-            ))
-            .await?;
-        parse(Endpoint::TestDomain, &reply)
     }
 
     /// The tenant's default domain (the canonical domain when no custom default is set).

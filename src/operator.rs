@@ -283,7 +283,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };
-            cd_controller.owns(secrets_api, watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGER}")))
+            cd_controller.owns(
+                secrets_api,
+                watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGER}")),
+            )
         }
         false => cd_controller,
     };

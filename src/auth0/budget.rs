@@ -58,7 +58,7 @@ impl RateLimit {
         }
     }
 
-    fn sanitized(self) -> Self {
+    pub(crate) fn sanitized(self) -> Self {
         let rps = if self.requests_per_second.is_finite() && self.requests_per_second > 0.0 {
             self.requests_per_second
         } else {
@@ -332,6 +332,11 @@ impl Budget {
     /// Changes verify's rate.
     pub fn set_verify_limit(&self, limit: RateLimit) {
         self.verify.set_limit(limit);
+    }
+
+    /// The tenant's rate.
+    pub fn tenant_limit(&self) -> RateLimit {
+        self.tenant.limit()
     }
 
     /// Verify's rate.

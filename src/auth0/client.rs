@@ -25,8 +25,7 @@ use super::redact::Redacted;
 use super::request::{Call, Reply, api_error, parse, parse_list, to_json, transport_detail, transport_kind};
 use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
 use super::types::{
-    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings,
-    VerifyResponse,
+    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings, VerifyResponse,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -178,11 +177,6 @@ impl TenantClient {
                 metrics,
             }),
         })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn inner_for_tests(&self) -> Arc<impl Sized> {
-        self.inner.clone()
     }
 
     /// The `Auth0Tenant` name this client serves.

@@ -1,5 +1,7 @@
 //! How to reach one tenant ([`TenantConfig`]) and how to retry ([`RetryPolicy`]).
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -101,6 +103,28 @@ impl TenantConfig {
     }
 }
 
+impl TenantConfig {
+    /// What a client is built from, apart from its budgets: where it connects, as whom, and how.
+    /// Two configs with the same identity can share one client (its rate limits are changed in
+    /// place, so its token, buckets and 429 pauses are kept); a different identity needs a new one.
+    pub fn identity(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.domain.hash(&mut h);
+        self.management_api_url.hash(&mut h);
+        self.audience.hash(&mut h);
+        self.client_id.hash(&mut h);
+        self.client_secret.expose().hash(&mut h);
+        self.allow_insecure.hash(&mut h);
+        self.extra_root_ca_pem.hash(&mut h);
+        self.max_pause.hash(&mut h);
+        self.request_timeout.hash(&mut h);
+        self.retry.max_attempts.hash(&mut h);
+        self.retry.base_delay.hash(&mut h);
+        self.retry.max_delay.hash(&mut h);
+        h.finish()
+    }
+}
+
 /// Normalizes the configured URL to the tenant's origin and checks the scheme.
 pub(crate) fn origin_url(cfg: &TenantConfig) -> Result<Url, Error> {
     let raw = cfg
@@ -185,6 +209,28 @@ mod tests {
             origin_url(&cfg(Some("https://u:p@x"))),
             Err(Error::InvalidUrl { .. })
         ));
+    }
+
+    #[test]
+    fn identity_ignores_budgets_only() {
+        let base = cfg(None);
+        let mut budget = cfg(None);
+        budget.rate_limit = RateLimit::per(10, Duration::from_secs(1));
+        budget.verify_limit = RateLimit::per(1, Duration::from_secs(1));
+        assert_eq!(
+            base.identity(),
+            budget.identity(),
+            "a budget edit keeps the client"
+        );
+        let mut rotated = cfg(None);
+        rotated.client_secret = Redacted::new("rotated".into());
+        let mut moved = cfg(Some("https://127.0.0.1:8443"));
+        moved.domain = base.domain.clone();
+        let mut other_id = cfg(None);
+        other_id.client_id = "id2".into();
+        for changed in [rotated, moved, other_id] {
+            assert_ne!(base.identity(), changed.identity(), "{changed:?}");
+        }
     }
 
     #[test]

@@ -228,10 +228,10 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
                     TenantHealth::NotReady("the tenant's credentials are being checked".to_owned())
                 }
             };
-            view.allowed = namespace_allowed(&rt.allowed_namespaces, labels);
-            view.fence = describe_fence(&rt.allowed_namespaces);
+            view.allowed = namespace_allowed(&rt.allowed_namespaces(), labels);
+            view.fence = describe_fence(&rt.allowed_namespaces());
             view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
-            view.resync_interval = rt.resync_interval;
+            view.resync_interval = rt.resync_interval();
             view.create_refused = rt
                 .create_refusal(plan::CREATE_RETRY)
                 .map(|(r, retry_in)| TenantRefusal {
@@ -449,7 +449,11 @@ impl Executor<'_> {
         let mut list_error = None;
         let seen = match rt {
             Some(rt) if view.health == TenantHealth::Ready && view.allowed => {
-                match rt.snapshot.refresh_if_older(&rt.client, rt.resync_interval).await {
+                match rt
+                    .snapshot
+                    .refresh_if_older(&rt.client, rt.resync_interval())
+                    .await
+                {
                     Ok(_) => {}
                     Err(e) => list_error = Some(e),
                 }
@@ -669,7 +673,7 @@ impl Executor<'_> {
         if matches!(reason, Reason::EntitlementExceeded | Reason::PlanRefused) {
             rt.note_create_refusal(reason, auth0_says);
         }
-        Outcome::Failed(retry.unwrap_or(rt.resync_interval))
+        Outcome::Failed(retry.unwrap_or(rt.resync_interval()))
     }
 
     /// Failure of an Auth0 call: transient ones retry, permanent ones stall.

@@ -1,5 +1,10 @@
 //! What the operator holds per `Auth0Tenant` while it runs: the Management API client (token cache,
 //! rate budget), the shared domain snapshot and the tenant's health, looked up by name.
+//!
+//! [`Tenants`] is the one owner of every tenant's runtime: [`Tenants::ensure`] keeps the runtime
+//! (and so the client, its token, buckets and 429 pauses) across edits of the rate limit, resync
+//! interval or namespace fence, and builds a new client only when credentials or the endpoint
+//! change (`docs/design.md#tenant-side`).
 
 use std::{
     collections::HashMap,
@@ -10,10 +15,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::auth0::TenantClient;
-use crate::sync::{lock, read, write};
+use crate::auth0::{self, TenantClient, TenantConfig};
 use crate::resources::conditions::Reason;
 use crate::resources::tenant::AllowedNamespaces;
+use crate::sync::{lock, read, write};
+use crate::telemetry::metrics::Metrics;
 
 use super::snapshot::Snapshot;
 use super::verify_queue::VerifyQueue;
@@ -29,16 +35,16 @@ pub struct TenantRuntime {
     pub snapshot: Arc<Snapshot>,
     /// Whose verify goes next (Auth0's verify budget is small).
     pub verify_queue: VerifyQueue,
-    /// `spec.resyncInterval`.
-    pub resync_interval: Duration,
-    /// `spec.allowedNamespaces`.
-    pub allowed_namespaces: AllowedNamespaces,
+    /// `spec.resyncInterval` (changed in place).
+    resync_interval: RwLock<Duration>,
+    /// `spec.allowedNamespaces` (changed in place).
+    allowed_namespaces: RwLock<AllowedNamespaces>,
     /// Whether tenant setting `mtls.enable_endpoint_aliases` is on (as last read).
     mtls_aliases_enabled: AtomicBool,
-    /// What identifies the client's configuration; a change rebuilds the client.
-    pub fingerprint: u64,
+    /// [`TenantConfig::identity`] of the client; a change rebuilds the client.
+    identity: u64,
     /// Where the snapshot's domains come from (`domain` + API URL); a change drops the snapshot.
-    pub endpoint: String,
+    endpoint: String,
     health: RwLock<Health>,
     /// CustomDomain reconciles of this tenant running now (see [`Tenants::enter`]).
     in_flight: AtomicUsize,
@@ -79,28 +85,39 @@ pub enum Health {
     PlanRefused(String),
 }
 
+/// What an `Auth0Tenant` asks of its runtime (built from its spec and credentials Secret).
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// How to reach the tenant, with the budgets.
+    pub config: TenantConfig,
+    /// `spec.resyncInterval`.
+    pub resync_interval: Duration,
+    /// `spec.allowedNamespaces`.
+    pub allowed_namespaces: AllowedNamespaces,
+}
+
+impl Desired {
+    /// Where the snapshot's domains come from: the same host and URL list the same domains.
+    fn endpoint(&self) -> String {
+        let url = self.config.management_api_url.as_deref().unwrap_or_default();
+        format!("{}|{url}", self.config.domain)
+    }
+}
+
 impl TenantRuntime {
     /// A runtime in state [`Health::Checking`].
-    pub fn new(
-        name: String,
-        client: TenantClient,
-        snapshot: Arc<Snapshot>,
-        resync_interval: Duration,
-        allowed_namespaces: AllowedNamespaces,
-        fingerprint: u64,
-        endpoint: String,
-    ) -> Self {
+    pub fn new(client: TenantClient, snapshot: Arc<Snapshot>, desired: &Desired) -> Self {
         let verify_queue = VerifyQueue::new(client.budget().verify_limit(), Instant::now());
         Self {
-            name,
+            name: desired.config.name.clone(),
             client,
             snapshot,
             verify_queue,
-            resync_interval,
-            allowed_namespaces,
+            resync_interval: RwLock::new(desired.resync_interval),
+            allowed_namespaces: RwLock::new(desired.allowed_namespaces.clone()),
             mtls_aliases_enabled: AtomicBool::new(false),
-            fingerprint,
-            endpoint,
+            identity: desired.config.identity(),
+            endpoint: desired.endpoint(),
             health: RwLock::new(Health::Checking),
             in_flight: AtomicUsize::new(0),
             creating: AtomicUsize::new(0),
@@ -108,6 +125,33 @@ impl TenantRuntime {
             default_read: Mutex::default(),
             settings_read: Mutex::default(),
             create_refusal: Mutex::default(),
+        }
+    }
+
+    /// `spec.resyncInterval`: how often the domain list is re-read.
+    pub fn resync_interval(&self) -> Duration {
+        *read(&self.resync_interval)
+    }
+
+    /// `spec.allowedNamespaces`: which namespaces may use the tenant.
+    pub fn allowed_namespaces(&self) -> AllowedNamespaces {
+        read(&self.allowed_namespaces).clone()
+    }
+
+    /// Applies what changes in place (budgets, resync interval, namespace fence); the client, its
+    /// token and its pauses stay.
+    fn update(&self, desired: &Desired) {
+        let budget = self.client.budget();
+        if budget.tenant_limit() != desired.config.rate_limit.sanitized()
+            || budget.verify_limit() != desired.config.verify_limit.sanitized()
+        {
+            self.client
+                .set_rate_limits(desired.config.rate_limit, desired.config.verify_limit);
+        }
+        *write(&self.resync_interval) = desired.resync_interval;
+        let mut fence = write(&self.allowed_namespaces);
+        if *fence != desired.allowed_namespaces {
+            *fence = desired.allowed_namespaces.clone();
         }
     }
 
@@ -298,6 +342,36 @@ impl Tenants {
         }
     }
 
+    /// The runtime `desired` describes: the tenant's current one, updated in place, while the
+    /// client's identity ([`TenantConfig::identity`]) is unchanged; otherwise a new runtime with a
+    /// new client (new token, full buckets), keeping the domain list when the endpoint is the same.
+    /// Fails only when the client cannot be built (bad URL or CA bundle).
+    pub fn ensure(
+        &self,
+        desired: &Desired,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Arc<TenantRuntime>, auth0::Error> {
+        let name = &desired.config.name;
+        let existing = self.get(name);
+        if let Some(rt) = existing
+            .as_ref()
+            .filter(|rt| rt.identity == desired.config.identity())
+        {
+            rt.update(desired);
+            write(&self.broken).remove(name);
+            return Ok(rt.clone());
+        }
+        let client = TenantClient::new(desired.config.clone(), metrics)?;
+        let snapshot = match &existing {
+            Some(rt) if rt.endpoint == desired.endpoint() => rt.snapshot.clone(),
+            _ => Arc::new(Snapshot::default()),
+        };
+        tracing::info!(tenant = %name, "tenant client (re)built");
+        let rt = Arc::new(TenantRuntime::new(client, snapshot, desired));
+        self.insert(rt.clone());
+        Ok(rt)
+    }
+
     /// The runtime of a tenant, when it could be built.
     pub fn get(&self, name: &str) -> Option<Arc<TenantRuntime>> {
         read(&self.by_name).get(name).cloned()
@@ -364,19 +438,72 @@ pub fn secret_text(secret: &k8s_openapi::api::core::v1::Secret, key: &str) -> Op
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::auth0::{Redacted, TenantConfig};
+    use crate::auth0::budget::{RateLimitHeaders, Scope};
+    use crate::auth0::{RateLimit, Redacted};
+    use crate::resources::tenant::NamespacesFrom;
+
+    fn desired(name: &str, secret: &str) -> Desired {
+        Desired {
+            config: TenantConfig::new(name, "t.eu.auth0.com", "id", Redacted::new(secret.to_owned())),
+            resync_interval: Duration::from_secs(600),
+            allowed_namespaces: AllowedNamespaces::default(),
+        }
+    }
 
     fn runtime() -> Arc<TenantRuntime> {
-        let cfg = TenantConfig::new("t", "t.eu.auth0.com", "id", Redacted::new("secret".to_owned()));
+        let d = desired("t", "secret");
         Arc::new(TenantRuntime::new(
-            "t".into(),
-            TenantClient::new(cfg, None).unwrap(),
+            TenantClient::new(d.config.clone(), None).unwrap(),
             Arc::default(),
-            Duration::from_secs(600),
-            AllowedNamespaces::default(),
-            0,
-            String::new(),
+            &d,
         ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_edit_keeps_the_client_and_its_pause() {
+        let tenants = Tenants::new(4);
+        let first = tenants.ensure(&desired("t", "s1"), None).unwrap();
+        // Auth0 answered 429: the tenant is paused for 30 s.
+        let paused = first.client.budget().on_429(
+            Scope::Tenant,
+            &RateLimitHeaders::default(),
+            Duration::from_secs(30),
+        );
+        assert!(paused >= Duration::from_secs(1), "{paused:?}");
+        first.snapshot.upsert(
+            serde_json::from_value(serde_json::json!({
+                "custom_domain_id": "cd_1", "domain": "a.example.com", "status": "ready",
+                "type": "self_managed_certs",
+            }))
+            .unwrap(),
+        );
+        let mut edited = desired("t", "s1");
+        edited.config.rate_limit = RateLimit::per(10, Duration::from_secs(1));
+        edited.resync_interval = Duration::from_secs(60);
+        edited.allowed_namespaces.from = NamespacesFrom::Selector;
+        let second = tenants.ensure(&edited, None).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "a rate or resync edit keeps the runtime"
+        );
+        assert_eq!(second.client.budget().tenant_limit().burst, 10);
+        assert!(
+            !second.client.budget().tenant_paused_for().is_zero(),
+            "the 429 pause survives the edit"
+        );
+        assert_eq!(second.resync_interval(), Duration::from_secs(60));
+        assert_eq!(second.allowed_namespaces().from, NamespacesFrom::Selector);
+        // A rotated secret builds a new client (no pause) but keeps the domain list.
+        let rotated = tenants.ensure(&desired("t", "s2"), None).unwrap();
+        assert!(!Arc::ptr_eq(&first, &rotated));
+        assert!(rotated.client.budget().tenant_paused_for().is_zero());
+        assert_eq!(rotated.snapshot.len(), 1, "same endpoint: the list is kept");
+        // Another endpoint starts from an empty list.
+        let mut moved = desired("t", "s2");
+        moved.config.management_api_url = Some("https://127.0.0.1:8443".into());
+        let moved = tenants.ensure(&moved, None).unwrap();
+        assert_eq!(moved.snapshot.len(), 0);
+        assert!(Arc::ptr_eq(&tenants.get("t").unwrap(), &moved));
     }
 
     #[test]

@@ -46,6 +46,34 @@ impl RetryPolicy {
     }
 }
 
+/// The delays between a call's attempts: [`RetryPolicy::backoff`] after each failed attempt but
+/// the last, so [`backon`] retries a call at most `max_attempts - 1` times.
+#[derive(Clone, Debug)]
+pub struct RetryDelays {
+    policy: RetryPolicy,
+    failed: u32,
+}
+
+impl Iterator for RetryDelays {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.failed += 1;
+        (self.failed < self.policy.max_attempts).then(|| self.policy.backoff(self.failed))
+    }
+}
+
+impl backon::BackoffBuilder for RetryPolicy {
+    type Backoff = RetryDelays;
+
+    fn build(self) -> RetryDelays {
+        RetryDelays {
+            policy: self,
+            failed: 0,
+        }
+    }
+}
+
 /// How to reach and use one Auth0 tenant.
 #[derive(Clone, Debug)]
 pub struct TenantConfig {
@@ -231,6 +259,24 @@ mod tests {
         for changed in [rotated, moved, other_id] {
             assert_ne!(base.identity(), changed.identity(), "{changed:?}");
         }
+    }
+
+    #[test]
+    fn a_policy_gives_backon_one_delay_per_retry() {
+        use backon::BackoffBuilder as _;
+        let p = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let delays: Vec<Duration> = p.build().collect();
+        assert_eq!(delays.len(), 3, "four attempts: three waits");
+        for (i, d) in delays.iter().enumerate() {
+            let cap = Duration::from_millis(100) * (1 << i);
+            assert!(*d >= cap / 2 && *d <= cap, "retry {i}: {d:?}");
+        }
+        let once = RetryPolicy { max_attempts: 1, ..p };
+        assert_eq!(once.build().count(), 0, "one attempt: no retry");
     }
 
     #[test]

@@ -411,12 +411,7 @@ fn run_tenant_controller(
         .with_config(ControllerConfig::default().debounce(Duration::from_secs(2)))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(tenant::reconcile, tenant::error_policy, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                warn!(error = %e, "tenant controller");
-            }
-            futures::future::ready(())
-        })
+        .for_each(log_failures("tenant controller"))
 }
 
 /// The `CustomDomain` controller: woken by its own changes, by its edge Secrets (with
@@ -459,12 +454,19 @@ fn run_custom_domain_controller(
         .with_config(ControllerConfig::default().concurrency(args.concurrency))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(cd::reconcile, cd::error_policy, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                warn!(error = %e, "custom domain controller");
-            }
-            futures::future::ready(())
-        })
+        .for_each(log_failures("custom domain controller"))
+}
+
+/// Consumes a controller's results, logging each failure (the controller retries by itself).
+fn log_failures<T, E: std::fmt::Display>(
+    controller: &'static str,
+) -> impl FnMut(Result<T, E>) -> futures::future::Ready<()> {
+    move |result| {
+        if let Err(e) = result {
+            warn!(error = %e, "{controller}");
+        }
+        futures::future::ready(())
+    }
 }
 
 /// `/readyz` turns ready once both controllers have their first full list.

@@ -171,17 +171,11 @@ pub fn plan(input: &TenantInput<'_>) -> TenantPlan {
     };
     if let Some(c) = &counts {
         match entitlement_warning(c.total, tenant.spec.entitlement) {
-            Some(message) => {
-                if !b.is_true(ConditionType::EntitlementExceeded) {
-                    b.event(EventType::Warning, Reason::EntitlementExceeded, message.clone());
-                }
-                b.set(
-                    ConditionType::EntitlementExceeded,
-                    true,
-                    Reason::EntitlementExceeded,
-                    message,
-                );
-            }
+            Some(message) => b.warn(
+                ConditionType::EntitlementExceeded,
+                Reason::EntitlementExceeded,
+                message,
+            ),
             None => b.clear(ConditionType::EntitlementExceeded),
         }
         b.status.custom_domains = Some(c.clone());
@@ -189,15 +183,7 @@ pub fn plan(input: &TenantInput<'_>) -> TenantPlan {
     let requeue = match input.hold {
         Some(message) => {
             // Ready stays as it is: the domains' deletions still use this tenant's client.
-            if !b.is_true(ConditionType::Deleting) {
-                b.event(EventType::Warning, Reason::DomainsRemain, message.to_owned());
-            }
-            b.set(
-                ConditionType::Deleting,
-                true,
-                Reason::DomainsRemain,
-                message.to_owned(),
-            );
+            b.warn(ConditionType::Deleting, Reason::DomainsRemain, message.to_owned());
             DELETING_RECHECK
         }
         None => {
@@ -219,28 +205,24 @@ pub fn plan(input: &TenantInput<'_>) -> TenantPlan {
 /// The default domain: read it (unless the list's `is_default` flags answer for free), decide,
 /// set it when the spec asks for another. False while a failure wants an early re-check.
 fn plan_default(input: &TenantInput<'_>, domains: &[auth0::types::CustomDomain], b: &mut Builder) -> bool {
-    let current = match &input.answers.default_read {
-        Some(Ok(current)) => current.clone(),
-        Some(Err(f)) => {
-            b.set(
-                ConditionType::DefaultDomain,
-                false,
-                f.reason,
-                format!("reading the default domain: {}", f.message),
-            );
-            return false;
+    let listed = listed_default(domains);
+    let remembered = match (&input.answers.default_read, &input.memory.default_read) {
+        (None, Some((value, age))) if !must_read_default(Some((value.as_deref(), *age)), listed) => {
+            Some(value.clone())
         }
+        _ => None,
+    };
+    let current = match remembered {
+        Some(value) => value,
         None => {
-            let listed = listed_default(domains);
-            match &input.memory.default_read {
-                Some((value, age)) if !must_read_default(Some((value.as_deref(), *age)), listed) => {
-                    value.clone()
-                }
-                _ => {
-                    b.step(Step::ReadDefault);
-                    return false;
-                }
-            }
+            let read = b.answer(
+                &input.answers.default_read,
+                || Step::ReadDefault,
+                ConditionType::DefaultDomain,
+                || "reading the default domain".to_owned(),
+            );
+            let Some(value) = read else { return false };
+            value
         }
     };
     let decision = decide_default(
@@ -250,29 +232,19 @@ fn plan_default(input: &TenantInput<'_>, domains: &[auth0::types::CustomDomain],
     );
     b.status.default_custom_domain = current;
     if let Some(domain) = &decision.set {
-        match &input.answers.default_set {
-            None => {
-                b.step(Step::SetDefault(domain.clone()));
-                return false;
-            }
-            Some(Err(f)) => {
-                b.set(
-                    ConditionType::DefaultDomain,
-                    false,
-                    f.reason,
-                    format!("making {domain} the default: {}", f.message),
-                );
-                return false;
-            }
-            Some(Ok(now_default)) => {
-                b.status.default_custom_domain = now_default.clone();
-                b.event(
-                    EventType::Normal,
-                    Reason::DefaultDomainSet,
-                    decision.message.clone(),
-                );
-            }
-        }
+        let set = b.answer(
+            &input.answers.default_set,
+            || Step::SetDefault(domain.clone()),
+            ConditionType::DefaultDomain,
+            || format!("making {domain} the default"),
+        );
+        let Some(now_default) = set else { return false };
+        b.status.default_custom_domain = now_default;
+        b.event(
+            EventType::Normal,
+            Reason::DefaultDomainSet,
+            decision.message.clone(),
+        );
     }
     b.set(
         ConditionType::DefaultDomain,
@@ -314,38 +286,22 @@ fn plan_mtls(input: &TenantInput<'_>, granted: &CredentialsCheck, b: &mut Builde
         );
         return true;
     }
-    let current = match &answers.settings_read {
-        None => {
-            b.step(Step::ReadSettings);
-            return false;
-        }
-        Some(Err(f)) => {
-            b.set(
-                ConditionType::MtlsAliases,
-                false,
-                f.reason,
-                format!("reading tenant settings: {}", f.message),
-            );
-            return false;
-        }
-        Some(Ok(current)) => *current,
-    };
+    let read = b.answer(
+        &answers.settings_read,
+        || Step::ReadSettings,
+        ConditionType::MtlsAliases,
+        || "reading tenant settings".to_owned(),
+    );
+    let Some(current) = read else { return false };
     if current != wanted {
-        match &answers.settings_patch {
-            None => {
-                b.step(Step::PatchSettings(wanted));
-                return false;
-            }
-            Some(Err(f)) => {
-                b.set(
-                    ConditionType::MtlsAliases,
-                    false,
-                    f.reason,
-                    format!("setting mtls.enable_endpoint_aliases={wanted}: {}", f.message),
-                );
-                return false;
-            }
-            Some(Ok(())) => {}
+        let patched = b.answer(
+            &answers.settings_patch,
+            || Step::PatchSettings(wanted),
+            ConditionType::MtlsAliases,
+            || format!("setting mtls.enable_endpoint_aliases={wanted}"),
+        );
+        if patched.is_none() {
+            return false;
         }
     }
     b.mtls_aliases = Some(wanted);
@@ -583,9 +539,13 @@ impl Builder {
         remove_condition(&mut self.status.conditions, type_);
     }
 
-    /// Whether the condition was already `True` (before this plan, or set earlier in it).
-    fn is_true(&self, type_: ConditionType) -> bool {
-        is_true(&self.status.conditions, type_)
+    /// An abnormal-true condition: set `True`, with a Warning Event when it turns true (not again
+    /// while it stays so).
+    fn warn(&mut self, type_: ConditionType, reason: Reason, message: String) {
+        if !is_true(&self.status.conditions, type_) {
+            self.event(EventType::Warning, reason, message.clone());
+        }
+        self.set(type_, true, reason, message);
     }
 
     /// Credentials work: `Ready=True`, neither `Stalled` nor `Reconciling`.
@@ -606,6 +566,29 @@ impl Builder {
         };
         self.clear(clear);
         self.set(set, true, r.reason, r.message.clone());
+    }
+
+    /// The answer of a step: while it is missing the step is added; when the step failed,
+    /// `condition` says so (`what`: the call, in words). `None` in both cases: the caller stops
+    /// there and the tenant looks again soon.
+    fn answer<T: Clone>(
+        &mut self,
+        answer: &Option<Result<T, Refusal>>,
+        step: impl FnOnce() -> Step,
+        condition: ConditionType,
+        what: impl FnOnce() -> String,
+    ) -> Option<T> {
+        match answer {
+            Some(Ok(value)) => Some(value.clone()),
+            Some(Err(f)) => {
+                self.set(condition, false, f.reason, format!("{}: {}", what(), f.message));
+                None
+            }
+            None => {
+                self.step(step());
+                None
+            }
+        }
     }
 
     fn step(&mut self, step: Step) {

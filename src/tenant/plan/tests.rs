@@ -106,55 +106,18 @@ fn is(status: &str, reason: Reason) -> Option<(String, String)> {
 #[test]
 fn credentials_table() {
     // (access, Ready, Stalled, Reconciling, health is ready, plan refused)
+    let unbuilt = |reason| Access::Unbuilt(refused(reason, "x"));
+    let failed = |reason| Access::Checked(Err(refused(reason, "x")));
+    #[rustfmt::skip]
     let rows: Vec<(Access, Reason, bool, bool)> = vec![
-        (
-            Access::Unbuilt(refused(Reason::TenantDomainNotAllowed, "x")),
-            Reason::TenantDomainNotAllowed,
-            true,
-            false,
-        ),
-        (
-            Access::Unbuilt(refused(Reason::CredentialsNotFound, "x")),
-            Reason::CredentialsNotFound,
-            true,
-            false,
-        ),
-        (
-            Access::Unbuilt(refused(Reason::InvalidTenant, "x")),
-            Reason::InvalidTenant,
-            true,
-            false,
-        ),
-        (
-            Access::Checked(Err(refused(Reason::CredentialsRejected, "401"))),
-            Reason::CredentialsRejected,
-            true,
-            false,
-        ),
-        (
-            Access::Checked(Err(refused(Reason::MissingScopes, "x"))),
-            Reason::MissingScopes,
-            true,
-            false,
-        ),
-        (
-            Access::Checked(Err(refused(Reason::PlanRefused, "403"))),
-            Reason::PlanRefused,
-            true,
-            true,
-        ),
-        (
-            Access::Checked(Err(refused(Reason::Auth0Unreachable, "503"))),
-            Reason::Auth0Unreachable,
-            false,
-            false,
-        ),
-        (
-            Access::Checked(Err(refused(Reason::Auth0Error, "400"))),
-            Reason::Auth0Error,
-            false,
-            false,
-        ),
+        (unbuilt(Reason::TenantDomainNotAllowed), Reason::TenantDomainNotAllowed, true, false),
+        (unbuilt(Reason::CredentialsNotFound), Reason::CredentialsNotFound, true, false),
+        (unbuilt(Reason::InvalidTenant), Reason::InvalidTenant, true, false),
+        (failed(Reason::CredentialsRejected), Reason::CredentialsRejected, true, false),
+        (failed(Reason::MissingScopes), Reason::MissingScopes, true, false),
+        (failed(Reason::PlanRefused), Reason::PlanRefused, true, true),
+        (failed(Reason::Auth0Unreachable), Reason::Auth0Unreachable, false, false),
+        (failed(Reason::Auth0Error), Reason::Auth0Error, false, false),
     ];
     for (i, (access, reason, stalled, plan_refused)) in rows.into_iter().enumerate() {
         let mut case = Case::new(tenant(serde_json::json!({})), access);
@@ -336,134 +299,32 @@ fn mtls_table() {
     );
     let rd = READ_TENANT_SETTINGS;
     let both = TENANT_SETTINGS_SCOPES.to_vec();
+    let (ok, err) = (|v| Some(Ok(v)), |reason| Some(Err(refused(reason, "x"))));
+    let (on, off) = (
+        is("True", Reason::MtlsAliasesEnabled),
+        is("False", Reason::MtlsAliasesDisabled),
+    );
+    let (read, patch) = (|| vec![Step::ReadSettings], |v| vec![Step::PatchSettings(v)]);
+    #[rustfmt::skip]
     let rows: Vec<Row> = vec![
-        // Unmanaged, readable: learn the setting.
-        (
-            None,
-            vec![rd],
-            None,
-            None,
-            vec![Step::ReadSettings],
-            None,
-            None,
-            true,
-        ),
-        (
-            None,
-            vec![rd],
-            Some(Ok(false)),
-            None,
-            vec![],
-            None,
-            Some(false),
-            true,
-        ),
-        // Unmanaged, a failed read is only logged.
-        (
-            None,
-            vec![rd],
-            Some(Err(refused(Reason::Auth0Unreachable, "x"))),
-            None,
-            vec![],
-            None,
-            None,
-            true,
-        ),
+        // Unmanaged, readable: learn the setting; a failed read is only logged.
+        (None, vec![rd], None, None, read(), None, None, true),
+        (None, vec![rd], ok(false), None, vec![], None, Some(false), true),
+        (None, vec![rd], err(Reason::Auth0Unreachable), None, vec![], None, None, true),
         // Unmanaged, not readable: nothing.
         (None, vec![], None, None, vec![], None, None, true),
         // Managed without the scopes.
-        (
-            Some(true),
-            vec![rd],
-            None,
-            None,
-            vec![],
-            is("False", Reason::MissingScopes),
-            None,
-            true,
-        ),
+        (Some(true), vec![rd], None, None, vec![], is("False", Reason::MissingScopes), None, true),
         // Managed: read, then patch when it differs.
-        (
-            Some(true),
-            both.clone(),
-            None,
-            None,
-            vec![Step::ReadSettings],
-            None,
-            None,
-            false,
-        ),
-        (
-            Some(true),
-            both.clone(),
-            Some(Ok(false)),
-            None,
-            vec![Step::PatchSettings(true)],
-            None,
-            None,
-            false,
-        ),
-        (
-            Some(true),
-            both.clone(),
-            Some(Ok(false)),
-            Some(Ok(())),
-            vec![],
-            is("True", Reason::MtlsAliasesEnabled),
-            Some(true),
-            true,
-        ),
-        (
-            Some(true),
-            both.clone(),
-            Some(Ok(true)),
-            None,
-            vec![],
-            is("True", Reason::MtlsAliasesEnabled),
-            Some(true),
-            true,
-        ),
-        (
-            Some(false),
-            both.clone(),
-            Some(Ok(false)),
-            None,
-            vec![],
-            is("False", Reason::MtlsAliasesDisabled),
-            Some(false),
-            true,
-        ),
-        (
-            Some(false),
-            both.clone(),
-            Some(Ok(true)),
-            None,
-            vec![Step::PatchSettings(false)],
-            None,
-            None,
-            false,
-        ),
+        (Some(true), both.clone(), None, None, read(), None, None, false),
+        (Some(true), both.clone(), ok(false), None, patch(true), None, None, false),
+        (Some(true), both.clone(), ok(false), Some(Ok(())), vec![], on.clone(), Some(true), true),
+        (Some(true), both.clone(), ok(true), None, vec![], on.clone(), Some(true), true),
+        (Some(false), both.clone(), ok(false), None, vec![], off.clone(), Some(false), true),
+        (Some(false), both.clone(), ok(true), None, patch(false), None, None, false),
         // Failures: the condition names the call, the tenant looks again soon.
-        (
-            Some(true),
-            both.clone(),
-            Some(Err(refused(Reason::Auth0Unreachable, "x"))),
-            None,
-            vec![],
-            is("False", Reason::Auth0Unreachable),
-            None,
-            false,
-        ),
-        (
-            Some(true),
-            both.clone(),
-            Some(Ok(false)),
-            Some(Err(refused(Reason::Auth0Error, "x"))),
-            vec![],
-            is("False", Reason::Auth0Error),
-            None,
-            false,
-        ),
+        (Some(true), both.clone(), err(Reason::Auth0Unreachable), None, vec![], is("False", Reason::Auth0Unreachable), None, false),
+        (Some(true), both.clone(), ok(false), Some(Err(refused(Reason::Auth0Error, "x"))), vec![], is("False", Reason::Auth0Error), None, false),
     ];
     for (i, (mtls, scopes, read, patch, steps, condition, told, settled)) in rows.into_iter().enumerate() {
         let extra = match mtls {
@@ -564,50 +425,18 @@ fn admit_table() {
     let policy = TenantPolicy::new(&[], false, CredentialsScope::Only(vec!["auth0".into()]));
     let open = TenantPolicy::new(&[], true, CredentialsScope::Any);
     let spec = |extra: serde_json::Value| tenant(extra).spec;
+    let other_ns = serde_json::json!({"credentialsSecretRef": {"namespace": "kube-system", "name": "x"}});
+    let http = serde_json::json!({"managementApiUrl": "http://127.0.0.1:1"});
+    #[rustfmt::skip]
     let rows: Vec<(Auth0TenantSpec, &TenantPolicy, bool, Result<Duration, Reason>)> = vec![
         (spec(serde_json::json!({})), &policy, false, Ok(RESYNC)),
-        (
-            spec(serde_json::json!({"resyncInterval": "10s"})),
-            &policy,
-            false,
-            Ok(Duration::from_secs(30)),
-        ),
-        (
-            spec(serde_json::json!({"domain": "evil.example.com"})),
-            &policy,
-            false,
-            Err(Reason::TenantDomainNotAllowed),
-        ),
-        (
-            spec(serde_json::json!({"managementApiUrl": "https://x.example"})),
-            &policy,
-            false,
-            Err(Reason::ManagementApiUrlNotAllowed),
-        ),
-        (
-            spec(serde_json::json!({"managementApiUrl": "http://127.0.0.1:1"})),
-            &open,
-            false,
-            Err(Reason::InvalidTenant),
-        ),
-        (
-            spec(serde_json::json!({"managementApiUrl": "http://127.0.0.1:1"})),
-            &open,
-            true,
-            Ok(RESYNC),
-        ),
-        (
-            spec(serde_json::json!({"resyncInterval": "soon"})),
-            &policy,
-            false,
-            Err(Reason::InvalidTenant),
-        ),
-        (
-            spec(serde_json::json!({"credentialsSecretRef": {"namespace": "kube-system", "name": "x"}})),
-            &policy,
-            false,
-            Err(Reason::CredentialsNamespaceNotAllowed),
-        ),
+        (spec(serde_json::json!({"resyncInterval": "10s"})), &policy, false, Ok(Duration::from_secs(30))),
+        (spec(serde_json::json!({"domain": "evil.example.com"})), &policy, false, Err(Reason::TenantDomainNotAllowed)),
+        (spec(serde_json::json!({"managementApiUrl": "https://x.example"})), &policy, false, Err(Reason::ManagementApiUrlNotAllowed)),
+        (spec(http.clone()), &open, false, Err(Reason::InvalidTenant)),
+        (spec(http), &open, true, Ok(RESYNC)),
+        (spec(serde_json::json!({"resyncInterval": "soon"})), &policy, false, Err(Reason::InvalidTenant)),
+        (spec(other_ns), &policy, false, Err(Reason::CredentialsNamespaceNotAllowed)),
     ];
     for (i, (spec, policy, insecure, want)) in rows.into_iter().enumerate() {
         assert_eq!(

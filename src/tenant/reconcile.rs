@@ -15,12 +15,16 @@ use kube::{
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
-use super::access::TenantPolicy;
+use super::access::{Refusal, TenantPolicy};
 use super::lifecycle::{self, FinalizerStep};
 use super::plan::{self, Access, Answers, EventNote, Memory, Step, TenantInput, TenantPlan};
 use super::runtime::{TenantRuntime, Tenants};
-use crate::auth0::{RateLimit, types::TenantMtls as Auth0Mtls, types::TenantSettings};
+use crate::auth0::{
+    self, RateLimit,
+    types::{TenantMtls as Auth0Mtls, TenantSettings},
+};
 use crate::names::MANAGER;
+use crate::resources::conditions::Reason;
 use crate::resources::custom_domain::CustomDomain;
 use crate::resources::tenant::{Auth0Tenant, Auth0TenantStatus};
 use crate::telemetry::events::Recorder;
@@ -150,11 +154,7 @@ pub async fn reconcile(tenant: Arc<Auth0Tenant>, ctx: Arc<Context>) -> Result<Ac
         // Another operator (the one in the credentials' namespace) writes this tenant.
         return Ok(Action::requeue(plan.requeue));
     }
-    if plan
-        .events
-        .iter()
-        .any(|e| e.reason == crate::resources::conditions::Reason::DomainsRemain)
-    {
+    if plan.events.iter().any(|e| e.reason == Reason::DomainsRemain) {
         warn!(
             remaining = remaining.len(),
             "tenant deletion waits for CustomDomains"
@@ -206,8 +206,8 @@ async fn observe_access(
     let rt = match ctx.tenants.ensure(&desired, Some(ctx.metrics.clone())) {
         Ok(rt) => rt,
         Err(e) => {
-            let refusal = super::access::Refusal {
-                reason: crate::resources::conditions::Reason::InvalidTenant,
+            let refusal = Refusal {
+                reason: Reason::InvalidTenant,
                 message: e.to_string(),
             };
             return Ok((Access::Unbuilt(refusal), None));
@@ -233,7 +233,7 @@ async fn observe_access(
 /// Runs one step against Auth0 and records its answer; failures are logged here and reported
 /// by the next plan.
 async fn run_step(step: &Step, rt: &TenantRuntime, answers: &mut Answers) {
-    let failed = |e: &crate::auth0::Error| {
+    let failed = |e: &auth0::Error| {
         warn!(?step, error = %e, "tenant step failed");
         plan::classify(e)
     };

@@ -149,10 +149,7 @@ impl TenantRuntime {
                 .set_rate_limits(desired.config.rate_limit, desired.config.verify_limit);
         }
         *write(&self.resync_interval) = desired.resync_interval;
-        let mut fence = write(&self.allowed_namespaces);
-        if *fence != desired.allowed_namespaces {
-            *fence = desired.allowed_namespaces.clone();
-        }
+        *write(&self.allowed_namespaces) = desired.allowed_namespaces.clone();
     }
 
     /// The default domain as last read from Auth0, with the read's age.

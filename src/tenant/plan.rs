@@ -16,7 +16,7 @@ use super::decide::{
     decide_default, entitlement_warning, listed_default, must_read_default, must_read_settings,
 };
 use super::runtime::{Desired, Health};
-use crate::auth0::client::{CUSTOM_DOMAIN_SCOPES, TENANT_SETTINGS_SCOPES};
+use crate::auth0::client::{CUSTOM_DOMAIN_SCOPES, READ_TENANT_SETTINGS, TENANT_SETTINGS_SCOPES};
 use crate::auth0::{self, CredentialsCheck, RateLimit, Redacted, TenantConfig, types::DomainStatus};
 use crate::resources::conditions::{
     ConditionType, Reason, condition, is_true, remove_condition, set_condition,
@@ -32,8 +32,6 @@ pub const NOT_READY_RECHECK: Duration = Duration::from_secs(30);
 pub const DELETING_RECHECK: Duration = Duration::from_secs(5);
 /// Resync interval assumed when `spec.resyncInterval` does not parse (the tenant is then refused).
 const FALLBACK_RESYNC: Duration = Duration::from_secs(600);
-/// The scope that lets the operator read (not change) tenant settings.
-const READ_TENANT_SETTINGS: &str = TENANT_SETTINGS_SCOPES[0];
 
 /// What was learnt about the tenant's credentials.
 #[derive(Clone, Debug, PartialEq)]

@@ -204,7 +204,12 @@ async fn observe_access(
         ctx.verify_limit,
     );
     let rt = match ctx.tenants.ensure(&desired, Some(ctx.metrics.clone())) {
-        Ok(rt) => rt,
+        Ok(ensured) => {
+            if ensured.changed {
+                ctx.kick();
+            }
+            ensured.runtime
+        }
         Err(e) => {
             let refusal = Refusal {
                 reason: Reason::InvalidTenant,

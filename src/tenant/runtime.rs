@@ -139,8 +139,9 @@ impl TenantRuntime {
     }
 
     /// Applies what changes in place (budgets, resync interval, namespace fence); the client, its
-    /// token and its pauses stay.
-    fn update(&self, desired: &Desired) {
+    /// token and its pauses stay. True when the CustomDomain side sees a change (the fence or the
+    /// resync interval), so its domains should be planned again.
+    fn update(&self, desired: &Desired) -> bool {
         let budget = self.client.budget();
         if budget.tenant_limit() != desired.config.rate_limit.sanitized()
             || budget.verify_limit() != desired.config.verify_limit.sanitized()
@@ -148,8 +149,12 @@ impl TenantRuntime {
             self.client
                 .set_rate_limits(desired.config.rate_limit, desired.config.verify_limit);
         }
-        *write(&self.resync_interval) = desired.resync_interval;
-        *write(&self.allowed_namespaces) = desired.allowed_namespaces.clone();
+        let resync = std::mem::replace(&mut *write(&self.resync_interval), desired.resync_interval);
+        let fence = std::mem::replace(
+            &mut *write(&self.allowed_namespaces),
+            desired.allowed_namespaces.clone(),
+        );
+        resync != desired.resync_interval || fence != desired.allowed_namespaces
     }
 
     /// The default domain as last read from Auth0, with the read's age.
@@ -250,6 +255,16 @@ pub enum WaitingCall {
     Verify,
 }
 
+/// What [`Tenants::ensure`] gives back.
+#[derive(Debug)]
+pub struct Ensured {
+    /// The tenant's runtime.
+    pub runtime: Arc<TenantRuntime>,
+    /// Whether the CustomDomain side sees something new in a kept runtime: an edited namespace
+    /// fence or resync interval.
+    pub changed: bool,
+}
+
 /// A reconcile's claim on one of its tenant's create or verify places; released on drop.
 #[derive(Debug)]
 pub struct CallPermit<'a>(&'a AtomicUsize);
@@ -343,20 +358,19 @@ impl Tenants {
     /// client's identity ([`TenantConfig::identity`]) is unchanged; otherwise a new runtime with a
     /// new client (new token, full buckets), keeping the domain list when the endpoint is the same.
     /// Fails only when the client cannot be built (bad URL or CA bundle).
-    pub fn ensure(
-        &self,
-        desired: &Desired,
-        metrics: Option<Arc<Metrics>>,
-    ) -> Result<Arc<TenantRuntime>, auth0::Error> {
+    pub fn ensure(&self, desired: &Desired, metrics: Option<Arc<Metrics>>) -> Result<Ensured, auth0::Error> {
         let name = &desired.config.name;
         let existing = self.get(name);
         if let Some(rt) = existing
             .as_ref()
             .filter(|rt| rt.identity == desired.config.identity())
         {
-            rt.update(desired);
+            let changed = rt.update(desired);
             write(&self.broken).remove(name);
-            return Ok(rt.clone());
+            return Ok(Ensured {
+                runtime: rt.clone(),
+                changed,
+            });
         }
         let client = TenantClient::new(desired.config.clone(), metrics)?;
         let snapshot = match &existing {
@@ -366,7 +380,12 @@ impl Tenants {
         tracing::info!(tenant = %name, "tenant client (re)built");
         let rt = Arc::new(TenantRuntime::new(client, snapshot, desired));
         self.insert(rt.clone());
-        Ok(rt)
+        // A new runtime starts `Checking`; the check that follows flips its health, and that
+        // re-plans the domains already.
+        Ok(Ensured {
+            runtime: rt,
+            changed: false,
+        })
     }
 
     /// The runtime of a tenant, when it could be built.
@@ -459,7 +478,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_budget_edit_keeps_the_client_and_its_pause() {
         let tenants = Tenants::new(4);
-        let first = tenants.ensure(&desired("t", "s1"), None).unwrap();
+        let first = tenants.ensure(&desired("t", "s1"), None).unwrap().runtime;
         // Auth0 answered 429: the tenant is paused for 30 s.
         let paused = first.client.budget().on_429(
             Scope::Tenant,
@@ -478,7 +497,11 @@ mod tests {
         edited.config.rate_limit = RateLimit::per(10, Duration::from_secs(1));
         edited.resync_interval = Duration::from_secs(60);
         edited.allowed_namespaces.from = NamespacesFrom::Selector;
+        let same = tenants.ensure(&desired("t", "s1"), None).unwrap();
+        assert!(!same.changed, "nothing new for the CustomDomain side");
         let second = tenants.ensure(&edited, None).unwrap();
+        assert!(second.changed, "fence and resync edits re-plan the domains");
+        let second = second.runtime;
         assert!(
             Arc::ptr_eq(&first, &second),
             "a rate or resync edit keeps the runtime"
@@ -491,14 +514,14 @@ mod tests {
         assert_eq!(second.resync_interval(), Duration::from_secs(60));
         assert_eq!(second.allowed_namespaces().from, NamespacesFrom::Selector);
         // A rotated secret builds a new client (no pause) but keeps the domain list.
-        let rotated = tenants.ensure(&desired("t", "s2"), None).unwrap();
+        let rotated = tenants.ensure(&desired("t", "s2"), None).unwrap().runtime;
         assert!(!Arc::ptr_eq(&first, &rotated));
         assert!(rotated.client.budget().tenant_paused_for().is_zero());
         assert_eq!(rotated.snapshot.len(), 1, "same endpoint: the list is kept");
         // Another endpoint starts from an empty list.
         let mut moved = desired("t", "s2");
         moved.config.management_api_url = Some("https://127.0.0.1:8443".into());
-        let moved = tenants.ensure(&moved, None).unwrap();
+        let moved = tenants.ensure(&moved, None).unwrap().runtime;
         assert_eq!(moved.snapshot.len(), 0);
         assert!(Arc::ptr_eq(&tenants.get("t").unwrap(), &moved));
     }

@@ -38,13 +38,14 @@ pub const CUSTOM_DOMAIN_SCOPES: [&str; 4] = [
     "delete:custom_domains",
 ];
 
-/// The scope that lets the operator read (not change) tenant settings.
-pub const READ_TENANT_SETTINGS: &str = "read:tenant_settings";
-/// Scopes needed when the tenant's `mtls` settings are managed.
-pub const TENANT_SETTINGS_SCOPES: [&str; 2] = [READ_TENANT_SETTINGS, "update:tenant_settings"];
+/// Scopes needed when the tenant's `mtls` settings are managed: read and update.
+pub const TENANT_SETTINGS_SCOPES: [&str; 2] = ["read:tenant_settings", "update:tenant_settings"];
 
 /// Page size of checkpoint pagination.
 pub const PAGE_SIZE: u32 = 100;
+
+/// The scope that lets the operator read (not change) tenant settings.
+pub const READ_TENANT_SETTINGS: &str = TENANT_SETTINGS_SCOPES[0];
 
 /// Largest response body the client reads. A checkpoint page of 100 domains is well under 1 MiB and a
 /// plain list of 1,000 domains a few MiB; anything past this is refused ([`Error::BodyTooLarge`])

@@ -186,16 +186,6 @@ pub fn parse_nameservers(s: &str) -> Result<Vec<SocketAddr>, DnsError> {
         .collect()
 }
 
-/// Parses the values of a repeated / comma-delimited `--dns-nameservers` flag (each item may
-/// itself hold several comma-separated servers).
-pub fn nameservers_from_args<S: AsRef<str>>(items: &[S]) -> Result<Vec<SocketAddr>, DnsError> {
-    let mut out = Vec::new();
-    for item in items {
-        out.extend(parse_nameservers(item.as_ref())?);
-    }
-    Ok(out)
-}
-
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// Reads `nameserver` lines of a resolv.conf text (port 53).

@@ -1,9 +1,13 @@
 //! `auth0-domain-operator run`: wires the two controllers, the DNS gate and the HTTP endpoints.
+//!
+//! [`run`] reads as the list of its wiring steps: connect, serve `/metrics` and the probes, take
+//! the lead, build what both controllers share, watch the stores, start the two controllers and
+//! the background tasks, then wait for a signal or a lost Lease (`docs/architecture.md`).
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api, Client, ResourceExt,
@@ -12,18 +16,20 @@ use kube::{
         Controller, PredicateConfig, WatchStreamExt,
         controller::Config as ControllerConfig,
         events::Reporter,
-        reflector::{self, ObjectRef},
+        reflector::{self, ObjectRef, Store},
         watcher,
     },
 };
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::auth0::RateLimit;
 use crate::cli::RunArgs;
-use crate::custom_domain::{MANAGER, plan::PlanOptions, reconcile as cd, trigger};
+use crate::custom_domain::{LABEL_MANAGED_BY, plan::PlanOptions, reconcile as cd, trigger};
 use crate::dns::{DnsChecker, DnsConfig, parse_nameservers};
 use crate::leader::{self, Leadership};
+use crate::names::MANAGER;
 use crate::resources::{custom_domain::CustomDomain, tenant::Auth0Tenant};
 use crate::telemetry::{
     events::Recorder,
@@ -37,8 +43,8 @@ use crate::tenant::{
 };
 use crate::watch::{self as decode, Report};
 
-/// Label selector of the Secrets this operator writes.
-const MANAGED_SECRETS: &str = "app.kubernetes.io/managed-by=auth0-domain-operator";
+/// The readiness components the controllers turn on once their stores are listed.
+const COMPONENTS: [&str; 2] = ["tenants", "custom_domains"];
 
 /// Runs the operator until SIGTERM/SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -46,178 +52,57 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("connecting to Kubernetes (KUBECONFIG or in-cluster config)")?;
     let metrics = Arc::new(Metrics::new());
-    let readiness = Readiness::new(&["tenants", "custom_domains"]);
+    let readiness = Readiness::new(&COMPONENTS);
     let shutdown = CancellationToken::new();
+    let server = serve_http(&args, &metrics, &readiness, &shutdown).await?;
 
-    let (listener, addr) = http::bind(args.metrics_addr).await?;
-    info!(%addr, "health and metrics endpoints bound");
-    let server = tokio::spawn(http::serve(
-        listener,
-        metrics.clone(),
-        readiness.clone(),
-        shutdown.clone().cancelled_owned(),
-    ));
-
-    // With --leader-election only the Lease holder goes on to build the controllers; a standby
-    // waits here (ready once the Lease is decided) until the leader is gone.
-    let mut leadership = match args.leader_election {
-        true => {
-            let namespace = leader::lease_namespace(args.lease_namespace.as_deref());
-            let elector = leader::LeaderElector::new(
-                client.clone(),
-                &namespace,
-                &args.lease_name,
-                leader::default_identity(),
-                leader::ElectionConfig::default(),
-            )?;
-            let components = ["tenants", "custom_domains"];
-            match Leadership::acquire(elector, &readiness, &components, wait_for_signal()).await {
-                Some(l) => Some(l),
-                None => {
-                    shutdown.cancel();
-                    info!("stopped before becoming leader");
-                    return Ok(());
-                }
-            }
+    let mut leadership = match take_the_lead(&args, &client, &readiness).await? {
+        Lead::Stopped => {
+            shutdown.cancel();
+            info!("stopped before becoming leader");
+            return Ok(());
         }
-        false => None,
+        Lead::Alone => None,
+        Lead::Leader(l) => Some(l),
     };
 
-    let cluster_id = match &args.cluster_id {
-        Some(id) => id.clone(),
-        None => kube_system_uid(&client).await?,
-    };
-    info!(%cluster_id, "ownership marker prefix");
-
-    let nameservers = parse_nameservers(&args.dns_nameservers.join(","))?;
-    let dns = DnsChecker::new(&DnsConfig {
-        nameservers,
-        ..DnsConfig::default()
-    })?
-    .with_metrics(metrics.clone());
-
-    let tenants = Arc::new(Tenants::new(usize::from(args.concurrency)));
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: MANAGER.into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
-    );
-
-    // Namespaces, for `allowedNamespaces` selectors.
-    let (ns_store, ns_writer) = reflector::store::<Namespace>();
-    let ns_stream = reflector::reflector(
-        ns_writer,
-        watcher(
-            Api::<Namespace>::all(client.clone()),
-            watcher::Config::default().any_semantic(),
-        ),
-    )
-    .default_backoff()
-    .touched_objects()
-    .for_each(|_| futures::future::ready(()));
-
+    let shared = Shared::build(&args, &client, &metrics).await?;
+    let (ns_store, ns_changes) = watch_namespaces(&client);
+    let tenant_watch = watch_tenants(&client, &shared);
+    let cd_watch = watch_custom_domains(&args, &client, &shared);
     // A tenant turning ready (or not) re-plans every CustomDomain at once.
     let (kick_tx, kick_rx) = tokio::sync::mpsc::channel::<()>(16);
+    // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
+    let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
+    let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
 
-    // Where the operator lives, and so where credentials Secrets may be by default.
-    let home_namespace = std::env::var("POD_NAMESPACE")
-        .ok()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| args.namespace.clone())
-        .unwrap_or_else(|| client.default_namespace().to_owned());
-    let credentials = match (
-        args.allow_credentials_in_any_namespace,
-        args.credentials_namespace.is_empty(),
-    ) {
-        (true, _) => CredentialsScope::Any,
-        (false, true) => CredentialsScope::Only(vec![home_namespace.clone()]),
-        (false, false) => CredentialsScope::Only(args.credentials_namespace.clone()),
-    };
-    let policy = TenantPolicy::new(
-        &args.extra_tenant_domain_suffix,
-        args.allow_custom_api_url,
-        credentials.clone(),
-    );
-    info!(
-        home_namespace = %home_namespace,
-        credentials_namespaces = %credentials.describe(),
-        extra_tenant_domain_suffixes = ?policy.extra_domain_suffixes,
-        allow_custom_api_url = policy.allow_custom_api_url,
-        "tenant policy"
-    );
-
-    // Both kinds are watched as DynamicObjects and decoded one by one: an object that does not
-    // decode is skipped and reported instead of failing every LIST (src/watch).
-    let report = |kind: &'static str, resource: ApiResource| Report {
-        kind,
-        resource,
-        metrics: metrics.clone(),
-        recorder: recorder.clone(),
-    };
-    let tenant_resource = ApiResource::erase::<Auth0Tenant>(&());
-    let (tenant_store, tenant_writer) = reflector::store::<Auth0Tenant>();
-    let tenant_changes = decode::decoded::<Auth0Tenant>(
-        Api::all_with(client.clone(), &tenant_resource),
-        watcher::Config::default().any_semantic(),
-        report("Auth0Tenant", tenant_resource.clone()),
-    )
-    .default_backoff()
-    .reflect(tenant_writer)
-    .applied_objects();
-    let tenant_controller = Controller::for_stream(tenant_changes, tenant_store.clone());
-
-    let cd_resource = ApiResource::erase::<CustomDomain>(&());
-    let cd_api: Api<DynamicObject> = match &args.namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &cd_resource),
-        None => Api::all_with(client.clone(), &cd_resource),
-    };
-    // The main stream drops the echoes of our own status writes (see `custom_domain::trigger`).
-    let (cd_store, cd_writer) = reflector::store::<CustomDomain>();
-    let cd_changes = decode::decoded::<CustomDomain>(
-        cd_api,
-        watcher::Config::default().any_semantic(),
-        report("CustomDomain", cd_resource.clone()),
-    )
-    .default_backoff()
-    // managedFields are a third of a CustomDomain and nothing here reads them; at 1,000
-    // domains the store is the operator's largest allocation.
-    .modify(|cd| cd.managed_fields_mut().clear())
-    .reflect(cd_writer)
-    .applied_objects()
-    .predicate_filter(trigger::relevant_change, PredicateConfig::default());
-    let cd_controller = Controller::for_stream(cd_changes, cd_store.clone());
-
+    let creds_watch = watch_credentials(&client, &shared.credentials, tenant_watch.store.clone(), creds_tx);
     let tenant_ctx = Arc::new(tenant::Context {
         client: client.clone(),
-        tenants: tenants.clone(),
+        tenants: shared.tenants.clone(),
         metrics: metrics.clone(),
         allow_insecure: args.allow_insecure_auth0,
         verify_limit: RateLimit::per(args.verify_limit.0, args.verify_limit.1),
         kick: kick_tx,
-        recorder: recorder.clone(),
-        policy,
-        home_namespace: home_namespace.clone(),
+        recorder: shared.recorder.clone(),
+        policy: shared.policy.clone(),
+        home_namespace: shared.home_namespace.clone(),
         namespace_scoped: args.namespace.is_some(),
-        domains: cd_store.clone(),
+        domains: cd_watch.store.clone(),
     });
-
-    // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
-    let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
     let mut cd_ctx = cd::Context::new(
         client.clone(),
-        tenants.clone(),
-        tenant_store.clone(),
-        ns_store.clone(),
-        dns,
+        shared.tenants.clone(),
+        tenant_watch.store.clone(),
+        ns_store,
+        shared.dns.clone(),
         metrics.clone(),
-        recorder,
+        shared.recorder.clone(),
         PlanOptions {
             dns_preflight: args.dns_preflight,
             dns_recheck_max: args.dns_recheck_max,
         },
-        cluster_id,
+        shared.cluster_id.clone(),
     );
     cd_ctx.tenant_changed = Some(tenant_changed_tx);
     // The key escrow lives in the operator's own namespace (deploy/base grants Secrets there).
@@ -227,136 +112,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cd_ctx = Arc::new(cd_ctx);
     let hand_over_ctx = cd_ctx.clone();
 
-    // Credentials rotation: a change to a Secret some tenant references re-runs the tenant
-    // controller at once (metadata only: the Secret's data never passes through this watch). Only
-    // the namespaces credentials may live in are watched (a namespaced Role suffices).
-    let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
-    let referencing = tenant_store.clone();
-    let creds_apis: Vec<Api<PartialObjectMeta<Secret>>> = match &credentials {
-        CredentialsScope::Any => vec![Api::all(client.clone())],
-        CredentialsScope::Only(list) => list
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect(),
-    };
-    let creds_watch = futures::stream::select_all(creds_apis.into_iter().map(|api| {
-        watcher(api, watcher::Config::default())
-            .default_backoff()
-            .touched_objects()
-            .boxed()
-    }))
-    .for_each(move |secret| {
-        if let Ok(secret) = secret {
-            let (ns, name) = (secret.namespace(), secret.name_any());
-            let referenced = referencing.state().iter().any(|t| {
-                let r = &t.spec.credentials_secret_ref;
-                Some(&r.namespace) == ns.as_ref() && r.name == name
-            });
-            if referenced {
-                info!(secret = %format!("{}/{name}", ns.unwrap_or_default()), "credentials Secret changed");
-                // Full channel: a re-run is already pending.
-                let _ = creds_tx.try_send(());
-            }
-        }
-        futures::future::ready(())
-    });
-
-    let tenant_run = tenant_controller
-        .reconcile_all_on(tokio_stream::wrappers::ReceiverStream::new(creds_rx))
-        .reconcile_on(
-            tokio_stream::wrappers::ReceiverStream::new(tenant_changed_rx).map(|name| ObjectRef::new(&name)),
-        )
-        // A thousand creates in a row collapse into a few recounts.
-        .with_config(ControllerConfig::default().debounce(std::time::Duration::from_secs(2)))
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-        .run(tenant::reconcile, tenant::error_policy, tenant_ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                warn!(error = %e, "tenant controller");
-            }
-            futures::future::ready(())
-        });
-
-    let by_namespace = cd_store.clone();
-    // Without --watch-secrets no Secret is listed or watched for CustomDomains (least privilege:
-    // get/create/patch by name); a deleted edge Secret is rewritten at the next resync or change.
-    let cd_controller = match args.watch_secrets {
-        true => {
-            let secrets_api: Api<Secret> = match &args.namespace {
-                Some(ns) => Api::namespaced(client.clone(), ns),
-                None => Api::all(client.clone()),
-            };
-            cd_controller.owns(secrets_api, watcher::Config::default().labels(MANAGED_SECRETS))
-        }
-        false => cd_controller,
-    };
-    let cd_run = cd_controller
-        .watches(
-            Api::<Namespace>::all(client.clone()),
-            watcher::Config::default(),
-            move |ns| {
-                let name = ns.name_any();
-                by_namespace
-                    .state()
-                    .into_iter()
-                    .filter(move |cd| cd.namespace().as_deref() == Some(name.as_str()))
-                    .map(|cd| ObjectRef::from_obj(&*cd))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .reconcile_all_on(tokio_stream::wrappers::ReceiverStream::new(kick_rx))
-        .with_config(ControllerConfig::default().concurrency(args.concurrency))
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-        .run(cd::reconcile, cd::error_policy, cd_ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                warn!(error = %e, "custom domain controller");
-            }
-            futures::future::ready(())
-        });
-
-    // /readyz turns ready once both controllers have their first full list.
-    let ready_flags = readiness.clone();
-    let (ts, cs) = (tenant_store.clone(), cd_store.clone());
-    tokio::spawn(async move {
-        // The Controller also waits on its store, and the store's ready signal wakes only one
-        // waiter: poll with a short timeout instead of one long wait.
-        if poll_ready(&ts).await {
-            ready_flags.set("tenants", true);
-        }
-        if poll_ready(&cs).await {
-            ready_flags.set("custom_domains", true);
-        }
-    });
-
-    // The tenant finalizer only waits for CustomDomains (and operators that do not write a tenant
-    // never see it go): drop the runtime and the metrics of deleted tenants here.
-    let (sweep_tenants, sweep_store, sweep_metrics) =
-        (tenants.clone(), tenant_store.clone(), metrics.clone());
-    tokio::spawn(async move {
-        if !poll_ready(&sweep_store).await {
-            return;
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            tick.tick().await;
-            for name in sweep_tenants.retain_existing(|n| sweep_store.get(&ObjectRef::new(n)).is_some()) {
-                info!(tenant = %name, "Auth0Tenant deleted; forgetting its client and metrics");
-                sweep_metrics.forget_tenant(&name);
-            }
-        }
-    });
-
-    let signals = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        info!("shutdown requested; finishing in-flight reconciles");
-        signals.cancel();
-    });
+    let stores = (tenant_watch.store.clone(), cd_watch.store.clone());
+    let tenant_run = run_tenant_controller(
+        tenant_watch,
+        tenant_ctx,
+        ReceiverStream::new(creds_rx),
+        ReceiverStream::new(tenant_changed_rx),
+        &shutdown,
+    );
+    let cd_run = run_custom_domain_controller(
+        &args,
+        &client,
+        cd_watch,
+        cd_ctx,
+        ns_changes,
+        ReceiverStream::new(kick_rx),
+        &shutdown,
+    );
+    spawn_readiness(&readiness, stores.0.clone(), stores.1);
+    spawn_tenant_sweep(shared.tenants.clone(), stores.0, metrics.clone());
+    spawn_signal_handler(&shutdown);
 
     tokio::select! {
         _ = async { tokio::join!(tenant_run, cd_run) } => {}
-        _ = ns_stream => {}
         _ = creds_watch => {}
         () = lost_leadership(leadership.as_mut()) => {
             // Another replica may be writing already: stop reconciling at once (leaving the select
@@ -381,6 +159,367 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// How long a stopping replica keeps trying to put the one-time keys it holds in memory into their
 /// Secrets or the escrow (stays below the default 30 s termination grace period).
 const KEY_HAND_OVER_WITHIN: Duration = Duration::from_secs(25);
+
+/// Binds `/metrics`, `/healthz` and `/readyz` and serves them until shutdown.
+async fn serve_http(
+    args: &RunArgs,
+    metrics: &Arc<Metrics>,
+    readiness: &Readiness,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<Result<(), http::HttpError>>> {
+    let (listener, addr) = http::bind(args.metrics_addr).await?;
+    info!(%addr, "health and metrics endpoints bound");
+    Ok(tokio::spawn(http::serve(
+        listener,
+        metrics.clone(),
+        readiness.clone(),
+        shutdown.clone().cancelled_owned(),
+    )))
+}
+
+/// Whether this replica goes on to build the controllers.
+enum Lead {
+    /// Without `--leader-election`: the only replica.
+    Alone,
+    /// Holds the Lease.
+    Leader(Leadership),
+    /// Stopped (a signal) while waiting as a standby.
+    Stopped,
+}
+
+/// Leader election, all in one place: with `--leader-election` only the Lease holder goes on to
+/// build the controllers; a standby waits here (ready once the Lease is decided) until the leader
+/// is gone or a signal stops it.
+async fn take_the_lead(args: &RunArgs, client: &Client, readiness: &Readiness) -> anyhow::Result<Lead> {
+    if !args.leader_election {
+        return Ok(Lead::Alone);
+    }
+    let namespace = leader::lease_namespace(args.lease_namespace.as_deref());
+    let elector = leader::LeaderElector::new(
+        client.clone(),
+        &namespace,
+        &args.lease_name,
+        leader::default_identity(),
+        leader::ElectionConfig::default(),
+    )?;
+    Ok(
+        match Leadership::acquire(elector, readiness, &COMPONENTS, wait_for_signal()).await {
+            Some(l) => Lead::Leader(l),
+            None => Lead::Stopped,
+        },
+    )
+}
+
+/// What both controllers share, built from the flags.
+struct Shared {
+    /// Prefix of the ownership marker.
+    cluster_id: String,
+    /// The DNS gate.
+    dns: DnsChecker,
+    /// Tenant runtimes.
+    tenants: Arc<Tenants>,
+    /// Event publisher.
+    recorder: Recorder,
+    /// Where the operator lives, and so where credentials Secrets may be by default.
+    home_namespace: String,
+    /// Namespaces credentials Secrets may live in.
+    credentials: CredentialsScope,
+    /// What an Auth0Tenant may point at.
+    policy: TenantPolicy,
+    /// Reports objects that do not decode.
+    metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    async fn build(args: &RunArgs, client: &Client, metrics: &Arc<Metrics>) -> anyhow::Result<Self> {
+        let cluster_id = match &args.cluster_id {
+            Some(id) => id.clone(),
+            None => kube_system_uid(client).await?,
+        };
+        info!(%cluster_id, "ownership marker prefix");
+        let nameservers = parse_nameservers(&args.dns_nameservers.join(","))?;
+        let dns = DnsChecker::new(&DnsConfig {
+            nameservers,
+            ..DnsConfig::default()
+        })?
+        .with_metrics(metrics.clone());
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: MANAGER.into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        let home_namespace = std::env::var("POD_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| args.namespace.clone())
+            .unwrap_or_else(|| client.default_namespace().to_owned());
+        let credentials = match (
+            args.allow_credentials_in_any_namespace,
+            args.credentials_namespace.is_empty(),
+        ) {
+            (true, _) => CredentialsScope::Any,
+            (false, true) => CredentialsScope::Only(vec![home_namespace.clone()]),
+            (false, false) => CredentialsScope::Only(args.credentials_namespace.clone()),
+        };
+        let policy = TenantPolicy::new(
+            &args.extra_tenant_domain_suffix,
+            args.allow_custom_api_url,
+            credentials.clone(),
+        );
+        info!(
+            home_namespace = %home_namespace,
+            credentials_namespaces = %credentials.describe(),
+            extra_tenant_domain_suffixes = ?policy.extra_domain_suffixes,
+            allow_custom_api_url = policy.allow_custom_api_url,
+            "tenant policy"
+        );
+        Ok(Self {
+            cluster_id,
+            dns,
+            tenants: Arc::new(Tenants::new(usize::from(args.concurrency))),
+            recorder,
+            home_namespace,
+            credentials,
+            policy,
+            metrics: metrics.clone(),
+        })
+    }
+
+    /// Both kinds are watched as DynamicObjects and decoded one by one: an object that does not
+    /// decode is skipped and reported instead of failing every LIST (src/watch).
+    fn report(&self, kind: &'static str, resource: ApiResource) -> Report {
+        Report {
+            kind,
+            resource,
+            metrics: self.metrics.clone(),
+            recorder: self.recorder.clone(),
+        }
+    }
+}
+
+/// One watched kind: its store and the stream of changes that drives its controller.
+struct Watched<K: kube::Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    changes: futures::stream::BoxStream<'static, Result<K, watcher::Error>>,
+}
+
+/// The one Namespace watch: its store feeds `allowedNamespaces` selectors, its changes re-plan the
+/// CustomDomains of a relabelled namespace.
+fn watch_namespaces(
+    client: &Client,
+) -> (
+    Store<Namespace>,
+    impl Stream<Item = Result<Namespace, watcher::Error>> + Send + 'static,
+) {
+    let (store, writer) = reflector::store::<Namespace>();
+    let changes = reflector::reflector(
+        writer,
+        watcher(
+            Api::<Namespace>::all(client.clone()),
+            watcher::Config::default().any_semantic(),
+        ),
+    )
+    .default_backoff()
+    .touched_objects();
+    (store, changes)
+}
+
+fn watch_tenants(client: &Client, shared: &Shared) -> Watched<Auth0Tenant> {
+    let resource = ApiResource::erase::<Auth0Tenant>(&());
+    let (store, writer) = reflector::store::<Auth0Tenant>();
+    let changes = decode::decoded::<Auth0Tenant>(
+        Api::all_with(client.clone(), &resource),
+        watcher::Config::default().any_semantic(),
+        shared.report("Auth0Tenant", resource.clone()),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .boxed();
+    Watched { store, changes }
+}
+
+fn watch_custom_domains(args: &RunArgs, client: &Client, shared: &Shared) -> Watched<CustomDomain> {
+    let resource = ApiResource::erase::<CustomDomain>(&());
+    let api: Api<DynamicObject> = match &args.namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    let (store, writer) = reflector::store::<CustomDomain>();
+    // The stream drops the echoes of our own status writes (see `custom_domain::trigger`).
+    let changes = decode::decoded::<CustomDomain>(
+        api,
+        watcher::Config::default().any_semantic(),
+        shared.report("CustomDomain", resource.clone()),
+    )
+    .default_backoff()
+    // managedFields are a third of a CustomDomain and nothing here reads them; at 1,000
+    // domains the store is the operator's largest allocation.
+    .modify(|cd| cd.managed_fields_mut().clear())
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(trigger::relevant_change, PredicateConfig::default())
+    .boxed();
+    Watched { store, changes }
+}
+
+/// Credentials rotation: a change to a Secret some tenant references re-runs the tenant
+/// controller at once (metadata only: the Secret's data never passes through this watch). Only
+/// the namespaces credentials may live in are watched (a namespaced Role suffices).
+fn watch_credentials(
+    client: &Client,
+    scope: &CredentialsScope,
+    tenants: Store<Auth0Tenant>,
+    changed: tokio::sync::mpsc::Sender<()>,
+) -> impl Future<Output = ()> {
+    let apis: Vec<Api<PartialObjectMeta<Secret>>> = match scope {
+        CredentialsScope::Any => vec![Api::all(client.clone())],
+        CredentialsScope::Only(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    };
+    futures::stream::select_all(apis.into_iter().map(|api| {
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
+    .for_each(move |secret| {
+        if let Ok(secret) = secret {
+            let (ns, name) = (secret.namespace(), secret.name_any());
+            let referenced = tenants.state().iter().any(|t| {
+                let r = &t.spec.credentials_secret_ref;
+                Some(&r.namespace) == ns.as_ref() && r.name == name
+            });
+            if referenced {
+                info!(secret = %format!("{}/{name}", ns.unwrap_or_default()), "credentials Secret changed");
+                // Full channel: a re-run is already pending.
+                let _ = changed.try_send(());
+            }
+        }
+        futures::future::ready(())
+    })
+}
+
+/// The `Auth0Tenant` controller: re-run for every tenant when a credentials Secret changes, and
+/// for one tenant when its domains were created or deleted.
+fn run_tenant_controller(
+    watched: Watched<Auth0Tenant>,
+    ctx: Arc<tenant::Context>,
+    credentials_changed: impl Stream<Item = ()> + Send + Sync + 'static,
+    domains_changed: impl Stream<Item = String> + Send + Sync + 'static,
+    shutdown: &CancellationToken,
+) -> impl Future<Output = ()> {
+    Controller::for_stream(watched.changes, watched.store)
+        .reconcile_all_on(credentials_changed)
+        .reconcile_on(domains_changed.map(|name| ObjectRef::new(&name)))
+        // A thousand creates in a row collapse into a few recounts.
+        .with_config(ControllerConfig::default().debounce(Duration::from_secs(2)))
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(tenant::reconcile, tenant::error_policy, ctx)
+        .for_each(log_failures("tenant controller"))
+}
+
+/// The `CustomDomain` controller: woken by its own changes, by its edge Secrets (with
+/// `--watch-secrets`), by namespace label changes and by tenant health flips.
+fn run_custom_domain_controller(
+    args: &RunArgs,
+    client: &Client,
+    watched: Watched<CustomDomain>,
+    ctx: Arc<cd::Context>,
+    namespace_changes: impl Stream<Item = Result<Namespace, watcher::Error>> + Send + 'static,
+    tenant_health_flips: impl Stream<Item = ()> + Send + Sync + 'static,
+    shutdown: &CancellationToken,
+) -> impl Future<Output = ()> {
+    let by_namespace = watched.store.clone();
+    let controller = Controller::for_stream(watched.changes, watched.store);
+    // Without --watch-secrets no Secret is listed or watched for CustomDomains (least privilege:
+    // get/create/patch by name); a deleted edge Secret is rewritten at the next resync or change.
+    let controller = match args.watch_secrets {
+        true => {
+            let secrets: Api<Secret> = match &args.namespace {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            };
+            let managed = format!("{LABEL_MANAGED_BY}={MANAGER}");
+            controller.owns(secrets, watcher::Config::default().labels(&managed))
+        }
+        false => controller,
+    };
+    controller
+        .watches_stream(namespace_changes, move |ns| {
+            let name = ns.name_any();
+            by_namespace
+                .state()
+                .into_iter()
+                .filter(move |cd| cd.namespace().as_deref() == Some(name.as_str()))
+                .map(|cd| ObjectRef::from_obj(&*cd))
+                .collect::<Vec<_>>()
+        })
+        .reconcile_all_on(tenant_health_flips)
+        .with_config(ControllerConfig::default().concurrency(args.concurrency))
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(cd::reconcile, cd::error_policy, ctx)
+        .for_each(log_failures("custom domain controller"))
+}
+
+/// Consumes a controller's results, logging each failure (the controller retries by itself).
+fn log_failures<T, E: std::fmt::Display>(
+    controller: &'static str,
+) -> impl FnMut(Result<T, E>) -> futures::future::Ready<()> {
+    move |result| {
+        if let Err(e) = result {
+            warn!(error = %e, "{controller}");
+        }
+        futures::future::ready(())
+    }
+}
+
+/// `/readyz` turns ready once both controllers have their first full list.
+fn spawn_readiness(readiness: &Readiness, tenants: Store<Auth0Tenant>, domains: Store<CustomDomain>) {
+    let flags = readiness.clone();
+    tokio::spawn(async move {
+        // The Controller also waits on its store, and the store's ready signal wakes only one
+        // waiter: poll with a short timeout instead of one long wait.
+        if poll_ready(&tenants).await {
+            flags.set(COMPONENTS[0], true);
+        }
+        if poll_ready(&domains).await {
+            flags.set(COMPONENTS[1], true);
+        }
+    });
+}
+
+/// The tenant finalizer only waits for CustomDomains (and operators that do not write a tenant
+/// never see it go): drops the runtime and the metrics of deleted tenants.
+fn spawn_tenant_sweep(tenants: Arc<Tenants>, store: Store<Auth0Tenant>, metrics: Arc<Metrics>) {
+    tokio::spawn(async move {
+        if !poll_ready(&store).await {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            for name in tenants.retain_existing(|n| store.get(&ObjectRef::new(n)).is_some()) {
+                info!(tenant = %name, "Auth0Tenant deleted; forgetting its client and metrics");
+                metrics.forget_tenant(&name);
+            }
+        }
+    });
+}
+
+/// SIGTERM/SIGINT start a graceful shutdown: in-flight reconciles finish.
+fn spawn_signal_handler(shutdown: &CancellationToken) {
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested; finishing in-flight reconciles");
+        signals.cancel();
+    });
+}
 
 /// Waits for a store's first full list; false when its writer is gone.
 async fn poll_ready<K>(store: &reflector::Store<K>) -> bool

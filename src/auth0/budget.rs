@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::sync::lock;
+
 /// A token-bucket budget: `requests_per_second` sustained, `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
@@ -56,7 +58,7 @@ impl RateLimit {
         }
     }
 
-    fn sanitized(self) -> Self {
+    pub(crate) fn sanitized(self) -> Self {
         let rps = if self.requests_per_second.is_finite() && self.requests_per_second > 0.0 {
             self.requests_per_second
         } else {
@@ -332,6 +334,11 @@ impl Budget {
         self.verify.set_limit(limit);
     }
 
+    /// The tenant's rate.
+    pub fn tenant_limit(&self) -> RateLimit {
+        self.tenant.limit()
+    }
+
     /// Verify's rate.
     pub fn verify_limit(&self) -> RateLimit {
         self.verify.limit()
@@ -408,11 +415,6 @@ impl Budget {
     pub fn verify_paused_for(&self) -> Duration {
         self.verify_pause.remaining()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means another task panicked mid-update of plain numbers; keep going.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

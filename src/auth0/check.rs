@@ -5,9 +5,7 @@ use std::fmt;
 
 use super::client::{CUSTOM_DOMAIN_SCOPES, TENANT_SETTINGS_SCOPES, TenantClient};
 use super::error::{Error, TransportKind};
-
-/// Ownership-marker key in `domain_metadata` (docs/design.md#ownership).
-pub const OWNER_KEY: &str = "k8s_owner";
+use crate::resources::custom_domain::OWNER_METADATA_KEY;
 
 /// One domain as the report lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,7 +152,7 @@ pub async fn inspect(client: &TenantClient) -> Result<TenantReport, AccessFailur
             let mut lines: Vec<DomainLine> = list
                 .into_iter()
                 .map(|d| DomainLine {
-                    owner: d.domain_metadata.get(OWNER_KEY).cloned(),
+                    owner: d.domain_metadata.get(OWNER_METADATA_KEY).cloned(),
                     domain: d.domain,
                     id: d.custom_domain_id,
                     status: d.status.to_string(),

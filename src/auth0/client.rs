@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backon::Retryable as _;
 use http::StatusCode;
 use tracing::{debug, info, warn};
 use url::Url;
@@ -25,8 +26,7 @@ use super::redact::Redacted;
 use super::request::{Call, Reply, api_error, parse, parse_list, to_json, transport_detail, transport_kind};
 use super::token::{AccessToken, TokenCache, TokenRequest, TokenResponse};
 use super::types::{
-    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings, TestResponse,
-    VerifyResponse,
+    CreateDomain, CustomDomain, DefaultDomain, PatchDomain, SetDefaultDomain, TenantSettings, VerifyResponse,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -38,11 +38,14 @@ pub const CUSTOM_DOMAIN_SCOPES: [&str; 4] = [
     "delete:custom_domains",
 ];
 
-/// Scopes needed when the tenant's `mtls` settings are managed.
+/// Scopes needed when the tenant's `mtls` settings are managed: read and update.
 pub const TENANT_SETTINGS_SCOPES: [&str; 2] = ["read:tenant_settings", "update:tenant_settings"];
 
 /// Page size of checkpoint pagination.
 pub const PAGE_SIZE: u32 = 100;
+
+/// The scope that lets the operator read (not change) tenant settings.
+pub const READ_TENANT_SETTINGS: &str = TENANT_SETTINGS_SCOPES[0];
 
 /// Largest response body the client reads. A checkpoint page of 100 domains is well under 1 MiB and a
 /// plain list of 1,000 domains a few MiB; anything past this is refused ([`Error::BodyTooLarge`])
@@ -178,11 +181,6 @@ impl TenantClient {
                 metrics,
             }),
         })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn inner_for_tests(&self) -> Arc<impl Sized> {
-        self.inner.clone()
     }
 
     /// The `Auth0Tenant` name this client serves.
@@ -356,17 +354,6 @@ impl TenantClient {
         Ok(response)
     }
 
-    /// `POST …/test`: whether Auth0 reaches the domain.
-    pub async fn test_domain(&self, id: &str) -> Result<TestResponse, Error> {
-        let reply = self
-            .execute(Call::new(
-                Endpoint::TestDomain,
-                vec!["custom-domains", id, "test"],
-            ))
-            .await?;
-        parse(Endpoint::TestDomain, &reply)
-    }
-
     /// The tenant's default domain (the canonical domain when no custom default is set).
     pub async fn get_default_domain(&self) -> Result<DefaultDomain, Error> {
         let reply = self
@@ -423,7 +410,21 @@ impl TenantClient {
         self.inner.tokens.get(|| self.fetch_token()).await
     }
 
+    /// One token, with transient failures (transport, 5xx, 429) retried on the tenant's
+    /// [`RetryPolicy`]; a refusal of the credentials is returned at once.
     async fn fetch_token(&self) -> Result<TokenResponse, Error> {
+        let inner = &self.inner;
+        (|| self.request_token())
+            .retry(inner.retry)
+            .when(Error::is_transient)
+            .notify(|failure, delay| {
+                warn!(tenant = %inner.name, error = %failure, ?delay, "Auth0 token request failed; retrying");
+            })
+            .await
+    }
+
+    /// One `POST /oauth/token`.
+    async fn request_token(&self) -> Result<TokenResponse, Error> {
         let inner = &self.inner;
         let body = TokenRequest {
             grant_type: "client_credentials",
@@ -431,71 +432,50 @@ impl TenantClient {
             client_secret: &inner.client_secret,
             audience: &inner.audience,
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = inner.http.post(inner.token_url.clone()).json(&body).send().await;
-            let failure = match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    self.count(Endpoint::Token, status.as_str());
-                    match read_limited(resp).await {
-                        Ok(None) if status.is_success() => {
-                            return Err(Error::BodyTooLarge {
-                                endpoint: Endpoint::Token.route(),
-                                status: status.as_u16(),
-                                limit: MAX_RESPONSE_BYTES,
-                            });
-                        }
-                        Ok(Some(bytes)) if status.is_success() => {
-                            return serde_json::from_slice::<TokenResponse>(&bytes).map_err(|e| {
-                                Error::Decode {
-                                    endpoint: Endpoint::Token.route(),
-                                    status: status.as_u16(),
-                                    detail: decode_detail(&e),
-                                }
-                            });
-                        }
-                        Ok(bytes) => {
-                            // An oversized error body is classified by its status alone.
-                            let bytes = bytes.unwrap_or_default();
-                            let parsed: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-                            let err = Error::Token {
-                                status: status.as_u16(),
-                                error: parsed.error.unwrap_or_else(|| status.as_str().to_string()),
-                                description: parsed
-                                    .error_description
-                                    .or(parsed.message)
-                                    .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string()),
-                            };
-                            if !err.is_transient() {
-                                return Err(err);
-                            }
-                            err
-                        }
-                        Err(e) => Error::Transport {
-                            endpoint: Endpoint::Token.route(),
-                            kind: transport_kind(&e),
-                            detail: transport_detail(e),
-                        },
-                    }
-                }
-                Err(e) => {
-                    let kind = transport_kind(&e);
-                    self.count(Endpoint::Token, kind.label());
-                    Error::Transport {
-                        endpoint: Endpoint::Token.route(),
-                        kind,
-                        detail: transport_detail(e),
-                    }
-                }
-            };
-            if attempt >= inner.retry.max_attempts {
-                return Err(failure);
+        let resp = match inner.http.post(inner.token_url.clone()).json(&body).send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                let kind = transport_kind(&e);
+                self.count(Endpoint::Token, kind.label());
+                return Err(Error::Transport {
+                    endpoint: Endpoint::Token.route(),
+                    kind,
+                    detail: transport_detail(e),
+                });
             }
-            let delay = inner.retry.backoff(attempt);
-            warn!(tenant = %inner.name, error = %failure, ?delay, "Auth0 token request failed; retrying");
-            tokio::time::sleep(delay).await;
+        };
+        let status = resp.status();
+        self.count(Endpoint::Token, status.as_str());
+        match read_limited(resp).await {
+            Ok(None) if status.is_success() => Err(Error::BodyTooLarge {
+                endpoint: Endpoint::Token.route(),
+                status: status.as_u16(),
+                limit: MAX_RESPONSE_BYTES,
+            }),
+            Ok(Some(bytes)) if status.is_success() => serde_json::from_slice::<TokenResponse>(&bytes)
+                .map_err(|e| Error::Decode {
+                    endpoint: Endpoint::Token.route(),
+                    status: status.as_u16(),
+                    detail: decode_detail(&e),
+                }),
+            Ok(bytes) => {
+                // An oversized error body is classified by its status alone.
+                let bytes = bytes.unwrap_or_default();
+                let parsed: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+                Err(Error::Token {
+                    status: status.as_u16(),
+                    error: parsed.error.unwrap_or_else(|| status.as_str().to_string()),
+                    description: parsed
+                        .error_description
+                        .or(parsed.message)
+                        .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string()),
+                })
+            }
+            Err(e) => Err(Error::Transport {
+                endpoint: Endpoint::Token.route(),
+                kind: transport_kind(&e),
+                detail: transport_detail(e),
+            }),
         }
     }
 

@@ -1,5 +1,7 @@
 //! How to reach one tenant ([`TenantConfig`]) and how to retry ([`RetryPolicy`]).
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -41,6 +43,34 @@ impl RetryPolicy {
         let half = d / 2;
         let jitter = rand::rng().random_range(0..=half.as_millis().try_into().unwrap_or(u64::MAX));
         half + Duration::from_millis(jitter)
+    }
+}
+
+/// The delays between a call's attempts: [`RetryPolicy::backoff`] after each failed attempt but
+/// the last, so [`backon`] retries a call at most `max_attempts - 1` times.
+#[derive(Clone, Debug)]
+pub struct RetryDelays {
+    policy: RetryPolicy,
+    failed: u32,
+}
+
+impl Iterator for RetryDelays {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.failed += 1;
+        (self.failed < self.policy.max_attempts).then(|| self.policy.backoff(self.failed))
+    }
+}
+
+impl backon::BackoffBuilder for RetryPolicy {
+    type Backoff = RetryDelays;
+
+    fn build(self) -> RetryDelays {
+        RetryDelays {
+            policy: self,
+            failed: 0,
+        }
     }
 }
 
@@ -98,6 +128,28 @@ impl TenantConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl TenantConfig {
+    /// What a client is built from, apart from its budgets: where it connects, as whom, and how.
+    /// Two configs with the same identity can share one client (its rate limits are changed in
+    /// place, so its token, buckets and 429 pauses are kept); a different identity needs a new one.
+    pub fn identity(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.domain.hash(&mut h);
+        self.management_api_url.hash(&mut h);
+        self.audience.hash(&mut h);
+        self.client_id.hash(&mut h);
+        self.client_secret.expose().hash(&mut h);
+        self.allow_insecure.hash(&mut h);
+        self.extra_root_ca_pem.hash(&mut h);
+        self.max_pause.hash(&mut h);
+        self.request_timeout.hash(&mut h);
+        self.retry.max_attempts.hash(&mut h);
+        self.retry.base_delay.hash(&mut h);
+        self.retry.max_delay.hash(&mut h);
+        h.finish()
     }
 }
 
@@ -185,6 +237,46 @@ mod tests {
             origin_url(&cfg(Some("https://u:p@x"))),
             Err(Error::InvalidUrl { .. })
         ));
+    }
+
+    #[test]
+    fn identity_ignores_budgets_only() {
+        let base = cfg(None);
+        let mut budget = cfg(None);
+        budget.rate_limit = RateLimit::per(10, Duration::from_secs(1));
+        budget.verify_limit = RateLimit::per(1, Duration::from_secs(1));
+        assert_eq!(
+            base.identity(),
+            budget.identity(),
+            "a budget edit keeps the client"
+        );
+        let mut rotated = cfg(None);
+        rotated.client_secret = Redacted::new("rotated".into());
+        let mut moved = cfg(Some("https://127.0.0.1:8443"));
+        moved.domain = base.domain.clone();
+        let mut other_id = cfg(None);
+        other_id.client_id = "id2".into();
+        for changed in [rotated, moved, other_id] {
+            assert_ne!(base.identity(), changed.identity(), "{changed:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_gives_backon_one_delay_per_retry() {
+        use backon::BackoffBuilder as _;
+        let p = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let delays: Vec<Duration> = p.build().collect();
+        assert_eq!(delays.len(), 3, "four attempts: three waits");
+        for (i, d) in delays.iter().enumerate() {
+            let cap = Duration::from_millis(100) * (1 << i);
+            assert!(*d >= cap / 2 && *d <= cap, "retry {i}: {d:?}");
+        }
+        let once = RetryPolicy { max_attempts: 1, ..p };
+        assert_eq!(once.build().count(), 0, "one attempt: no retry");
     }
 
     #[test]

@@ -20,8 +20,6 @@ pub enum Endpoint {
     DeleteDomain,
     /// `POST /custom-domains/{id}/verify`
     VerifyDomain,
-    /// `POST /custom-domains/{id}/test`
-    TestDomain,
     /// `GET /custom-domains/default`
     GetDefaultDomain,
     /// `PATCH /custom-domains/default`
@@ -43,7 +41,6 @@ impl Endpoint {
             Self::PatchDomain => "PATCH /custom-domains/{id}",
             Self::DeleteDomain => "DELETE /custom-domains/{id}",
             Self::VerifyDomain => "POST /custom-domains/{id}/verify",
-            Self::TestDomain => "POST /custom-domains/{id}/test",
             Self::GetDefaultDomain => "GET /custom-domains/default",
             Self::SetDefaultDomain => "PATCH /custom-domains/default",
             Self::GetTenantSettings => "GET /tenants/settings",
@@ -56,7 +53,7 @@ impl Endpoint {
             Self::ListDomains | Self::GetDomain | Self::GetDefaultDomain | Self::GetTenantSettings => {
                 reqwest::Method::GET
             }
-            Self::Token | Self::CreateDomain | Self::VerifyDomain | Self::TestDomain => reqwest::Method::POST,
+            Self::Token | Self::CreateDomain | Self::VerifyDomain => reqwest::Method::POST,
             Self::PatchDomain | Self::SetDefaultDomain | Self::PatchTenantSettings => reqwest::Method::PATCH,
             Self::DeleteDomain => reqwest::Method::DELETE,
         }

@@ -3,7 +3,6 @@
 pub mod budget;
 pub mod check;
 pub mod client;
-pub mod clients;
 pub mod config;
 pub mod endpoint;
 pub mod error;
@@ -14,6 +13,5 @@ pub mod types;
 
 pub use budget::RateLimit;
 pub use client::{CredentialsCheck, Endpoint, RetryPolicy, TenantClient, TenantConfig};
-pub use clients::Clients;
 pub use error::Error;
 pub use redact::Redacted;

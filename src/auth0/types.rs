@@ -380,17 +380,6 @@ impl<'de> Deserialize<'de> for VerifyResponse {
     }
 }
 
-/// Result of `POST /custom-domains/{id}/test`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestResponse {
-    /// Whether Auth0 reached the domain.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub success: bool,
-    /// Auth0's explanation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
 /// One page of `GET /custom-domains?take=N&from=ID`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DomainPage {

@@ -8,10 +8,7 @@ pub mod reconcile;
 pub mod secret;
 pub mod trigger;
 
-/// Finalizer that holds a `CustomDomain` until its Auth0 domain is cleaned up.
-pub const FINALIZER: &str = "auth0-domain-operator.dev/cleanup";
-/// The one field manager used for server-side apply.
-pub const MANAGER: &str = "auth0-domain-operator";
+pub use crate::names::{CUSTOM_DOMAIN_FINALIZER as FINALIZER, MANAGER};
 
 /// Secret key: the one-time `cname_api_key` (self-managed domains).
 pub const SECRET_KEY_CNAME_API_KEY: &str = "cname-api-key";

@@ -246,10 +246,10 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
                     TenantHealth::NotReady("the tenant's credentials are being checked".to_owned())
                 }
             };
-            view.allowed = namespace_allowed(&rt.allowed_namespaces, labels);
-            view.fence = describe_fence(&rt.allowed_namespaces);
+            view.allowed = namespace_allowed(&rt.allowed_namespaces(), labels);
+            view.fence = describe_fence(&rt.allowed_namespaces());
             view.mtls_aliases_enabled = rt.mtls_aliases_enabled();
-            view.resync_interval = rt.resync_interval;
+            view.resync_interval = rt.resync_interval();
             view.create_refused = rt
                 .create_refusal(plan::CREATE_RETRY)
                 .map(|(r, retry_in)| TenantRefusal {
@@ -474,7 +474,11 @@ impl Executor<'_> {
         let mut list_error = None;
         let seen = match rt {
             Some(rt) if view.health == TenantHealth::Ready && view.allowed => {
-                match rt.snapshot.refresh_if_older(&rt.client, rt.resync_interval).await {
+                match rt
+                    .snapshot
+                    .refresh_if_older(&rt.client, rt.resync_interval())
+                    .await
+                {
                     Ok(_) => {}
                     Err(e) => list_error = Some(e),
                 }
@@ -705,7 +709,7 @@ impl Executor<'_> {
         if matches!(reason, Reason::EntitlementExceeded | Reason::PlanRefused) {
             rt.note_create_refusal(reason, auth0_says);
         }
-        Outcome::Failed(retry.unwrap_or(rt.resync_interval))
+        Outcome::Failed(retry.unwrap_or(rt.resync_interval()))
     }
 
     /// Failure of an Auth0 call: transient ones retry, permanent ones stall.
@@ -1002,10 +1006,20 @@ fn stores_ready(ctx: &Context) -> bool {
         && ready(ctx.namespace_store.wait_until_ready().now_or_never())
 }
 
+/// Requeue delay after the `failures`-th failure in a row: 2 s doubling up to 256 s, plus up to a
+/// quarter of jitter, so about 5 minutes at most (`docs/design.md#rate-budget-and-priorities`).
+/// backon's own jitter can double a delay, which would stretch that bound, so it is added here.
 fn failure_backoff(failures: u32) -> Duration {
-    let secs = 2u64.saturating_pow(failures.min(8)).min(300);
-    let jitter = rand::random_range(0..=secs * 250);
-    Duration::from_secs(secs) + Duration::from_millis(jitter)
+    use backon::BackoffBuilder as _;
+    let base = backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_secs(2))
+        .with_max_delay(Duration::from_secs(256))
+        .without_max_times()
+        .build()
+        // Past the ninth failure the delay no longer grows: no need to walk further.
+        .nth(usize::try_from(failures.saturating_sub(1).min(8)).unwrap_or(8))
+        .unwrap_or(Duration::from_secs(256));
+    base + base.mul_f64(rand::random_range(0.0..=0.25))
 }
 
 /// Writes a key held in memory into the Secret; keeps it in memory until a write succeeds.
@@ -1372,7 +1386,18 @@ pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Ac
 
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::{failure_backoff, scrub};
+    use std::time::Duration;
+
+    #[test]
+    fn failure_backoff_doubles_from_two_seconds_to_about_five_minutes() {
+        for (failures, base) in [(1, 2), (2, 4), (3, 8), (8, 256), (9, 256), (u32::MAX, 256)] {
+            let d = failure_backoff(failures);
+            let base = Duration::from_secs(base);
+            assert!(d >= base && d <= base + base / 4, "{failures}: {d:?}");
+        }
+        assert!(failure_backoff(u32::MAX) <= Duration::from_secs(320));
+    }
 
     #[test]
     fn a_quoted_key_never_reaches_the_status() {

@@ -16,7 +16,7 @@ pub const MAX_METADATA_KEYS: usize = 9;
 pub const MAX_METADATA_VALUE_LEN: usize = 255;
 /// Longest metadata key the operator accepts (Auth0 publishes no key limit; this mirrors the value limit).
 pub const MAX_METADATA_KEY_LEN: usize = 255;
-/// The metadata key that carries the operator's ownership marker.
+/// The `domain_metadata` key that carries the operator's ownership marker (`docs/design.md#ownership`).
 pub const OWNER_METADATA_KEY: &str = "k8s_owner";
 /// Annotation that lets the operator adopt an existing, unmarked Auth0 domain.
 pub const ADOPT_ANNOTATION: &str = "auth0-domain-operator.dev/adopt";
@@ -27,12 +27,23 @@ pub const RECREATE_ON_KEY_LOSS_ANNOTATION: &str = "auth0-domain-operator.dev/rec
 /// and a top-level label that starts with a letter (so IP addresses are refused). Internationalised
 /// names are written in their punycode form (`xn--…`), as Auth0 validates an ASCII host name.
 pub const FQDN_PATTERN: &str = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
-/// CEL rule of `spec.domain`'s shape: [`FQDN_PATTERN`], except for the mistakes with their own message
-/// (wildcard, trailing dot, upper case). CEL strings unescape `\\`, hence the doubled backslash.
-const DOMAIN_SHAPE_RULE: &str = r"self.contains('*') || self.endsWith('.') || self.matches('[A-Z]') || self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
-/// CEL rule of `spec.relyingPartyIdentifier`: a host name of the [`FQDN_PATTERN`] shape.
-const RELYING_PARTY_SHAPE_RULE: &str =
-    r"self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
+/// CEL rule: `self` is a host name of the [`FQDN_PATTERN`] shape. CEL strings unescape `\\`, hence
+/// the doubled backslashes.
+pub fn host_name_rule() -> String {
+    format!("self.matches('{}')", FQDN_PATTERN.replace('\\', r"\\"))
+}
+/// CEL rule of `spec.domain`'s shape: [`host_name_rule`], except for the mistakes with their own
+/// message (wildcard, trailing dot, upper case).
+fn domain_shape_rule() -> String {
+    format!(
+        "self.contains('*') || self.endsWith('.') || self.matches('[A-Z]') || {}",
+        host_name_rule()
+    )
+}
+/// [`FQDN_PATTERN`], optionally after `*.` (a whole subtree of names).
+pub fn wildcard_host_pattern() -> String {
+    format!(r"^(\*\.)?{}", FQDN_PATTERN.trim_start_matches('^'))
+}
 /// What a person is told when `spec.domain` is not a host name (the CRD's CEL message).
 pub const DOMAIN_SHAPE_MESSAGE: &str = "spec.domain must be a lower-case host name like login.example.com: letters, digits and inner hyphens, labels of 1 to 63 characters joined by dots, ending in a top-level domain that starts with a letter (no scheme, port, path, IP address or wildcard; write an internationalised name in its xn-- punycode form)";
 /// DNS-1123 subdomain (the form of a Secret name).
@@ -120,14 +131,14 @@ pub struct CustomDomainSpec {
     // rule, so each is explained once.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+        regex(pattern = FQDN_PATTERN)
     )]
     #[x_kube(
         validation = Rule::new("self == oldSelf").message("domain is immutable: create a new CustomDomain to use a different domain"),
         validation = Rule::new("!self.contains('*')").message("wildcard domains are not supported by Auth0: create one CustomDomain per host name"),
         validation = Rule::new("!self.endsWith('.')").message("remove the trailing dot from domain"),
         validation = Rule::new("!self.matches('[A-Z]')").message("domain must be lower-case: write it in lower-case letters"),
-        validation = Rule::new(DOMAIN_SHAPE_RULE).message(DOMAIN_SHAPE_MESSAGE),
+        validation = Rule::new(domain_shape_rule()).message(DOMAIN_SHAPE_MESSAGE),
     )]
     pub domain: String,
 
@@ -174,7 +185,7 @@ pub struct CustomDomainSpec {
     /// (the domain itself). Must be the domain or a parent domain of it. Removing it removes it in Auth0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
-    #[x_kube(validation = Rule::new(RELYING_PARTY_SHAPE_RULE).message("spec.relyingPartyIdentifier must be a lower-case host name such as example.com (no scheme, port or path)"))]
+    #[x_kube(validation = Rule::new(host_name_rule()).message("spec.relyingPartyIdentifier must be a lower-case host name such as example.com (no scheme, port or path)"))]
     pub relying_party_identifier: Option<String>,
 
     /// Name of the Secret (same namespace) that receives `cname-api-key`, `origin-domain-name` and
@@ -182,7 +193,7 @@ pub struct CustomDomainSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub secret_name: Option<String>,
 
@@ -221,7 +232,7 @@ pub struct TenantRef {
     #[serde(default = "default_tenant_name")]
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
 }

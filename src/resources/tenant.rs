@@ -10,6 +10,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::custom_domain::{DNS1123_SUBDOMAIN_PATTERN, host_name_rule, wildcard_host_pattern};
+
 /// Default tenant budget in requests per second: Auth0's Free tier, the lowest published limit
 /// (2 per second, burst 2; docs/auth0-api.md#rate-limits). Raise it per tenant to the plan's limit.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 2;
@@ -23,9 +25,6 @@ pub const DEFAULT_RESYNC_INTERVAL: &str = "10m";
 pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Pattern of `resyncInterval`: one or more `<number><s|m|h>` parts, e.g. `90s`, `10m`, `1h30m`.
 pub const DURATION_PATTERN: &str = r"^([0-9]{1,5}(s|m|h)){1,3}$";
-/// CEL rule for a lower-case host name (the shape of `FQDN_PATTERN` in `custom_domain`).
-const HOST_NAME_RULE: &str =
-    r"self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')";
 
 /// An Auth0 tenant whose custom domains this cluster manages.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -68,7 +67,7 @@ pub struct Auth0TenantSpec {
     /// The tenant's Auth0 domain, e.g. `acme.eu.auth0.com`: a host below `auth0.com`, or below a
     /// suffix the operator accepts with `--extra-tenant-domain-suffix` (others are refused).
     #[schemars(length(min = 1, max = 253))]
-    #[x_kube(validation = Rule::new(HOST_NAME_RULE).message("spec.domain must be the tenant's Auth0 host name, lower-case, such as acme.eu.auth0.com (no scheme, port, path, IP address or wildcard); set spec.managementApiUrl for another address"))]
+    #[x_kube(validation = Rule::new(host_name_rule()).message("spec.domain must be the tenant's Auth0 host name, lower-case, such as acme.eu.auth0.com (no scheme, port, path, IP address or wildcard); set spec.managementApiUrl for another address"))]
     pub domain: String,
 
     /// Base URL of the Management API, overriding `https://<domain>`. Honoured only when the
@@ -103,7 +102,7 @@ pub struct Auth0TenantSpec {
     /// The custom domain to make the tenant's default (Multiple Custom Domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
-    #[x_kube(validation = Rule::new(HOST_NAME_RULE).message("spec.defaultCustomDomain must be the host name of a verified custom domain, lower-case, such as login.example.com (no scheme, port, path, trailing dot or wildcard)"))]
+    #[x_kube(validation = Rule::new(host_name_rule()).message("spec.defaultCustomDomain must be the host name of a verified custom domain, lower-case, such as login.example.com (no scheme, port, path, trailing dot or wildcard)"))]
     pub default_custom_domain: Option<String>,
 
     /// How many custom domains the tenant's plan includes (default 20); the tenant warns past it.
@@ -163,7 +162,7 @@ pub struct Adoption {
 pub struct DomainPattern(
     #[schemars(
         length(min = 1, max = 255),
-        regex(pattern = r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+        regex(pattern = wildcard_host_pattern())
     )]
     pub String,
 );
@@ -201,7 +200,7 @@ pub struct CredentialsSecretRef {
     /// Name of the Secret.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
     /// Key holding the client id (default `client_id`).

@@ -20,6 +20,8 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Reporter};
 use serde_json::json;
 
+use crate::sync::lock;
+
 /// How long a published Event can be continued as a series.
 pub const SERIES_WINDOW: Duration = Duration::from_secs(360);
 /// Most Events remembered for series at once (the oldest is forgotten first).
@@ -168,10 +170,6 @@ fn forget_old(seen: &mut HashMap<u64, Seen>, now: Instant) {
         };
         seen.remove(&oldest);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -55,10 +55,7 @@ impl Readiness {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, bool>> {
-        // Poisoning only means a panic elsewhere mid-insert of a bool; the map is still usable.
-        self.components
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.components)
     }
 }
 

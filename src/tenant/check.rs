@@ -13,6 +13,7 @@ use kube::Api;
 use crate::auth0::{
     Redacted, TenantClient, TenantConfig,
     check::{AccessFailure, TenantReport, inspect},
+    client::READ_TENANT_SETTINGS,
 };
 use crate::cli::CheckArgs;
 use crate::resources::tenant::Auth0Tenant;
@@ -40,7 +41,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<(String, bool)> {
         Ok(report) => report,
         Err(failure) => return Ok(render_failure(&tenant, &failure, mtls_managed)),
     };
-    let mtls_aliases = if report.scopes.iter().any(|s| s == "read:tenant_settings") {
+    let mtls_aliases = if report.scopes.iter().any(|s| s == READ_TENANT_SETTINGS) {
         client
             .get_tenant_settings()
             .await

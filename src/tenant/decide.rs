@@ -234,66 +234,24 @@ mod tests {
             bool,
             Reason,
         );
+        let (a_, b_, p_, x_) = (
+            Some("a.example.com"),
+            Some("b.example.com"),
+            Some("p.example.com"),
+            Some("x.example.com"),
+        );
+        #[rustfmt::skip]
         let cases: Vec<Case> = vec![
             (None, None, vec![], None, true, Reason::DefaultDomainNotNeeded),
-            (
-                None,
-                None,
-                vec![a(), p()],
-                None,
-                true,
-                Reason::DefaultDomainNotNeeded,
-            ),
+            (None, None, vec![a(), p()], None, true, Reason::DefaultDomainNotNeeded),
             (None, None, vec![a(), b()], None, false, Reason::NoDefaultDomain),
-            (
-                None,
-                Some("a.example.com"),
-                vec![a(), b()],
-                None,
-                true,
-                Reason::DefaultDomainSet,
-            ),
-            (
-                Some("a.example.com"),
-                Some("a.example.com"),
-                vec![a(), b()],
-                None,
-                true,
-                Reason::DefaultDomainSet,
-            ),
+            (None, a_, vec![a(), b()], None, true, Reason::DefaultDomainSet),
+            (a_, a_, vec![a(), b()], None, true, Reason::DefaultDomainSet),
             // Drift: someone picked b in the dashboard.
-            (
-                Some("a.example.com"),
-                Some("b.example.com"),
-                vec![a(), b()],
-                Some("a.example.com"),
-                true,
-                Reason::DefaultDomainSet,
-            ),
-            (
-                Some("a.example.com"),
-                None,
-                vec![a()],
-                Some("a.example.com"),
-                true,
-                Reason::DefaultDomainSet,
-            ),
-            (
-                Some("x.example.com"),
-                None,
-                vec![a(), b()],
-                None,
-                false,
-                Reason::DefaultDomainNotFound,
-            ),
-            (
-                Some("p.example.com"),
-                Some("a.example.com"),
-                vec![a(), p()],
-                None,
-                false,
-                Reason::DefaultDomainNotReady,
-            ),
+            (a_, b_, vec![a(), b()], a_, true, Reason::DefaultDomainSet),
+            (a_, None, vec![a()], a_, true, Reason::DefaultDomainSet),
+            (x_, None, vec![a(), b()], None, false, Reason::DefaultDomainNotFound),
+            (p_, a_, vec![a(), p()], None, false, Reason::DefaultDomainNotReady),
         ];
         for (i, (wanted, current, domains, set, ok, reason)) in cases.into_iter().enumerate() {
             let d = decide_default(wanted, current, &domains);

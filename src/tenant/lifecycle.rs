@@ -1,7 +1,7 @@
 //! Pure decisions about an `Auth0Tenant`'s life: its finalizer (a tenant stays while CustomDomains
 //! still need its client to delete their Auth0 domains) and which operator writes it.
 
-use crate::custom_domain::FINALIZER as DOMAIN_FINALIZER;
+use crate::names::CUSTOM_DOMAIN_FINALIZER as DOMAIN_FINALIZER;
 use crate::resources::custom_domain::CustomDomain;
 
 /// Kept on every Auth0Tenant while CustomDomains referencing it still have cleanup to do:

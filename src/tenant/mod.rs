@@ -5,6 +5,7 @@ pub mod check;
 pub mod decide;
 pub mod lifecycle;
 pub mod namespaces;
+pub mod plan;
 pub mod reconcile;
 pub mod runtime;
 pub mod snapshot;

@@ -1,5 +1,10 @@
 //! What the operator holds per `Auth0Tenant` while it runs: the Management API client (token cache,
 //! rate budget), the shared domain snapshot and the tenant's health, looked up by name.
+//!
+//! [`Tenants`] is the one owner of every tenant's runtime: [`Tenants::ensure`] keeps the runtime
+//! (and so the client, its token, buckets and 429 pauses) across edits of the rate limit, resync
+//! interval or namespace fence, and builds a new client only when credentials or the endpoint
+//! change (`docs/design.md#tenant-side`).
 
 use std::{
     collections::HashMap,
@@ -10,9 +15,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::auth0::TenantClient;
+use crate::auth0::{self, TenantClient, TenantConfig};
 use crate::resources::conditions::Reason;
 use crate::resources::tenant::AllowedNamespaces;
+use crate::sync::{lock, read, write};
+use crate::telemetry::metrics::Metrics;
 
 use super::snapshot::Snapshot;
 use super::verify_queue::VerifyQueue;
@@ -28,16 +35,16 @@ pub struct TenantRuntime {
     pub snapshot: Arc<Snapshot>,
     /// Whose verify goes next (Auth0's verify budget is small).
     pub verify_queue: VerifyQueue,
-    /// `spec.resyncInterval`.
-    pub resync_interval: Duration,
-    /// `spec.allowedNamespaces`.
-    pub allowed_namespaces: AllowedNamespaces,
+    /// `spec.resyncInterval` (changed in place).
+    resync_interval: RwLock<Duration>,
+    /// `spec.allowedNamespaces` (changed in place).
+    allowed_namespaces: RwLock<AllowedNamespaces>,
     /// Whether tenant setting `mtls.enable_endpoint_aliases` is on (as last read).
     mtls_aliases_enabled: AtomicBool,
-    /// What identifies the client's configuration; a change rebuilds the client.
-    pub fingerprint: u64,
+    /// [`TenantConfig::identity`] of the client; a change rebuilds the client.
+    identity: u64,
     /// Where the snapshot's domains come from (`domain` + API URL); a change drops the snapshot.
-    pub endpoint: String,
+    endpoint: String,
     health: RwLock<Health>,
     /// CustomDomain reconciles of this tenant running now (see [`Tenants::enter`]).
     in_flight: AtomicUsize,
@@ -78,28 +85,39 @@ pub enum Health {
     PlanRefused(String),
 }
 
+/// What an `Auth0Tenant` asks of its runtime (built from its spec and credentials Secret).
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// How to reach the tenant, with the budgets.
+    pub config: TenantConfig,
+    /// `spec.resyncInterval`.
+    pub resync_interval: Duration,
+    /// `spec.allowedNamespaces`.
+    pub allowed_namespaces: AllowedNamespaces,
+}
+
+impl Desired {
+    /// Where the snapshot's domains come from: the same host and URL list the same domains.
+    fn endpoint(&self) -> String {
+        let url = self.config.management_api_url.as_deref().unwrap_or_default();
+        format!("{}|{url}", self.config.domain)
+    }
+}
+
 impl TenantRuntime {
     /// A runtime in state [`Health::Checking`].
-    pub fn new(
-        name: String,
-        client: TenantClient,
-        snapshot: Arc<Snapshot>,
-        resync_interval: Duration,
-        allowed_namespaces: AllowedNamespaces,
-        fingerprint: u64,
-        endpoint: String,
-    ) -> Self {
+    pub fn new(client: TenantClient, snapshot: Arc<Snapshot>, desired: &Desired) -> Self {
         let verify_queue = VerifyQueue::new(client.budget().verify_limit(), Instant::now());
         Self {
-            name,
+            name: desired.config.name.clone(),
             client,
             snapshot,
             verify_queue,
-            resync_interval,
-            allowed_namespaces,
+            resync_interval: RwLock::new(desired.resync_interval),
+            allowed_namespaces: RwLock::new(desired.allowed_namespaces.clone()),
             mtls_aliases_enabled: AtomicBool::new(false),
-            fingerprint,
-            endpoint,
+            identity: desired.config.identity(),
+            endpoint: desired.endpoint(),
             health: RwLock::new(Health::Checking),
             in_flight: AtomicUsize::new(0),
             creating: AtomicUsize::new(0),
@@ -108,6 +126,35 @@ impl TenantRuntime {
             settings_read: Mutex::default(),
             create_refusal: Mutex::default(),
         }
+    }
+
+    /// `spec.resyncInterval`: how often the domain list is re-read.
+    pub fn resync_interval(&self) -> Duration {
+        *read(&self.resync_interval)
+    }
+
+    /// `spec.allowedNamespaces`: which namespaces may use the tenant.
+    pub fn allowed_namespaces(&self) -> AllowedNamespaces {
+        read(&self.allowed_namespaces).clone()
+    }
+
+    /// Applies what changes in place (budgets, resync interval, namespace fence); the client, its
+    /// token and its pauses stay. True when the CustomDomain side sees a change (the fence or the
+    /// resync interval), so its domains should be planned again.
+    fn update(&self, desired: &Desired) -> bool {
+        let budget = self.client.budget();
+        if budget.tenant_limit() != desired.config.rate_limit.sanitized()
+            || budget.verify_limit() != desired.config.verify_limit.sanitized()
+        {
+            self.client
+                .set_rate_limits(desired.config.rate_limit, desired.config.verify_limit);
+        }
+        let resync = std::mem::replace(&mut *write(&self.resync_interval), desired.resync_interval);
+        let fence = std::mem::replace(
+            &mut *write(&self.allowed_namespaces),
+            desired.allowed_namespaces.clone(),
+        );
+        resync != desired.resync_interval || fence != desired.allowed_namespaces
     }
 
     /// The default domain as last read from Auth0, with the read's age.
@@ -199,10 +246,6 @@ impl TenantRuntime {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Calls that may wait in a tenant's budget for a long time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitingCall {
@@ -210,6 +253,16 @@ pub enum WaitingCall {
     Create,
     /// `POST …/verify` (its own bucket: 5 per minute on Auth0).
     Verify,
+}
+
+/// What [`Tenants::ensure`] gives back.
+#[derive(Debug)]
+pub struct Ensured {
+    /// The tenant's runtime.
+    pub runtime: Arc<TenantRuntime>,
+    /// Whether the CustomDomain side sees something new in a kept runtime: an edited namespace
+    /// fence or resync interval.
+    pub changed: bool,
 }
 
 /// A reconcile's claim on one of its tenant's create or verify places; released on drop.
@@ -301,6 +354,40 @@ impl Tenants {
         }
     }
 
+    /// The runtime `desired` describes: the tenant's current one, updated in place, while the
+    /// client's identity ([`TenantConfig::identity`]) is unchanged; otherwise a new runtime with a
+    /// new client (new token, full buckets), keeping the domain list when the endpoint is the same.
+    /// Fails only when the client cannot be built (bad URL or CA bundle).
+    pub fn ensure(&self, desired: &Desired, metrics: Option<Arc<Metrics>>) -> Result<Ensured, auth0::Error> {
+        let name = &desired.config.name;
+        let existing = self.get(name);
+        if let Some(rt) = existing
+            .as_ref()
+            .filter(|rt| rt.identity == desired.config.identity())
+        {
+            let changed = rt.update(desired);
+            write(&self.broken).remove(name);
+            return Ok(Ensured {
+                runtime: rt.clone(),
+                changed,
+            });
+        }
+        let client = TenantClient::new(desired.config.clone(), metrics)?;
+        let snapshot = match &existing {
+            Some(rt) if rt.endpoint == desired.endpoint() => rt.snapshot.clone(),
+            _ => Arc::new(Snapshot::default()),
+        };
+        tracing::info!(tenant = %name, "tenant client (re)built");
+        let rt = Arc::new(TenantRuntime::new(client, snapshot, desired));
+        self.insert(rt.clone());
+        // A new runtime starts `Checking`; the check that follows flips its health, and that
+        // re-plans the domains already.
+        Ok(Ensured {
+            runtime: rt,
+            changed: false,
+        })
+    }
+
     /// The runtime of a tenant, when it could be built.
     pub fn get(&self, name: &str) -> Option<Arc<TenantRuntime>> {
         read(&self.by_name).get(name).cloned()
@@ -352,14 +439,6 @@ impl Tenants {
     }
 }
 
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
-}
-
 /// A text value of a Secret, trimmed; `None` when absent, not UTF-8 or empty.
 pub fn secret_text(secret: &k8s_openapi::api::core::v1::Secret, key: &str) -> Option<String> {
     secret
@@ -375,19 +454,76 @@ pub fn secret_text(secret: &k8s_openapi::api::core::v1::Secret, key: &str) -> Op
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::auth0::{Redacted, TenantConfig};
+    use crate::auth0::budget::{RateLimitHeaders, Scope};
+    use crate::auth0::{RateLimit, Redacted};
+    use crate::resources::tenant::NamespacesFrom;
+
+    fn desired(name: &str, secret: &str) -> Desired {
+        Desired {
+            config: TenantConfig::new(name, "t.eu.auth0.com", "id", Redacted::new(secret.to_owned())),
+            resync_interval: Duration::from_secs(600),
+            allowed_namespaces: AllowedNamespaces::default(),
+        }
+    }
 
     fn runtime() -> Arc<TenantRuntime> {
-        let cfg = TenantConfig::new("t", "t.eu.auth0.com", "id", Redacted::new("secret".to_owned()));
+        let d = desired("t", "secret");
         Arc::new(TenantRuntime::new(
-            "t".into(),
-            TenantClient::new(cfg, None).unwrap(),
+            TenantClient::new(d.config.clone(), None).unwrap(),
             Arc::default(),
-            Duration::from_secs(600),
-            AllowedNamespaces::default(),
-            0,
-            String::new(),
+            &d,
         ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_edit_keeps_the_client_and_its_pause() {
+        let tenants = Tenants::new(4);
+        let first = tenants.ensure(&desired("t", "s1"), None).unwrap().runtime;
+        // Auth0 answered 429: the tenant is paused for 30 s.
+        let paused = first.client.budget().on_429(
+            Scope::Tenant,
+            &RateLimitHeaders::default(),
+            Duration::from_secs(30),
+        );
+        assert!(paused >= Duration::from_secs(1), "{paused:?}");
+        first.snapshot.upsert(
+            serde_json::from_value(serde_json::json!({
+                "custom_domain_id": "cd_1", "domain": "a.example.com", "status": "ready",
+                "type": "self_managed_certs",
+            }))
+            .unwrap(),
+        );
+        let mut edited = desired("t", "s1");
+        edited.config.rate_limit = RateLimit::per(10, Duration::from_secs(1));
+        edited.resync_interval = Duration::from_secs(60);
+        edited.allowed_namespaces.from = NamespacesFrom::Selector;
+        let same = tenants.ensure(&desired("t", "s1"), None).unwrap();
+        assert!(!same.changed, "nothing new for the CustomDomain side");
+        let second = tenants.ensure(&edited, None).unwrap();
+        assert!(second.changed, "fence and resync edits re-plan the domains");
+        let second = second.runtime;
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "a rate or resync edit keeps the runtime"
+        );
+        assert_eq!(second.client.budget().tenant_limit().burst, 10);
+        assert!(
+            !second.client.budget().tenant_paused_for().is_zero(),
+            "the 429 pause survives the edit"
+        );
+        assert_eq!(second.resync_interval(), Duration::from_secs(60));
+        assert_eq!(second.allowed_namespaces().from, NamespacesFrom::Selector);
+        // A rotated secret builds a new client (no pause) but keeps the domain list.
+        let rotated = tenants.ensure(&desired("t", "s2"), None).unwrap().runtime;
+        assert!(!Arc::ptr_eq(&first, &rotated));
+        assert!(rotated.client.budget().tenant_paused_for().is_zero());
+        assert_eq!(rotated.snapshot.len(), 1, "same endpoint: the list is kept");
+        // Another endpoint starts from an empty list.
+        let mut moved = desired("t", "s2");
+        moved.config.management_api_url = Some("https://127.0.0.1:8443".into());
+        let moved = tenants.ensure(&moved, None).unwrap().runtime;
+        assert_eq!(moved.snapshot.len(), 0);
+        assert!(Arc::ptr_eq(&tenants.get("t").unwrap(), &moved));
     }
 
     #[test]

@@ -52,8 +52,7 @@ impl std::fmt::Debug for Snapshot {
 
 impl Snapshot {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding this lock leaves plain data behind; keep serving it.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// True once a LIST has succeeded.

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::auth0::RateLimit;
+use crate::sync::lock;
 
 /// A turn not used this long after it came is dropped (the domain was deleted or no longer needs
 /// a verify); its slot is lost, which only makes the schedule more careful.
@@ -119,10 +120,6 @@ fn shape(limit: RateLimit) -> (Duration, u32) {
         RateLimit::DEFAULT_VERIFY.requests_per_second
     };
     (Duration::from_secs_f64(1.0 / rps), limit.burst.max(1))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -1125,8 +1125,8 @@ pub struct HandOver {
 /// key still held in memory is put where the next leader finds it, within `within`. The escrow
 /// copy first (named by uid, tagged with the domain id: safe whoever leads now), then the Secret,
 /// but only while it holds no key (compare-and-swap: the new leader may have written a newer
-/// one). Keys are handled side by side and retried until each is in its Secret or time is up
-/// (docs/design.md#key-safety).
+/// one). Keys are handled side by side, each retried until it is in escrow or its Secret, or time
+/// is up (docs/design.md#key-safety).
 pub async fn hand_over_keys(ctx: &Context, within: Duration) -> HandOver {
     let held: Vec<(HeldKey, bool)> = {
         let memory = ctx.memory.lock().unwrap_or_else(|e| e.into_inner());
@@ -1211,12 +1211,15 @@ async fn hand_over_one(
                 return KeyFate::InSecret;
             }
             Ok(secret::KeylessWrite::AlreadyHeld) => return KeyFate::InSecret,
-            // Not ours any more (replaced by a person): the escrow copy is all we can leave.
-            Ok(secret::KeylessWrite::NotOurs) if escrowed => return KeyFate::Escrowed,
             Ok(secret::KeylessWrite::NotOurs) => {}
             Err(e) => {
-                warn!(%ns, %name, error = %scrub(&e.to_string(), h.key.expose()), "Secret write failed; retrying")
+                warn!(%ns, %name, error = %scrub(&e.to_string(), h.key.expose()), "Secret write failed")
             }
+        }
+        // The escrow is where the next leader looks: once the key is there, stopping need not
+        // wait for the Secret (its writes may fail for minutes).
+        if escrowed {
+            return KeyFate::Escrowed;
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {

@@ -47,6 +47,7 @@ from world import ROOT, World  # noqa: E402
 BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
 RECREATE_ANNOTATION = "auth0-domain-operator.dev/recreate-on-key-loss"
 ESCROW_LABEL = "auth0-domain-operator.dev/escrow-for-namespace"
+OUTAGE_KEYS = 10  # keys issued into the final Secret-write outage (half before the graceful restart)
 RECREATE = f", annotations: {{{RECREATE_ANNOTATION}: 'true'}}"
 
 
@@ -86,6 +87,14 @@ def delete_everything(w, ns, timeout):
         time.sleep(1)
     escrows = try_json(w, "get", "secrets", "-n", "auth0", "-l", ESCROW_LABEL) or {"items": []}
     return gone_after, w.sim("/domains"), escrows["items"]
+
+
+def sim_keys(w):
+    """How many cname_api_keys the simulator has issued."""
+    try:
+        return int(w.sim("/counters").get("keys_issued") or 0)
+    except Exception:
+        return 0
 
 
 def hand_overs(log_paths):
@@ -226,10 +235,10 @@ class Chaos:
         except Exception as e:  # a control call failing is not the operator's fault; note it
             self.counts[f"{action} (control call failed: {type(e).__name__})"] += 1
 
-    def secret_outage(self, seconds):
-        """Every Secret write in the CustomDomains' namespace fails for `seconds` (the escrow, in
+    def secret_outage(self, seconds, verbs=("create", "patch", "update")):
+        """Secret writes (`verbs`) in the CustomDomains' namespace fail for `seconds` (the escrow, in
         the operator's namespace, still works)."""
-        for verb in ("create", "patch", "update"):
+        for verb in verbs:
             self.w.kube("faults", body={"verb": verb, "resource": "secrets", "namespace": self.args.namespace,
                                         "status": 500})
         self.restore_kube_at = time.monotonic() + seconds
@@ -279,8 +288,8 @@ def main():
     ap.add_argument("--dns-recheck-max", default="5s")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--settle-timeout", type=int, default=600, help="seconds after the faults end")
-    ap.add_argument("--final-outage", type=float, default=20.0,
-                    help="seconds of Secret-write outage when the other faults end (a graceful restart halfway)")
+    ap.add_argument("--final-outage", type=float, default=60.0,
+                    help="longest Secret-write outage when the other faults end (a graceful restart in it)")
     ap.add_argument("--profile", default="debug", choices=["release", "debug"])
     ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")
     ap.add_argument("--no-build", action="store_true")
@@ -324,7 +333,7 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         items = []
         faults_on = True
         tenant_deleted = None
-        restart_at = None
+        outage = None
         settle_deadline = None
         while True:
             now = time.monotonic()
@@ -352,16 +361,27 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                     settle_deadline = time.monotonic() + args.settle_timeout
                     # Most keys arrive now: a last Secret-write outage makes them go to the escrow,
                     # and a graceful restart inside it must hand over the ones still in memory.
-                    chaos.secret_outage(args.final_outage)
-                    restart_at = time.monotonic() + args.final_outage / 2
-                    log(f"faults cleared after {time.monotonic() - started:.0f}s but for a {args.final_outage:.0f}s "
-                        f"Secret-write outage with a graceful restart in it; waiting for every domain to settle "
-                        f"(≤ {args.settle_timeout}s)")
+                    # It lasts until enough keys were issued into it (or --final-outage seconds).
+                    # Creates still work: a Secret must exist before a verify is sent, so with creates
+                    # failing no key would be issued at all.
+                    chaos.secret_outage(args.final_outage, verbs=("patch", "update"))
+                    outage = {"keys_before": sim_keys(w), "restarted": False}
+                    log(f"faults cleared after {time.monotonic() - started:.0f}s but for a Secret-write outage "
+                        f"(until {OUTAGE_KEYS} keys were issued into it, ≤ {args.final_outage:.0f}s) with a graceful "
+                        f"restart in it; waiting for every domain to settle (≤ {args.settle_timeout}s)")
             else:
                 chaos.tick()
-                if restart_at and time.monotonic() >= restart_at:
-                    chaos.graceful_restart()
-                    restart_at = None
+                if outage is not None and chaos.restore_kube_at is not None and now >= next_poll:
+                    issued = sim_keys(w) - outage["keys_before"]
+                    outage["issued"] = issued
+                    if not outage["restarted"] and issued >= OUTAGE_KEYS // 2:
+                        chaos.graceful_restart()
+                        outage["restarted"] = True
+                    elif outage["restarted"] and issued >= OUTAGE_KEYS:
+                        chaos.restore_kube_at = time.monotonic()  # ends the outage at the next tick
+                if outage is not None and chaos.restore_kube_at is None and not outage["restarted"]:
+                    chaos.graceful_restart()  # the outage timed out before enough keys came
+                    outage["restarted"] = True
             if now >= next_poll:
                 got = try_json(w, "get", "customdomains", "-n", ns)
                 if got is not None:
@@ -381,8 +401,7 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                     log(f"{sum(map(is_ready, items))}/{n} Ready, {sum(map(is_key_lost, items))} CnameApiKeyLost, "
                         f"{chaos.counts['SIGKILL']} kills, {len(published)} records published")
                     last_report = now
-                if not faults_on and restart_at is None and chaos.restore_kube_at is None \
-                        and len(items) == n and done == n:
+                if not faults_on and chaos.restore_kube_at is None and len(items) == n and done == n:
                     break
             if settle_deadline and time.monotonic() > settle_deadline:
                 violations.append(f"not settled {args.settle_timeout}s after the faults ended")
@@ -527,6 +546,11 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
               f"lost {ho['lost']})")
         if ho["lost"]:
             violations.append(f"{ho['lost']} keys lost at a graceful stop")
+        issued_in_outage = (outage or {}).get("issued", 0)
+        print(f"final Secret-write outage: {issued_in_outage} keys issued into it")
+        if issued_in_outage and not ho["escrowed on a failed write"] and not ho["escrowed"]:
+            violations.append(f"{issued_in_outage} keys were issued during the final Secret-write outage, "
+                              "yet none went to the escrow")
         print(f"deleted every CustomDomain: gone with the deleted tenant after "
               f"{'never' if gone_after is None else f'{gone_after:.0f}s'}; Auth0 domains left {len(left_in_auth0)}; "
               f"escrow Secrets left {len(escrows_left)}")

@@ -365,6 +365,9 @@ pub enum Step {
     Verify {
         /// Auth0 id.
         id: String,
+        /// Where a returned key goes, with the rest of the Secret (self-managed domains); the
+        /// executor takes the origin from the answer when it names one.
+        secret: Option<SecretContent>,
     },
     /// `DELETE /custom-domains/{id}` (404 counts as done).
     Delete {
@@ -1279,7 +1282,6 @@ fn dns_gate(
     let records = VerificationRecord::from_domain(domain);
     b.records(&records);
     let auth0_error = domain.verification.as_ref().and_then(|v| v.error_msg.clone());
-    let id = domain.custom_domain_id.clone();
     let Some(record) = records.first().cloned() else {
         b.not_verified(
             Reason::AwaitingVerification,
@@ -1328,7 +1330,7 @@ fn dns_gate(
             Reason::AwaitingVerification,
             format!("{want}; verification requested"),
         );
-        verify_or_wait(input, b, id);
+        verify_or_wait(input, b, domain);
         b.requeue(backoff(
             DNS_RECHECK_MIN,
             input.attempts.verifies,
@@ -1357,7 +1359,7 @@ fn dns_gate(
             };
             b.not_verified(reason, msg.clone());
             b.progress(Reason::AwaitingVerification, msg);
-            verify_or_wait(input, b, id);
+            verify_or_wait(input, b, domain);
             b.requeue(backoff(
                 DNS_RECHECK_MIN,
                 input.attempts.verifies,
@@ -1385,10 +1387,14 @@ fn dns_gate(
 }
 
 /// Verify now, or (the executor found the turn a few seconds off) come back at the turn.
-fn verify_or_wait(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, id: String) {
+fn verify_or_wait(input: &PlanInput<'_>, b: &mut StatusBuilder<'_>, domain: &wire::CustomDomain) {
     match &input.verify_wait {
         Some(turn) => b.requeue(turn.wait),
-        None => b.step(Step::Verify { id }),
+        None => b.step(Step::Verify {
+            id: domain.custom_domain_id.clone(),
+            secret: (input.resource.spec.type_ == DomainType::SelfManagedCerts)
+                .then(|| secret_content(input.resource, domain)),
+        }),
     }
 }
 

@@ -872,7 +872,7 @@ impl Executor<'_> {
                 }
                 Ok(Outcome::Replan)
             }
-            Step::Verify { id } => {
+            Step::Verify { id, secret } => {
                 let Ok(rt) = need_rt() else {
                     return Ok(Outcome::Done);
                 };
@@ -901,12 +901,13 @@ impl Executor<'_> {
                 match rt.client.verify_domain(id).await {
                     Ok(resp) => {
                         let still_pending = !matches!(resp.domain.status, auth0::types::DomainStatus::Ready);
-                        let content = SecretContent {
-                            name: cd.secret_name(),
-                            domain: cd.spec.domain.clone(),
-                            origin_domain_name: resp.domain.origin_domain_name.clone(),
-                            mtls_domain: plan::mtls_alias(cd),
-                        };
+                        // A key for a domain the plan did not expect one for is still kept.
+                        let mut content = secret
+                            .clone()
+                            .unwrap_or_else(|| plan::secret_content(cd, &resp.domain));
+                        if resp.domain.origin_domain_name.is_some() {
+                            content.origin_domain_name = resp.domain.origin_domain_name.clone();
+                        }
                         rt.snapshot.upsert(resp.domain);
                         self.ctx.with_memory(self.key, |m| {
                             if still_pending {

@@ -22,7 +22,7 @@ use crate::auth0::Redacted;
 use crate::resources::custom_domain::CustomDomain;
 
 /// Value of the `app.kubernetes.io/managed-by` label.
-pub const MANAGED_BY: &str = "auth0-domain-operator";
+pub const MANAGED_BY: &str = MANAGER;
 
 /// What a Secret holds and whose it is, as the planner needs it.
 pub fn state_of<'a>(secret: Option<&'a Secret>, cd: &CustomDomain) -> SecretState<'a> {

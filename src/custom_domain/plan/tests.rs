@@ -2399,3 +2399,43 @@ fn markers_carry_the_uid_and_a_predecessor_must_be_adopted() {
         p.steps
     );
 }
+
+#[test]
+fn the_verify_step_carries_the_secret_a_key_goes_into() {
+    let mut domain = sm("pending_verification");
+    domain.origin_domain_name = Some("tenant-cd-x.edge.tenants.us.auth0.com".into());
+    let found = |d| Remote::Found {
+        domain: d,
+        fetched_at: now(),
+    };
+    let p = plan_one(&self_managed(), found(&domain), Some(&DnsAnswer::Visible), NO_KEY);
+    let [
+        Step::Verify {
+            id,
+            secret: Some(secret),
+        },
+    ] = p.steps.as_slice()
+    else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(id, &domain.custom_domain_id);
+    assert_eq!(secret.name, "login-auth0-edge");
+    assert_eq!(secret.domain, "login.example.com");
+    assert_eq!(
+        secret.origin_domain_name.as_deref(),
+        Some("tenant-cd-x.edge.tenants.us.auth0.com")
+    );
+    // Auth0-managed domains get no key, so no Secret.
+    let managed = am("pending_verification");
+    let p = plan_one(
+        &auth0_managed(),
+        found(&managed),
+        Some(&DnsAnswer::Visible),
+        SecretState::Absent,
+    );
+    assert!(
+        matches!(p.steps.as_slice(), [Step::Verify { secret: None, .. }]),
+        "{:?}",
+        p.steps
+    );
+}

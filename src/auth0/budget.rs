@@ -88,6 +88,10 @@ struct BucketState {
     /// Waiting callers by (priority, arrival): the first one gets the next token.
     queue: BTreeSet<(Priority, u64)>,
     next_ticket: u64,
+    /// The latest time promised to a caller told to come back ([`TokenBucket::reserve_within`]):
+    /// the next one is told one token later, so callers sent away return one by one instead of
+    /// all at the first free token.
+    promised: Instant,
 }
 
 impl BucketState {
@@ -135,6 +139,7 @@ impl TokenBucket {
                 last: Instant::now(),
                 queue: BTreeSet::new(),
                 next_ticket: 0,
+                promised: Instant::now(),
             }),
             limit: Mutex::new(limit),
             turn: Notify::new(),
@@ -155,6 +160,42 @@ impl TokenBucket {
     /// The current limit.
     pub fn limit(&self) -> RateLimit {
         *lock(&self.limit)
+    }
+
+    /// How long a call of `priority` arriving now would wait: tokens owed to the waiters it would
+    /// queue behind, less the tokens in the bucket, at the refill rate.
+    pub fn expected_wait(&self, priority: Priority) -> Duration {
+        let limit = self.limit();
+        let mut s = lock(&self.state);
+        s.refill(limit, Instant::now());
+        let ahead = s.queue.range(..(priority, u64::MAX)).count();
+        let owed = ahead as f64 + 1.0 - s.tokens;
+        if owed <= 0.0 {
+            Duration::ZERO
+        } else {
+            at_least_a_millisecond(Duration::from_secs_f64(owed / limit.requests_per_second))
+        }
+    }
+
+    /// Reserve or come back: when a token is due within `max_wait`, waits for it and returns
+    /// `Ok(waited)`; else takes nothing and returns `Err(after)`, a time to come back at. Callers
+    /// sent away are spread one token apart, so they do not all return at once.
+    pub async fn reserve_within(&self, priority: Priority, max_wait: Duration) -> Result<Duration, Duration> {
+        let wait = self.expected_wait(priority);
+        if wait <= max_wait {
+            return Ok(self.acquire_as(priority).await);
+        }
+        Err(self.promise(wait))
+    }
+
+    /// Promises a caller a time at least `wait` from now and one token after the last promise.
+    fn promise(&self, wait: Duration) -> Duration {
+        let interval = Duration::from_secs_f64(1.0 / self.limit().requests_per_second);
+        let now = Instant::now();
+        let mut s = lock(&self.state);
+        let at = (now + wait).max(s.promised.max(now) + interval);
+        s.promised = at;
+        at_least_a_millisecond(at - now)
     }
 
     /// Waits for a token as a [`Priority::Finish`] call; returns the time waited.
@@ -196,9 +237,9 @@ impl TokenBucket {
                     self.turn.notify_waiters();
                     return start.elapsed();
                 } else {
-                    Some(Duration::from_secs_f64(
+                    Some(at_least_a_millisecond(Duration::from_secs_f64(
                         (1.0 - s.tokens) / limit.requests_per_second,
-                    ))
+                    )))
                 }
             };
             match wait {
@@ -212,6 +253,12 @@ impl TokenBucket {
             }
         }
     }
+}
+
+/// Tokio's timer has millisecond resolution: a shorter sleep ends at once, and a loop waiting for
+/// a token a fraction of a millisecond away would spin until it came.
+fn at_least_a_millisecond(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
 }
 
 /// A "do not send before" instant, moved forward by 429s and low-remaining headers.
@@ -302,6 +349,26 @@ impl RateLimitHeaders {
     }
 }
 
+/// The part of the configured tenant rate this process uses: all of it until Auth0's headers show
+/// someone else spending the same bucket (another cluster's operator, a script), then less
+/// (halved on a 429, cut by a tenth on an answer that leaves the bucket empty), creeping back while
+/// the bucket stays half full. Two operators that were each given the tenant's whole budget so
+/// settle on shares that add up to what Auth0 refills, instead of 429s every second.
+#[derive(Debug)]
+struct Share {
+    factor: f64,
+    last_change: Instant,
+}
+
+/// The lowest share: one eighth of the configured rate.
+const MIN_SHARE: f64 = 0.125;
+/// At most one cut per this long (answers in flight report the same empty bucket).
+const SHARE_CUT_EVERY: Duration = Duration::from_millis(500);
+/// At most one step up per this long.
+const SHARE_GROW_EVERY: Duration = Duration::from_secs(1);
+/// One step up.
+const SHARE_GROW_STEP: f64 = 0.05;
+
 /// The whole budget of one tenant.
 #[derive(Debug)]
 pub struct Budget {
@@ -310,6 +377,9 @@ pub struct Budget {
     tenant_pause: Pause,
     verify_pause: Pause,
     max_pause: Duration,
+    /// The tenant rate as configured (`spec.rateLimit`); the bucket runs at `share` of it.
+    configured: Mutex<RateLimit>,
+    share: Mutex<Share>,
 }
 
 impl Budget {
@@ -321,12 +391,56 @@ impl Budget {
             tenant_pause: Pause::default(),
             verify_pause: Pause::default(),
             max_pause,
+            configured: Mutex::new(tenant.sanitized()),
+            share: Mutex::new(Share {
+                factor: 1.0,
+                last_change: Instant::now(),
+            }),
         }
     }
 
-    /// Changes the tenant's rate (from `spec.rateLimit`).
+    /// Changes the tenant's rate (from `spec.rateLimit`); the current share is kept.
     pub fn set_tenant_limit(&self, limit: RateLimit) {
-        self.tenant.set_limit(limit);
+        *lock(&self.configured) = limit.sanitized();
+        let factor = lock(&self.share).factor;
+        self.apply_share(factor);
+    }
+
+    /// The share of the configured tenant rate in use (1.0: all of it).
+    pub fn tenant_share(&self) -> f64 {
+        lock(&self.share).factor
+    }
+
+    fn apply_share(&self, factor: f64) {
+        let c = *lock(&self.configured);
+        self.tenant.set_limit(RateLimit {
+            requests_per_second: c.requests_per_second * factor,
+            // A share of the burst too: a full burst is what lands on the other process's tokens.
+            burst: ((f64::from(c.burst) * factor).round() as u32).max(1),
+        });
+    }
+
+    /// Moves the share by `f` (cut: `f < 1`, at most once per [`SHARE_CUT_EVERY`]) or by `+step`
+    /// (at most once per [`SHARE_GROW_EVERY`]).
+    fn change_share(&self, cut: Option<f64>) {
+        let now = Instant::now();
+        let factor = {
+            let mut s = lock(&self.share);
+            let since = now.saturating_duration_since(s.last_change);
+            let next = match cut {
+                Some(f) if since >= SHARE_CUT_EVERY || s.factor >= 1.0 => (s.factor * f).max(MIN_SHARE),
+                None if s.factor < 1.0 && since >= SHARE_GROW_EVERY => (s.factor + SHARE_GROW_STEP).min(1.0),
+                _ => return,
+            };
+            if (next - s.factor).abs() < f64::EPSILON {
+                return;
+            }
+            s.factor = next;
+            s.last_change = now;
+            next
+        };
+        tracing::debug!(share = factor, "tenant rate share changed from Auth0's rate-limit headers");
+        self.apply_share(factor);
     }
 
     /// Changes verify's rate.
@@ -334,9 +448,9 @@ impl Budget {
         self.verify.set_limit(limit);
     }
 
-    /// The tenant's rate.
+    /// The tenant's rate as configured (the bucket may run at a share of it: [`Self::tenant_share`]).
     pub fn tenant_limit(&self) -> RateLimit {
-        self.tenant.limit()
+        *lock(&self.configured)
     }
 
     /// Verify's rate.
@@ -355,6 +469,33 @@ impl Budget {
         waited += self.tenant_pause.wait().await;
         waited += self.tenant.acquire_as(priority).await;
         waited
+    }
+
+    /// Reserve or come back: sends now (after waiting at most about `max_wait`) when the pauses
+    /// and buckets allow it, else takes nothing and returns `Err(after)`. A caller that would
+    /// wait longer gives back what it holds (a reconcile slot) instead of sleeping in the queue.
+    pub async fn reserve_within(
+        &self,
+        is_verify: bool,
+        priority: Priority,
+        max_wait: Duration,
+    ) -> Result<Duration, Duration> {
+        let mut wait = self.tenant_pause.remaining();
+        if is_verify {
+            wait = wait
+                .max(self.verify_pause.remaining())
+                .max(self.verify.expected_wait(Priority::Finish));
+        }
+        let bucket = self.tenant.expected_wait(priority);
+        if wait.max(bucket) > max_wait {
+            // Only the tenant bucket spreads its promises; a pause ends for everyone at once.
+            return Err(if bucket > max_wait {
+                self.tenant.promise(bucket.max(wait))
+            } else {
+                at_least_a_millisecond(wait)
+            });
+        }
+        Ok(self.acquire(is_verify, priority).await)
     }
 
     /// Decides which bucket a 429 on this endpoint came from: verify's when the call was a
@@ -377,7 +518,10 @@ impl Budget {
             .until_reset(self.max_pause)
             .unwrap_or(fallback.min(self.max_pause));
         match scope {
-            Scope::Tenant => self.tenant_pause.extend(d),
+            Scope::Tenant => {
+                self.tenant_pause.extend(d);
+                self.change_share(Some(0.5));
+            }
             Scope::Verify => self.verify_pause.extend(d),
         }
         d
@@ -391,6 +535,15 @@ impl Budget {
         let (Some(remaining), Some(limit)) = (headers.remaining, headers.limit) else {
             return Duration::ZERO;
         };
+        if scope == Scope::Tenant {
+            // One process alone leaves the margin of its bucket (`with_margin`) in Auth0's: an
+            // empty bucket means another spender; a half-full one, room to take back.
+            if remaining == 0 {
+                self.change_share(Some(0.9));
+            } else if remaining.saturating_mul(2) >= limit {
+                self.change_share(None);
+            }
+        }
         let low_water = (limit / 10).max(1);
         if remaining >= low_water || remaining >= limit {
             return Duration::ZERO;
@@ -528,6 +681,120 @@ mod tests {
         assert!(start.elapsed() <= Duration::from_secs(1), "{:?}", start.elapsed());
     }
 
+    fn ten_per_second() -> RateLimit {
+        // Burst 2 less the margin: one token at once, then one every 100 ms.
+        RateLimit {
+            requests_per_second: 10.0,
+            burst: 2,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reserve_takes_a_token_due_within_the_wait() {
+        let b = TokenBucket::new(ten_per_second());
+        assert_eq!(
+            b.reserve_within(Priority::Start, Duration::ZERO).await,
+            Ok(Duration::ZERO)
+        );
+        // The next token is 100 ms away: within 150 ms it is waited for.
+        let start = Instant::now();
+        let got = b.reserve_within(Priority::Start, Duration::from_millis(150)).await;
+        assert!(got.is_ok(), "{got:?}");
+        assert!(start.elapsed() >= Duration::from_millis(99), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reserve_sends_callers_away_one_token_apart_and_takes_nothing() {
+        let b = TokenBucket::new(ten_per_second());
+        b.acquire().await;
+        let afters: Vec<Duration> = {
+            let mut v = Vec::new();
+            for _ in 0..3 {
+                v.push(
+                    b.reserve_within(Priority::Start, Duration::from_millis(10))
+                        .await
+                        .unwrap_err(),
+                );
+            }
+            v
+        };
+        let ms: Vec<u128> = afters.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![100, 200, 300], "spread one token apart");
+        // Nothing was taken: the token is there when the first comes back.
+        tokio::time::advance(afters[0]).await;
+        let start = Instant::now();
+        assert_eq!(b.acquire_as(Priority::Start).await, Duration::ZERO);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_ahead_count_against_a_reservation() {
+        let b = std::sync::Arc::new(TokenBucket::new(ten_per_second()));
+        b.acquire().await;
+        // Three finishing calls queue for the next 300 ms of tokens.
+        let mut handles = Vec::new();
+        for _ in 0..3 {
+            let b = b.clone();
+            handles.push(tokio::spawn(async move { b.acquire().await }));
+        }
+        tokio::task::yield_now().await;
+        let wait = b.expected_wait(Priority::Start);
+        assert_eq!(wait, Duration::from_millis(400), "behind three waiters, then its own token");
+        // A finishing call is not behind starts, only behind the finishing calls.
+        assert_eq!(b.expected_wait(Priority::Finish), Duration::from_millis(400));
+        for h in handles {
+            h.await.unwrap();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_under_a_millisecond_is_rounded_up_not_spun() {
+        let b = TokenBucket::new(RateLimit {
+            requests_per_second: 1000.0,
+            burst: 2,
+        });
+        b.acquire().await;
+        tokio::time::advance(Duration::from_micros(999)).await;
+        // 0.999 of a token: 1 µs short, reported (and slept) as a whole millisecond.
+        assert_eq!(b.expected_wait(Priority::Finish), Duration::from_millis(1));
+        let got = tokio::time::timeout(Duration::from_millis(5), b.acquire()).await;
+        assert!(got.is_ok(), "a sub-millisecond wait must end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budget_reserve_comes_back_after_a_pause() {
+        let budget = Budget::new(
+            RateLimit {
+                requests_per_second: 100.0,
+                burst: 100,
+            },
+            RateLimit::DEFAULT_VERIFY,
+            Duration::from_secs(60),
+        );
+        budget.tenant_pause.extend(Duration::from_secs(3));
+        let after = budget
+            .reserve_within(false, Priority::Start, Duration::from_millis(250))
+            .await
+            .unwrap_err();
+        assert_eq!(after, Duration::from_secs(3));
+        // Verify's own bucket: a fresh one holds 4 tokens (5 less the margin), then 12 s each.
+        budget.tenant_pause.extend(Duration::ZERO);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        for _ in 0..4 {
+            assert!(
+                budget
+                    .reserve_within(true, Priority::Finish, Duration::from_millis(250))
+                    .await
+                    .is_ok()
+            );
+        }
+        let after = budget
+            .reserve_within(true, Priority::Finish, Duration::from_millis(250))
+            .await
+            .unwrap_err();
+        assert!(after > Duration::from_secs(10), "{after:?}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn verify_429_pauses_only_verify() {
         let budget = Budget::new(
@@ -613,6 +880,53 @@ mod tests {
             d > Duration::from_millis(80) && d <= Duration::from_millis(102),
             "{d:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn another_spender_shrinks_the_share_and_room_grows_it_back() {
+        let budget = Budget::new(
+            RateLimit {
+                requests_per_second: 20.0,
+                burst: 40,
+            },
+            RateLimit::DEFAULT_VERIFY,
+            Duration::from_secs(60),
+        );
+        let answer = |remaining| RateLimitHeaders {
+            limit: Some(40),
+            remaining: Some(remaining),
+            reset: Some(unix_now() + 2),
+        };
+        // Alone, the bucket never empties: nothing changes.
+        budget.observe(Scope::Tenant, &answer(2));
+        assert_eq!(budget.tenant_share(), 1.0);
+        // Empty: a tenth less; answers in flight right after do not cut again.
+        budget.observe(Scope::Tenant, &answer(0));
+        budget.observe(Scope::Tenant, &answer(0));
+        assert!((budget.tenant_share() - 0.9).abs() < 1e-9, "{}", budget.tenant_share());
+        tokio::time::advance(SHARE_CUT_EVERY).await;
+        // A 429 halves it.
+        budget.on_429(Scope::Tenant, &answer(0), Duration::from_secs(1));
+        assert!((budget.tenant_share() - 0.45).abs() < 1e-9, "{}", budget.tenant_share());
+        assert!((budget.tenant.limit().requests_per_second - 9.0).abs() < 1e-9);
+        assert_eq!(budget.tenant_limit().requests_per_second, 20.0, "the configured rate is kept");
+        // A half-full bucket: one step back per second, no faster.
+        budget.observe(Scope::Tenant, &answer(20));
+        assert!((budget.tenant_share() - 0.45).abs() < 1e-9);
+        tokio::time::advance(SHARE_GROW_EVERY).await;
+        budget.observe(Scope::Tenant, &answer(20));
+        budget.observe(Scope::Tenant, &answer(20));
+        assert!((budget.tenant_share() - 0.5).abs() < 1e-9, "{}", budget.tenant_share());
+        // Never under the floor.
+        for _ in 0..20 {
+            tokio::time::advance(SHARE_CUT_EVERY).await;
+            budget.on_429(Scope::Tenant, &answer(0), Duration::from_millis(1));
+        }
+        assert_eq!(budget.tenant_share(), MIN_SHARE);
+        // A verify 429 leaves the tenant's share alone.
+        let before = budget.tenant_share();
+        budget.on_429(Scope::Verify, &answer(0), Duration::from_millis(1));
+        assert_eq!(budget.tenant_share(), before);
     }
 
     #[test]

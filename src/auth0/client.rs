@@ -290,9 +290,24 @@ impl TenantClient {
     /// Creates a domain. Never retried after an ambiguous failure: see
     /// [`Error::CreateOutcomeUnknown`].
     pub async fn create_domain(&self, body: &CreateDomain) -> Result<CustomDomain, Error> {
+        self.create(body, None).await
+    }
+
+    /// [`Self::create_domain`], or [`Error::Deferred`] (nothing sent) when the budget has no token
+    /// within `max_wait`: a reconcile comes back later instead of holding its slot in the queue.
+    pub async fn create_domain_or_defer(
+        &self,
+        body: &CreateDomain,
+        max_wait: Duration,
+    ) -> Result<CustomDomain, Error> {
+        self.create(body, Some(max_wait)).await
+    }
+
+    async fn create(&self, body: &CreateDomain, defer_beyond: Option<Duration>) -> Result<CustomDomain, Error> {
         let mut call = Call::new(Endpoint::CreateDomain, vec!["custom-domains"]);
         call.body = Some(to_json(Endpoint::CreateDomain, body)?);
         call.creating = Some(&body.domain);
+        call.defer_beyond = defer_beyond;
         let reply = self.execute(call).await?;
         parse(Endpoint::CreateDomain, &reply)
     }
@@ -334,12 +349,19 @@ impl TenantClient {
     /// see yet gives either 200 with the domain still pending or a 400 `Error::Api` (tenants
     /// differ).
     pub async fn verify_domain(&self, id: &str) -> Result<VerifyResponse, Error> {
-        let reply = self
-            .execute(Call::new(
-                Endpoint::VerifyDomain,
-                vec!["custom-domains", id, "verify"],
-            ))
-            .await?;
+        self.verify(id, None).await
+    }
+
+    /// [`Self::verify_domain`], or [`Error::Deferred`] (nothing sent) when the budget has no token
+    /// within `max_wait`.
+    pub async fn verify_domain_or_defer(&self, id: &str, max_wait: Duration) -> Result<VerifyResponse, Error> {
+        self.verify(id, Some(max_wait)).await
+    }
+
+    async fn verify(&self, id: &str, defer_beyond: Option<Duration>) -> Result<VerifyResponse, Error> {
+        let mut call = Call::new(Endpoint::VerifyDomain, vec!["custom-domains", id, "verify"]);
+        call.defer_beyond = defer_beyond;
+        let reply = self.execute(call).await?;
         let mut response: VerifyResponse = parse(Endpoint::VerifyDomain, &reply)?;
         if reply.lost_attempts > 0 {
             response.earlier_attempt_lost = true;
@@ -504,10 +526,28 @@ impl TenantClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let waited = inner
-                .budget
-                .acquire(endpoint.is_verify(), endpoint.priority())
-                .await;
+            // Only the first attempt may be deferred: a retry carries what earlier attempts left
+            // open (a lost verify answer), which a deferral would drop.
+            let defer_beyond = call.defer_beyond.filter(|_| attempt == 1);
+            let waited = match defer_beyond {
+                None => {
+                    inner
+                        .budget
+                        .acquire(endpoint.is_verify(), endpoint.priority())
+                        .await
+                }
+                Some(max_wait) => match inner
+                    .budget
+                    .reserve_within(endpoint.is_verify(), endpoint.priority(), max_wait)
+                    .await
+                {
+                    Ok(waited) => waited,
+                    Err(after) => {
+                        debug!(tenant = %inner.name, endpoint = route, ?after, "no budget within the wait; deferred");
+                        return Err(Error::Deferred { endpoint: route, after });
+                    }
+                },
+            };
             if !waited.is_zero() {
                 if let Some(m) = &inner.metrics {
                     m.auth0_ratelimit_wait(&inner.name, waited.as_secs_f64());

@@ -146,6 +146,16 @@ pub enum Error {
     /// The HTTP client could not be built (e.g. a bad CA bundle).
     #[error("building the Auth0 HTTP client: {0}")]
     Build(String),
+    /// Nothing was sent: the tenant's budget has no token for this call within the caller's
+    /// wait, so the caller should come back `after` this long instead of holding what it holds
+    /// (a reconcile slot) while it sleeps in the queue. Never an Auth0 answer.
+    #[error("Auth0 {endpoint} deferred: no rate-limit budget for {after:?}")]
+    Deferred {
+        /// Route template.
+        endpoint: &'static str,
+        /// When a token is expected.
+        after: Duration,
+    },
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -162,7 +172,7 @@ impl Error {
                 *status >= 500 || *status == 429 || (*status == 409 && *endpoint != CREATE_ROUTE)
             }
             Self::Token { status, .. } => *status >= 500 || *status == 429,
-            Self::Transport { .. } | Self::CreateOutcomeUnknown { .. } => true,
+            Self::Transport { .. } | Self::CreateOutcomeUnknown { .. } | Self::Deferred { .. } => true,
             Self::Decode { .. }
             | Self::BodyTooLarge { .. }
             | Self::InvalidUrl { .. }
@@ -287,9 +297,19 @@ impl Error {
         .until_reset(max)
     }
 
+    /// The time to come back at when the call was [`Error::Deferred`] (nothing was sent).
+    pub fn deferred_for(&self) -> Option<Duration> {
+        match self {
+            Self::Deferred { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
+
     /// Bounded metric label for `reconcile_errors_total{category}`.
     pub fn category(&self) -> &'static str {
-        if self.is_rate_limited() {
+        if matches!(self, Self::Deferred { .. }) {
+            "auth0_deferred"
+        } else if self.is_rate_limited() {
             "auth0_ratelimited"
         } else if self.is_auth() {
             "auth0_credentials"

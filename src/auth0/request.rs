@@ -26,6 +26,9 @@ pub(crate) struct Call<'a> {
     pub(crate) body: Option<serde_json::Value>,
     /// The domain being created (for [`Error::CreateOutcomeUnknown`]).
     pub(crate) creating: Option<&'a str>,
+    /// Reserve or come back: when the budget has no token within this wait, send nothing and
+    /// answer [`Error::Deferred`]. `None`: wait as long as it takes.
+    pub(crate) defer_beyond: Option<std::time::Duration>,
 }
 
 impl<'a> Call<'a> {
@@ -36,6 +39,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             creating: None,
+            defer_beyond: None,
         }
     }
 }

@@ -49,6 +49,10 @@ const ESCROW_RECHECK: Duration = Duration::from_secs(30);
 /// Longest wait for a verify turn inside a reconcile, which holds a reconcile slot meanwhile; for a
 /// later turn the reconcile ends and comes back then.
 const VERIFY_INLINE_WAIT: Duration = Duration::from_millis(250);
+/// Longest wait for a rate-limit token inside a reconcile (create and verify, the calls that may
+/// queue long); when the tenant's bucket has none due by then, the reconcile ends and comes back
+/// when one is, so a slot is never spent sleeping in the bucket.
+const BUDGET_INLINE_WAIT: Duration = Duration::from_millis(250);
 
 /// Errors of the `CustomDomain` controller.
 #[derive(Debug, thiserror::Error)]
@@ -744,7 +748,9 @@ impl Executor<'_> {
                     return Ok(step_aside());
                 }
                 let generation = cd.metadata.generation;
-                match rt.client.create_domain(body).await {
+                match rt.client.create_domain_or_defer(body, BUDGET_INLINE_WAIT).await {
+                    // Nothing sent: come back when the budget has a token.
+                    Err(auth0::Error::Deferred { after, .. }) => Ok(Outcome::Deferred(after)),
                     Ok(d) => {
                         info!(id = %d.custom_domain_id, domain = %d.domain, "created Auth0 domain");
                         rt.clear_create_refusal();
@@ -896,9 +902,15 @@ impl Executor<'_> {
                     return Ok(step_aside());
                 };
                 tokio::time::sleep(wait).await;
-                rt.verify_queue.used(self.key);
                 self.verified = true;
-                match rt.client.verify_domain(id).await {
+                let answer = rt.client.verify_domain_or_defer(id, BUDGET_INLINE_WAIT).await;
+                if let Some(after) = answer.as_ref().err().and_then(auth0::Error::deferred_for) {
+                    // Nothing was sent: the turn is kept (its place and ETA too) for the next try.
+                    debug!(?after, "verify deferred by the tenant's budget; the turn is kept");
+                    return Ok(Outcome::Deferred(after));
+                }
+                rt.verify_queue.used(self.key);
+                match answer {
                     Ok(resp) => {
                         let still_pending = !matches!(resp.domain.status, auth0::types::DomainStatus::Ready);
                         // A key for a domain the plan did not expect one for is still kept.

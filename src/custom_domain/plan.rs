@@ -1315,6 +1315,7 @@ fn dns_gate(
         } else {
             b.dns_observed(None);
         }
+        b.verify_expected_at(expected_at(input.now, turn.wait));
         b.not_verified(Reason::AwaitingVerifyBudget, msg.clone());
         b.progress(Reason::AwaitingVerifyBudget, msg);
         b.requeue(turn.wait);
@@ -1408,6 +1409,13 @@ fn format_rate(per_minute: f64) -> String {
 
 /// "about 40 s" / "about 3 min" (to the nearest minute from two minutes on): what a person needs
 /// to decide whether to wait.
+/// `now + wait` to the whole second: the turn is fixed, so the rounded time stays the same from
+/// one reconcile to the next and costs no status write.
+fn expected_at(now: Timestamp, wait: Duration) -> Timestamp {
+    let ms = now.as_millisecond().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
+    Timestamp::from_second((ms + 500).div_euclid(1000)).unwrap_or(now)
+}
+
 fn format_wait(wait: Duration) -> String {
     let secs = wait.as_secs();
     if secs < 120 {

@@ -541,6 +541,10 @@ pub struct VerificationStatus {
     /// did not look, e.g. DNS preflight off, or once Auth0 verified the domain without it seeing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_observed: Option<bool>,
+    /// While the domain waits for its turn in Auth0's verify budget (`AwaitingVerifyBudget`): the
+    /// time its verify is due, to the second. A fixed time, unlike the message's "about 7 min".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_expected_at: Option<Time>,
 }
 
 /// One DNS record to publish.

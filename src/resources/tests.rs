@@ -569,6 +569,7 @@ fn planner_status_passes_the_status_schema() {
             error_message: Some("missing".into()),
             last_verified_at: None,
             dns_observed: Some(false),
+            verify_expected_at: None,
         }),
         certificate: Some(CertificateStatus {
             status: Some("provisioning".into()),

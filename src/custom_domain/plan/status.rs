@@ -209,6 +209,7 @@ impl<'a> StatusBuilder<'a> {
             error_message: v.and_then(|v| v.error_msg.clone()),
             last_verified_at: v.and_then(|v| v.last_verified_at.clone()),
             dns_observed: previous_dns,
+            verify_expected_at: None,
         });
         s.certificate = d.certificate.as_ref().map(|c| CertificateStatus {
             status: c.status.as_ref().map(|st| st.as_str().to_owned()),
@@ -220,6 +221,11 @@ impl<'a> StatusBuilder<'a> {
 
     pub(super) fn records(&mut self, records: &[VerificationRecord]) {
         self.verification().records = records.iter().map(record_status).collect();
+    }
+
+    /// When the verify of a domain waiting for its turn is due.
+    pub(super) fn verify_expected_at(&mut self, at: Timestamp) {
+        self.verification().verify_expected_at = Some(Time(at));
     }
 
     pub(super) fn dns_observed(&mut self, seen: Option<bool>) {

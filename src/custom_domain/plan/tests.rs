@@ -1754,6 +1754,23 @@ fn waiting_for_the_verify_budget_says_where_in_the_queue() {
         None,
         "waiting is not an error"
     );
+    assert_eq!(
+        p.status.verification.as_ref().unwrap().verify_expected_at,
+        Some(Time(Timestamp::from_second(1_800_000_150).unwrap())),
+        "the turn as a time, to the second"
+    );
+}
+
+#[test]
+fn the_expected_verify_time_is_rounded_to_the_second_and_gone_once_verifying() {
+    let p = visible_with_turn(0, Duration::from_millis(8_499), 5.0);
+    assert_eq!(
+        p.status.verification.as_ref().unwrap().verify_expected_at,
+        Some(Time(Timestamp::from_second(1_800_000_008).unwrap()))
+    );
+    // A turn too close to show: the verify is sent and no time is promised.
+    let p = visible_with_turn(0, Duration::from_millis(100), 5.0);
+    assert_eq!(p.status.verification.as_ref().unwrap().verify_expected_at, None);
 }
 
 #[test]

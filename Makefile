@@ -111,9 +111,15 @@ deps-bench:
 ## Benchmarks print their figures and never fail on timing. The default is the issue's run:
 ## 1,000 domains, then auth0-deploy-cli side by side, results written to bench/results/<date>-*.md.
 ## BENCH_ARGS replaces it (e.g. BENCH_ARGS="--only deploy-cli --domains 50").
+## Then tests/bench/scale.py (long: hours at full size): DNS arriving late, 10 tenants x 1,000
+## domains with a 429 storm, two clusters sharing one tenant, 60 domains at the Free tier's limits;
+## each writes bench/results/<date>-<mode>.md. SCALE_ARGS replaces its arguments
+## (e.g. SCALE_ARGS="--mode tenants --tenants 3 --domains 200 --repeat 3").
 BENCH_ARGS ?= --domains 1000 --steady-seconds 60 --write
+SCALE_ARGS ?= --mode all --repeat 3 --no-build
 bench: deps deps-bench
 	python3 tests/bench/bench.py $(BENCH_ARGS)
+	python3 tests/bench/scale.py $(SCALE_ARGS)
 
 ## Chaos suite: 1,000 domains, 200 SIGKILLs and every injected fault (CHAOS_ARGS="--domains 100 --kills 20" for the reduced run)
 .PHONY: chaos

@@ -451,7 +451,7 @@ def report(args, mode, runs, extra=None):
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    path = os.path.join(ROOT, "bench", "results", f"{datetime.date.today().isoformat()}-{mode}.md")
+    path = os.path.join(ROOT, "bench", "results", f"{datetime.date.today().isoformat()}-{mode}{args.tag}.md")
     with open(path, "w") as f:
         f.write(text)
     log(f"wrote {os.path.relpath(path, ROOT)}")
@@ -488,6 +488,7 @@ def main():
     ap.add_argument("--dns-batches", type=int, default=5)
     ap.add_argument("--dns-batch-interval", type=float, default=30.0)
     ap.add_argument("--dns-recheck-max", default=None)
+    ap.add_argument("--tag", default="", help="suffix of the results file name (e.g. -at-once)")
     ap.add_argument("--no-storm", action="store_true", help="tenants: skip the 429-storm run")
     ap.add_argument("--profile", default="release", choices=["release", "debug"])
     ap.add_argument("--no-build", action="store_true")

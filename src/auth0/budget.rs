@@ -439,7 +439,10 @@ impl Budget {
             s.last_change = now;
             next
         };
-        tracing::debug!(share = factor, "tenant rate share changed from Auth0's rate-limit headers");
+        tracing::debug!(
+            share = factor,
+            "tenant rate share changed from Auth0's rate-limit headers"
+        );
         self.apply_share(factor);
     }
 
@@ -698,9 +701,15 @@ mod tests {
         );
         // The next token is 100 ms away: within 150 ms it is waited for.
         let start = Instant::now();
-        let got = b.reserve_within(Priority::Start, Duration::from_millis(150)).await;
+        let got = b
+            .reserve_within(Priority::Start, Duration::from_millis(150))
+            .await;
         assert!(got.is_ok(), "{got:?}");
-        assert!(start.elapsed() >= Duration::from_millis(99), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(99),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -739,7 +748,11 @@ mod tests {
         }
         tokio::task::yield_now().await;
         let wait = b.expected_wait(Priority::Start);
-        assert_eq!(wait, Duration::from_millis(400), "behind three waiters, then its own token");
+        assert_eq!(
+            wait,
+            Duration::from_millis(400),
+            "behind three waiters, then its own token"
+        );
         // A finishing call is not behind starts, only behind the finishing calls.
         assert_eq!(b.expected_wait(Priority::Finish), Duration::from_millis(400));
         for h in handles {
@@ -903,20 +916,36 @@ mod tests {
         // Empty: a tenth less; answers in flight right after do not cut again.
         budget.observe(Scope::Tenant, &answer(0));
         budget.observe(Scope::Tenant, &answer(0));
-        assert!((budget.tenant_share() - 0.9).abs() < 1e-9, "{}", budget.tenant_share());
+        assert!(
+            (budget.tenant_share() - 0.9).abs() < 1e-9,
+            "{}",
+            budget.tenant_share()
+        );
         tokio::time::advance(SHARE_CUT_EVERY).await;
         // A 429 halves it.
         budget.on_429(Scope::Tenant, &answer(0), Duration::from_secs(1));
-        assert!((budget.tenant_share() - 0.45).abs() < 1e-9, "{}", budget.tenant_share());
+        assert!(
+            (budget.tenant_share() - 0.45).abs() < 1e-9,
+            "{}",
+            budget.tenant_share()
+        );
         assert!((budget.tenant.limit().requests_per_second - 9.0).abs() < 1e-9);
-        assert_eq!(budget.tenant_limit().requests_per_second, 20.0, "the configured rate is kept");
+        assert_eq!(
+            budget.tenant_limit().requests_per_second,
+            20.0,
+            "the configured rate is kept"
+        );
         // A half-full bucket: one step back per second, no faster.
         budget.observe(Scope::Tenant, &answer(20));
         assert!((budget.tenant_share() - 0.45).abs() < 1e-9);
         tokio::time::advance(SHARE_GROW_EVERY).await;
         budget.observe(Scope::Tenant, &answer(20));
         budget.observe(Scope::Tenant, &answer(20));
-        assert!((budget.tenant_share() - 0.5).abs() < 1e-9, "{}", budget.tenant_share());
+        assert!(
+            (budget.tenant_share() - 0.5).abs() < 1e-9,
+            "{}",
+            budget.tenant_share()
+        );
         // Never under the floor.
         for _ in 0..20 {
             tokio::time::advance(SHARE_CUT_EVERY).await;

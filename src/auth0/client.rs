@@ -303,7 +303,11 @@ impl TenantClient {
         self.create(body, Some(max_wait)).await
     }
 
-    async fn create(&self, body: &CreateDomain, defer_beyond: Option<Duration>) -> Result<CustomDomain, Error> {
+    async fn create(
+        &self,
+        body: &CreateDomain,
+        defer_beyond: Option<Duration>,
+    ) -> Result<CustomDomain, Error> {
         let mut call = Call::new(Endpoint::CreateDomain, vec!["custom-domains"]);
         call.body = Some(to_json(Endpoint::CreateDomain, body)?);
         call.creating = Some(&body.domain);
@@ -354,7 +358,11 @@ impl TenantClient {
 
     /// [`Self::verify_domain`], or [`Error::Deferred`] (nothing sent) when the budget has no token
     /// within `max_wait`.
-    pub async fn verify_domain_or_defer(&self, id: &str, max_wait: Duration) -> Result<VerifyResponse, Error> {
+    pub async fn verify_domain_or_defer(
+        &self,
+        id: &str,
+        max_wait: Duration,
+    ) -> Result<VerifyResponse, Error> {
         self.verify(id, Some(max_wait)).await
     }
 
@@ -544,7 +552,10 @@ impl TenantClient {
                     Ok(waited) => waited,
                     Err(after) => {
                         debug!(tenant = %inner.name, endpoint = route, ?after, "no budget within the wait; deferred");
-                        return Err(Error::Deferred { endpoint: route, after });
+                        return Err(Error::Deferred {
+                            endpoint: route,
+                            after,
+                        });
                     }
                 },
             };

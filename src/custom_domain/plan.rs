@@ -1412,7 +1412,9 @@ fn format_rate(per_minute: f64) -> String {
 /// `now + wait` to the whole second: the turn is fixed, so the rounded time stays the same from
 /// one reconcile to the next and costs no status write.
 fn expected_at(now: Timestamp, wait: Duration) -> Timestamp {
-    let ms = now.as_millisecond().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
+    let ms = now
+        .as_millisecond()
+        .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
     Timestamp::from_second((ms + 500).div_euclid(1000)).unwrap_or(now)
 }
 

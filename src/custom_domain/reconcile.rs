@@ -461,7 +461,7 @@ impl Executor<'_> {
                 m.last_dns_miss = None;
             } else if m
                 .last_dns_miss
-                .is_none_or(|at| at.elapsed() >= plan::DNS_RECHECK_MIN / 2)
+                .is_none_or(|at| at.elapsed() >= plan::DNS_FIRST_RECHECK / 2)
             {
                 m.attempts.dns_checks = m.attempts.dns_checks.saturating_add(1);
                 m.last_dns_miss = Some(std::time::Instant::now());

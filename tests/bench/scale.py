@@ -488,6 +488,7 @@ def main():
     ap.add_argument("--dns-batches", type=int, default=5)
     ap.add_argument("--dns-batch-interval", type=float, default=30.0)
     ap.add_argument("--dns-recheck-max", default=None)
+    ap.add_argument("--rust-log", default="warn", help="operator RUST_LOG (logs stay with BENCH_KEEP=1)")
     ap.add_argument("--tag", default="", help="suffix of the results file name (e.g. -at-once)")
     ap.add_argument("--no-storm", action="store_true", help="tenants: skip the 429-storm run")
     ap.add_argument("--profile", default="release", choices=["release", "debug"])

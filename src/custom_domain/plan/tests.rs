@@ -340,7 +340,7 @@ fn rows() -> Vec<Row> {
                     ready: (false, Reason::AwaitingSnapshot),
                     stalled: None,
                     reconciling: false,
-                    requeue: DNS_RECHECK_MIN,
+                    requeue: DNS_FIRST_RECHECK,
                     events: &[],
                     message: "",
                 },
@@ -466,7 +466,7 @@ fn rows() -> Vec<Row> {
             secret: NO_KEY,
             dns: missing.clone(),
             ..row(
-                "DNS missing -> no verify, names the record, 5 s",
+                "DNS missing -> no verify, names the record, 1 s",
                 self_managed(),
                 found(sm("pending_verification"), 0),
                 Want {
@@ -474,7 +474,7 @@ fn rows() -> Vec<Row> {
                     ready: (false, Reason::AwaitingDns),
                     stalled: None,
                     reconciling: true,
-                    requeue: Duration::from_secs(5),
+                    requeue: Duration::from_secs(1),
                     events: &[Reason::AwaitingDns],
                     message: "Create TXT record _cf-custom-hostname.login.example.com with value \"txt-value-123\" — not visible in DNS yet",
                 },
@@ -484,11 +484,11 @@ fn rows() -> Vec<Row> {
             secret: NO_KEY,
             dns: missing.clone(),
             attempts: Attempts {
-                dns_checks: 2,
+                dns_checks: 5,
                 verifies: 0,
             },
             ..row(
-                "DNS missing, 3rd check -> 20 s",
+                "DNS missing, 6th check -> 20 s",
                 self_managed(),
                 found(sm("pending_verification"), 0),
                 Want {
@@ -562,7 +562,7 @@ fn rows() -> Vec<Row> {
                     ready: (false, Reason::AwaitingDns),
                     stalled: None,
                     reconciling: true,
-                    requeue: Duration::from_secs(5),
+                    requeue: Duration::from_secs(1),
                     events: &[Reason::AwaitingDns],
                     message: "DNS did not answer: SERVFAIL",
                 },
@@ -1162,7 +1162,7 @@ fn rows() -> Vec<Row> {
                     ready: (false, Reason::AwaitingDns),
                     stalled: None,
                     reconciling: true,
-                    requeue: Duration::from_secs(5),
+                    requeue: Duration::from_secs(1),
                     events: &[Reason::AwaitingDns],
                     message: "Create CNAME record login.example.com pointing to acme-cd-x.edge.tenants.eu.auth0.com — not visible in DNS yet",
                 },
@@ -1909,10 +1909,10 @@ fn mtls_alias_and_disabled_aliases_condition() {
 }
 
 #[test]
-fn dns_backoff_doubles_from_5s_to_the_cap() {
-    let max = Duration::from_secs(30);
-    let got: Vec<u64> = (0..6).map(|n| dns_backoff(n, max).as_secs()).collect();
-    assert_eq!(got, [5, 10, 20, 30, 30, 30]);
+fn dns_backoff_doubles_from_1s_to_the_cap() {
+    let max = Duration::from_secs(20);
+    let got: Vec<u64> = (0..7).map(|n| dns_backoff(n, max).as_secs()).collect();
+    assert_eq!(got, [1, 2, 4, 8, 16, 20, 20]);
     assert_eq!(
         dns_backoff(u32::MAX, Duration::from_secs(300)),
         Duration::from_secs(300)

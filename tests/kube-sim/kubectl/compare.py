@@ -74,6 +74,10 @@ RV_TEXT = re.compile(r"((?:resourceVersion[= ])|(?:Resource Version:\s+))\d+")
 AGE = re.compile(r"(?<![\w.:/-])(\d+d)?(\d+h)?(\d+m)?(\d+s)?(?![\w.:/-])")
 URL = re.compile(r"https://127\.0\.0\.1:\d+")
 SPACES = re.compile(r" {2,}")
+# Events a real API server writes about its own objects when its repair loops run (e.g.
+# `ClusterIPNotAllocated` on service/kubernetes shortly after start): their timing is the server's,
+# not the test's, so a `get events` may or may not list them.
+SERVER_OWN_EVENT = re.compile(r"\s(service|endpoints|endpointslice\.discovery\.k8s\.io)/kubernetes\s")
 
 
 def age(m):
@@ -92,6 +96,8 @@ def normalise(text, work, server):
     text = RV_TEXT.sub(r"\1<rv>", text)
     lines = []
     for line in text.splitlines():
+        if SERVER_OWN_EVENT.search(line):
+            continue
         line = AGE.sub(age, line)
         # Table columns are as wide as their widest cell: ages and names of other widths shift them.
         line = SPACES.sub("  ", line.rstrip())

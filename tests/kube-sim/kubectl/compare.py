@@ -141,8 +141,15 @@ def main():
         admin = os.path.join(cluster, "admin.kubeconfig")
         kreal = [kubectl, "--kubeconfig", admin]
         subprocess.check_call(kreal + ["apply", "-f", os.path.join(HERE, "fixtures/monitoring-crds.yaml")], stdout=subprocess.DEVNULL)
-        subprocess.check_call(kreal + ["wait", "--for=condition=Established", "--timeout=30s",
-                                       "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com"], stdout=subprocess.DEVNULL)
+        # Retried: a just-created CRD is served for a moment without status.conditions, and
+        # kubectl wait then fails at once instead of waiting.
+        wait = kreal + ["wait", "--for=condition=Established", "--timeout=30s",
+                        "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com"]
+        for _ in range(20):
+            if subprocess.call(wait, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+                break
+            time.sleep(0.25)
+        subprocess.check_call(wait, stdout=subprocess.DEVNULL)
         # Both sequences at once: each has its own server, namespaces and temp dir.
         threads = [
             threading.Thread(target=run_sequence, args=("kube-sim", {"KUBECTL": kubectl}, sim_rec, os.path.join(work, "sim.log"))),

@@ -260,17 +260,21 @@ mod tests {
         }
     }
 
+    fn token_error(status: u16, error: &str) -> Error {
+        Error::Token {
+            status,
+            error: error.into(),
+            description: "from the test".into(),
+        }
+    }
+
     #[test]
     fn token_failures_are_sorted_by_what_fixes_them() {
-        let refused = Error::Token {
-            status: 401,
-            error: "access_denied".into(),
-            description: "Unauthorized".into(),
-        };
-        assert!(matches!(
-            AccessFailure::classify(&refused),
-            AccessFailure::CredentialsRefused(_)
-        ));
+        let refused = AccessFailure::classify(&token_error(401, "access_denied"));
+        assert!(
+            matches!(refused, AccessFailure::CredentialsRefused(_)),
+            "{refused:?}"
+        );
         let tls = transport(
             TransportKind::Connect,
             "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer",
@@ -279,36 +283,22 @@ mod tests {
         assert!(matches!(f, AccessFailure::UntrustedCertificate(_)), "{f:?}");
         assert!(f.headline().contains("set SSL_CERT_FILE to its CA"));
         assert!(f.detail().contains("UnknownIssuer"));
-        // A certificate for another name is not fixed by a CA bundle: reported as unreachable.
-        let name = transport(
-            TransportKind::Connect,
-            "invalid peer certificate: NotValidForName",
-        );
-        assert!(matches!(
-            AccessFailure::classify(&name),
-            AccessFailure::Unreachable(_)
-        ));
-        let refused_conn = transport(TransportKind::Connect, "tcp connect error: Connection refused");
-        assert!(matches!(
-            AccessFailure::classify(&refused_conn),
-            AccessFailure::Unreachable(_)
-        ));
-        let down = Error::Token {
-            status: 503,
-            error: "temporarily_unavailable".into(),
-            description: "down".into(),
-        };
-        assert!(matches!(
-            AccessFailure::classify(&down),
-            AccessFailure::Unreachable(_)
-        ));
+        // A certificate for another name is not fixed by a CA bundle: reported as unreachable;
+        // so is a refused connection and a token endpoint that is down.
+        let unreachable = [
+            transport(
+                TransportKind::Connect,
+                "invalid peer certificate: NotValidForName",
+            ),
+            transport(TransportKind::Connect, "tcp connect error: Connection refused"),
+            token_error(503, "temporarily_unavailable"),
+        ];
+        for e in &unreachable {
+            let f = AccessFailure::classify(e);
+            assert!(matches!(f, AccessFailure::Unreachable(_)), "{e}: {f:?}");
+        }
         // A rate-limited token request is neither refused credentials nor a path problem.
-        let limited = Error::Token {
-            status: 429,
-            error: "too_many_requests".into(),
-            description: "slow down".into(),
-        };
-        let f = AccessFailure::classify(&limited);
+        let f = AccessFailure::classify(&token_error(429, "too_many_requests"));
         assert!(matches!(f, AccessFailure::RateLimited(_)), "{f:?}");
         assert_eq!(f.result_word(), "LIMITED");
     }

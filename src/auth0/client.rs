@@ -386,45 +386,60 @@ impl TenantClient {
 
     /// The tenant's default domain (the canonical domain when no custom default is set).
     pub async fn get_default_domain(&self) -> Result<DefaultDomain, Error> {
-        let reply = self
-            .execute(Call::new(
-                Endpoint::GetDefaultDomain,
-                vec!["custom-domains", "default"],
-            ))
-            .await?;
-        parse(Endpoint::GetDefaultDomain, &reply)
+        self.read(Endpoint::GetDefaultDomain, vec!["custom-domains", "default"])
+            .await
     }
 
     /// Makes `domain` (a verified custom domain or the canonical domain) the default.
     pub async fn set_default_domain(&self, domain: &str) -> Result<DefaultDomain, Error> {
-        let mut call = Call::new(Endpoint::SetDefaultDomain, vec!["custom-domains", "default"]);
-        call.body = Some(to_json(
+        let body = SetDefaultDomain {
+            domain: domain.to_string(),
+        };
+        self.write(
             Endpoint::SetDefaultDomain,
-            &SetDefaultDomain {
-                domain: domain.to_string(),
-            },
-        )?);
-        let reply = self.execute(call).await?;
-        parse(Endpoint::SetDefaultDomain, &reply)
+            vec!["custom-domains", "default"],
+            &body,
+        )
+        .await
     }
 
     /// Reads the tenant settings this operator cares about.
     pub async fn get_tenant_settings(&self) -> Result<TenantSettings, Error> {
-        let reply = self
-            .execute(Call::new(
-                Endpoint::GetTenantSettings,
-                vec!["tenants", "settings"],
-            ))
-            .await?;
-        parse(Endpoint::GetTenantSettings, &reply)
+        self.read(Endpoint::GetTenantSettings, vec!["tenants", "settings"])
+            .await
     }
 
     /// Patches tenant settings (only the fields set in `settings` are sent).
     pub async fn patch_tenant_settings(&self, settings: &TenantSettings) -> Result<TenantSettings, Error> {
-        let mut call = Call::new(Endpoint::PatchTenantSettings, vec!["tenants", "settings"]);
-        call.body = Some(to_json(Endpoint::PatchTenantSettings, settings)?);
+        self.write(
+            Endpoint::PatchTenantSettings,
+            vec!["tenants", "settings"],
+            settings,
+        )
+        .await
+    }
+
+    /// One GET whose answer decodes into `T`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        path: Vec<&str>,
+    ) -> Result<T, Error> {
+        let reply = self.execute(Call::new(endpoint, path)).await?;
+        parse(endpoint, &reply)
+    }
+
+    /// One call with a JSON body whose answer decodes into `T`.
+    async fn write<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        path: Vec<&str>,
+        body: &B,
+    ) -> Result<T, Error> {
+        let mut call = Call::new(endpoint, path);
+        call.body = Some(to_json(endpoint, body)?);
         let reply = self.execute(call).await?;
-        parse(Endpoint::PatchTenantSettings, &reply)
+        parse(endpoint, &reply)
     }
 
     fn count(&self, endpoint: Endpoint, status: &str) {

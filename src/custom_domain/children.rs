@@ -435,26 +435,27 @@ mod tests {
             .unwrap(),
         );
         assert!(!may_exist(&cd, ChildKind::DnsEndpoint));
-        let now = jiff::Timestamp::UNIX_EPOCH;
-        let cond = report(ChildState::NotRequested, ChildState::Applied("login-tls".into()))
-            .condition(None, now)
-            .unwrap();
-        cd.status = Some(crate::resources::custom_domain::CustomDomainStatus {
-            conditions: vec![cond],
-            ..Default::default()
-        });
+        // The ChildObjects condition a reconcile that saw `dns` and `cert` would have written.
+        let reported = |cd: &mut CustomDomain, dns, cert| {
+            let cond = report(dns, cert)
+                .condition(None, jiff::Timestamp::UNIX_EPOCH)
+                .unwrap();
+            cd.status = Some(crate::resources::custom_domain::CustomDomainStatus {
+                conditions: vec![cond],
+                ..Default::default()
+            });
+        };
+        reported(
+            &mut cd,
+            ChildState::NotRequested,
+            ChildState::Applied("login-tls".into()),
+        );
         assert!(may_exist(&cd, ChildKind::Certificate));
         assert!(
             !may_exist(&cd, ChildKind::DnsEndpoint),
             "a DNSEndpoint that was never applied is not deleted on every reconcile"
         );
-        let missing = report(ChildState::CrdMissing, ChildState::NotRequested)
-            .condition(None, now)
-            .unwrap();
-        cd.status = Some(crate::resources::custom_domain::CustomDomainStatus {
-            conditions: vec![missing],
-            ..Default::default()
-        });
+        reported(&mut cd, ChildState::CrdMissing, ChildState::NotRequested);
         assert!(may_exist(&cd, ChildKind::DnsEndpoint));
         assert!(!may_exist(&cd, ChildKind::Certificate));
     }

@@ -341,32 +341,22 @@ mod tests {
     fn state_reads_key_and_origin() {
         let me = cd("uid-1");
         assert_eq!(state_of(None, &me), SecretState::Absent);
-        let s = owned_by(
-            secret(&[("cname-api-key", "k"), ("origin-domain-name", "o.example")]),
-            "uid-1",
-            "login",
-        );
-        assert_eq!(
-            state_of(Some(&s), &me),
-            SecretState::Present {
-                has_key: true,
-                origin: Some("o.example"),
-                owner: SecretOwner::ThisResource,
-            }
-        );
-        let empty = owned_by(
-            secret(&[("cname-api-key", ""), ("origin-domain-name", "")]),
-            "uid-1",
-            "login",
-        );
-        assert_eq!(
-            state_of(Some(&empty), &me),
-            SecretState::Present {
-                has_key: false,
-                origin: None,
-                owner: SecretOwner::ThisResource,
-            }
-        );
+        let ours = |key: &str, origin: &str| {
+            owned_by(
+                secret(&[("cname-api-key", key), ("origin-domain-name", origin)]),
+                "uid-1",
+                "login",
+            )
+        };
+        let present = |has_key, origin| SecretState::Present {
+            has_key,
+            origin,
+            owner: SecretOwner::ThisResource,
+        };
+        let full = ours("k", "o.example");
+        assert_eq!(state_of(Some(&full), &me), present(true, Some("o.example")));
+        let empty = ours("", "");
+        assert_eq!(state_of(Some(&empty), &me), present(false, None));
     }
 
     #[test]

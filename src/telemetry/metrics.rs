@@ -122,69 +122,85 @@ impl Default for Metrics {
     }
 }
 
+/// Registers `metric` under `name` and hands it back (the registry keeps a clone that shares
+/// its values).
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix(PREFIX);
-        let reconciles = Family::<ControllerLabels, Counter>::default();
-        registry.register("reconciles", "Reconciliations started", reconciles.clone());
-        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
-        registry.register(
+        let reconciles = registered(
+            &mut registry,
+            "reconciles",
+            "Reconciliations started",
+            Family::default(),
+        );
+        let reconcile_errors = registered(
+            &mut registry,
             "reconcile_errors",
             "Reconciliations that failed, by category",
-            reconcile_errors.clone(),
+            Family::default(),
         );
-        let reconcile_duration: HistogramFamily<ControllerLabels> =
-            Family::new_with_constructor(duration_histogram as fn() -> Histogram);
-        registry.register(
+        let reconcile_duration = registered(
+            &mut registry,
             "reconcile_duration_seconds",
             "Duration of reconciliations",
-            reconcile_duration.clone(),
+            Family::new_with_constructor(duration_histogram as fn() -> Histogram),
         );
-        let auth0_requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let auth0_requests = registered(
+            &mut registry,
             "auth0_requests",
             "Auth0 Management API requests by route template and HTTP status (or transport error)",
-            auth0_requests.clone(),
+            Family::default(),
         );
-        let auth0_ratelimit_wait: HistogramFamily<TenantLabels> =
-            Family::new_with_constructor(wait_histogram as fn() -> Histogram);
-        registry.register(
+        let auth0_ratelimit_wait = registered(
+            &mut registry,
             "auth0_ratelimit_wait_seconds",
             "Time calls waited for the tenant's rate-limit budget",
-            auth0_ratelimit_wait.clone(),
+            Family::new_with_constructor(wait_histogram as fn() -> Histogram),
         );
-        let auth0_ratelimited = Family::<TenantEndpointLabels, Counter>::default();
-        registry.register(
+        let auth0_ratelimited = registered(
+            &mut registry,
             "auth0_ratelimited",
             "Auth0 answers with HTTP 429",
-            auth0_ratelimited.clone(),
+            Family::default(),
         );
-        let custom_domains = Family::<DomainStateLabels, Gauge>::default();
-        registry.register(
+        let custom_domains = registered(
+            &mut registry,
             "custom_domains",
             "CustomDomain resources by tenant and state",
-            custom_domains.clone(),
+            Family::default(),
         );
-        let tenant_ready = Family::<TenantLabels, Gauge>::default();
-        registry.register(
+        let tenant_ready = registered(
+            &mut registry,
             "tenant_ready",
             "1 when the tenant's credentials work and its Management API answers, else 0",
-            tenant_ready.clone(),
+            Family::default(),
         );
-        let certificates = Family::<CertificateLabels, Gauge>::default();
-        registry.register(
+        let certificates = registered(
+            &mut registry,
             "certificates",
             "Auth0-managed certificates of the tenant's domains by Auth0 certificate status",
-            certificates.clone(),
+            Family::default(),
         );
-        let dns_lookups = Family::<ResultLabels, Counter>::default();
-        registry.register("dns_lookups", "DNS gate lookups by result", dns_lookups.clone());
-        let undecodable_objects = Family::<KindLabels, Gauge>::default();
-        registry.register(
+        let dns_lookups = registered(
+            &mut registry,
+            "dns_lookups",
+            "DNS gate lookups by result",
+            Family::default(),
+        );
+        let undecodable_objects = registered(
+            &mut registry,
             "undecodable_objects",
             "Objects the operator skips because they do not decode into their kind",
-            undecodable_objects.clone(),
+            Family::default(),
         );
         Self {
             registry,

@@ -182,40 +182,20 @@ mod tests {
         let strict = policy(&[], false, only("op"));
         let open = policy(&["auth0local.dev"], true, CredentialsScope::Any);
         let url = Some("https://attacker.example");
+        let bad_host = Some(Reason::TenantDomainNotAllowed);
+        let bad_url = Some(Reason::ManagementApiUrlNotAllowed);
+        let bad_ns = Some(Reason::CredentialsNamespaceNotAllowed);
+        let two = policy(&[], true, CredentialsScope::Only(vec!["a".into(), "b".into()]));
         let cases: [(&TenantPolicy, Auth0TenantSpec, Option<Reason>); 8] = [
             (&strict, spec("acme.eu.auth0.com", None, "op"), None),
-            (
-                &strict,
-                spec("attacker.example", None, "op"),
-                Some(Reason::TenantDomainNotAllowed),
-            ),
+            (&strict, spec("attacker.example", None, "op"), bad_host),
             // The host is checked first: a bad host with a bad URL names the host.
-            (
-                &strict,
-                spec("attacker.example", url, "kube-system"),
-                Some(Reason::TenantDomainNotAllowed),
-            ),
-            (
-                &strict,
-                spec("acme.auth0.com", url, "op"),
-                Some(Reason::ManagementApiUrlNotAllowed),
-            ),
-            (
-                &strict,
-                spec("acme.auth0.com", None, "kube-system"),
-                Some(Reason::CredentialsNamespaceNotAllowed),
-            ),
+            (&strict, spec("attacker.example", url, "kube-system"), bad_host),
+            (&strict, spec("acme.auth0.com", url, "op"), bad_url),
+            (&strict, spec("acme.auth0.com", None, "kube-system"), bad_ns),
             (&open, spec("t.eu.auth0local.dev", url, "kube-system"), None),
-            (
-                &open,
-                spec("attacker.example", None, "op"),
-                Some(Reason::TenantDomainNotAllowed),
-            ),
-            (
-                &policy(&[], true, CredentialsScope::Only(vec!["a".into(), "b".into()])),
-                spec("acme.auth0.com", url, "b"),
-                None,
-            ),
+            (&open, spec("attacker.example", None, "op"), bad_host),
+            (&two, spec("acme.auth0.com", url, "b"), None),
         ];
         for (p, s, want) in cases {
             assert_eq!(p.vet(&s).err().map(|r| r.reason), want, "{s:?}");

@@ -116,6 +116,13 @@ mod tests {
         }
     }
 
+    fn matching(key: &str, op: &str, values: &[&str]) -> LabelSelector {
+        LabelSelector {
+            match_expressions: Some(vec![expr(key, op, values)]),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn selector_rows() {
         let team_a = labels(&[("team", "a"), ("env", "prod")]);
@@ -127,57 +134,24 @@ mod tests {
         let rows: Vec<(&str, LabelSelector, &BTreeMap<String, String>, bool)> = vec![
             ("matchLabels hit", by_labels.clone(), &team_a, true),
             ("matchLabels miss", by_labels, &none, false),
-            (
-                "In hit",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("env", "In", &["prod", "stg"])]),
-                    ..Default::default()
-                },
-                &team_a,
-                true,
-            ),
+            ("In hit", matching("env", "In", &["prod", "stg"]), &team_a, true),
             (
                 "In miss on absent key",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("env", "In", &["prod"])]),
-                    ..Default::default()
-                },
+                matching("env", "In", &["prod"]),
                 &none,
                 false,
             ),
             (
                 "NotIn on absent key",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]),
-                    ..Default::default()
-                },
+                matching("env", "NotIn", &["prod"]),
                 &none,
                 true,
             ),
-            (
-                "NotIn hit",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("env", "NotIn", &["prod"])]),
-                    ..Default::default()
-                },
-                &team_a,
-                false,
-            ),
-            (
-                "Exists",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("team", "Exists", &[])]),
-                    ..Default::default()
-                },
-                &team_a,
-                true,
-            ),
+            ("NotIn hit", matching("env", "NotIn", &["prod"]), &team_a, false),
+            ("Exists", matching("team", "Exists", &[]), &team_a, true),
             (
                 "DoesNotExist",
-                LabelSelector {
-                    match_expressions: Some(vec![expr("team", "DoesNotExist", &[])]),
-                    ..Default::default()
-                },
+                matching("team", "DoesNotExist", &[]),
                 &team_a,
                 false,
             ),

@@ -2,8 +2,8 @@
 """Every metric the alerts and the dashboard use must be one the operator exposes, with the label
 names the selectors and aggregations use.
 
-The exposed metrics come from src/telemetry/metrics.rs (each `registry.register("name", …, field)`
-with the field's type and label struct: counters gain `_total`, histograms `_bucket`/`_sum`/
+The exposed metrics come from src/telemetry/metrics.rs (each `let field = registered(&mut registry,
+"name", …)` or `registry.register("name", …, field)`, with the field's type and label struct: counters gain `_total`, histograms `_bucket`/`_sum`/
 `_count` and the `le` label), or, with --scrape FILE, from a real `/metrics` answer (the `# TYPE`
 lines), which is then also compared with the source. Every family metrics.rs registers must be used
 by an alert or a dashboard panel. Prints one line per check; exit 1 on failure."""
@@ -26,7 +26,14 @@ def from_source():
     for field, ty in re.findall(r"^\s*(\w+)\s*:\s*(.+?),?\s*$", m.group(1), re.M):
         fields[field] = ty.strip()
     families = {}
-    for name, field in re.findall(r'register\(\s*"(\w+)",\s*"[^"]*",\s*(\w+)\.clone\(\)', src):
+    registrations = re.findall(r'register\(\s*"(\w+)",\s*"[^"]*",\s*(\w+)\.clone\(\)', src)
+    registrations += [
+        (name, field)
+        for field, name in re.findall(r'let (\w+) = registered\(\s*&mut registry,\s*"(\w+)"', src)
+    ]
+    if not registrations:
+        raise SystemExit("FAIL metrics.rs: no registrations found (has the registration code changed shape?)")
+    for name, field in registrations:
         ty = fields[field]
         labels_struct = re.search(r"<\s*(\w+Labels)", ty).group(1)
         kind = "histogram" if "Histogram" in ty else "gauge" if "Gauge" in ty else "counter" if "Counter" in ty else "unknown"

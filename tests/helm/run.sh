@@ -254,7 +254,17 @@ k() { "$KUBECTL" "$@"; }
 # the authorizer answers can-i for them only once they are served), the namespaces.
 check "CRDs of the chart, ServiceMonitor, Certificate and DNSEndpoint applied" k apply --server-side -f $CHART/crds/ \
   -f tests/fixtures/prometheus-operator/servicemonitors.yaml -f tests/fixtures/cert-manager/ -f tests/fixtures/external-dns/
-check "CRDs established" k wait --for condition=Established --timeout=60s crd --all
+# Retried: a just-created CRD is served for a moment without status.conditions, and kubectl wait
+# then fails at once (".status.conditions accessor error") instead of waiting.
+established() {
+  local i
+  for i in $(seq 1 20); do
+    k wait --for condition=Established --timeout=60s crd --all >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  k wait --for condition=Established --timeout=60s crd --all
+}
+check "CRDs established" established
 k create namespace $NS >/dev/null && k label namespace $NS pod-security.kubernetes.io/enforce=restricted >/dev/null
 k create namespace domains >/dev/null
 for name in $(printf '%s\n' "${!SETS[@]}" | sort); do

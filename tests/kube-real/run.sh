@@ -35,12 +35,21 @@ source "$dir/env"
 export KUBECTL
 admin=$KUBE_REAL_KUBECONFIG
 k() { "$KUBECTL" --kubeconfig "$admin" "$@"; }
+# Right after a create the API server serves a CRD without status.conditions for a moment, and
+# kubectl wait then fails at once (".status.conditions accessor error") instead of waiting: retry.
+wait_established() {
+  local i
+  for i in $(seq 1 20); do
+    k wait --for=condition=Established --timeout=30s "$@" >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  k wait --for=condition=Established --timeout=30s "$@" >/dev/null
+}
 "$KUBECTL" version --kubeconfig "$admin" | sed 's/^/   /'
 
 step "applying crds/ and deploy/base's ServiceAccount and RBAC"
 k apply -f crds/ >/dev/null
-k wait --for=condition=Established --timeout=30s \
-  crd/customdomains.auth0.domain-operator.dev crd/auth0tenants.auth0.domain-operator.dev >/dev/null
+wait_established crd/customdomains.auth0.domain-operator.dev crd/auth0tenants.auth0.domain-operator.dev
 k kustomize deploy/base >"$dir/deploy-base.yaml"
 python3 - "$dir/deploy-base.yaml" >"$dir/deploy-base-rbac.yaml" <<'EOF'
 import re, sys

@@ -79,6 +79,12 @@ export KUBECONFIG=$DIR/kubeconfig
 
 say "applying the CRDs and the tenant"
 kubectl apply -f crds/ >/dev/null
+# Retried: with KUBE=real a just-created CRD is served for a moment without status.conditions,
+# and kubectl wait then fails at once instead of waiting.
+for _ in $(seq 1 20); do
+  kubectl wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=30s >/dev/null 2>&1 && break
+  sleep 0.25
+done
 kubectl wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=30s >/dev/null
 kubectl create namespace auth0-domain-operator >/dev/null
 kubectl -n auth0-domain-operator create secret generic auth0-credentials \

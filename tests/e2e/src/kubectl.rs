@@ -101,6 +101,23 @@ impl Kubectl {
             .is_ok_and(|s| s.success())
     }
 
+    /// `kubectl wait --for=condition=Established` on `crds`, retried while a CRD has no
+    /// conditions yet: right after a create, a real API server serves it with `status.conditions`
+    /// unset for a moment and kubectl then fails at once (".status.conditions accessor error")
+    /// instead of waiting.
+    pub async fn wait_established(&self, crds: &[&str]) -> Result<KubectlOutput> {
+        let mut args = vec!["wait", "--for=condition=Established", "--timeout=30s"];
+        args.extend_from_slice(crds);
+        for _ in 0..20 {
+            let out = self.run(&args, None).await?;
+            if out.success() || !out.stderr.contains("accessor error") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        self.ok(&args, None).await
+    }
+
     /// Like [`run`](Self::run) but fails unless kubectl exits 0.
     pub async fn ok(&self, args: &[&str], input: Option<&str>) -> Result<KubectlOutput> {
         let out = self.run(args, input).await?;

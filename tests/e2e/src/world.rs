@@ -287,16 +287,10 @@ impl World {
         let crds = crds.to_string_lossy().into_owned();
         self.kubectl.ok(&["apply", "-f", &crds], None).await?;
         self.kubectl
-            .ok(
-                &[
-                    "wait",
-                    "--for=condition=Established",
-                    "--timeout=30s",
-                    "crd/customdomains.auth0.domain-operator.dev",
-                    "crd/auth0tenants.auth0.domain-operator.dev",
-                ],
-                None,
-            )
+            .wait_established(&[
+                "crd/customdomains.auth0.domain-operator.dev",
+                "crd/auth0tenants.auth0.domain-operator.dev",
+            ])
             .await?;
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let ns = Namespace {
@@ -640,12 +634,7 @@ subjects:
         let path = crate::binary::workspace_root().join("tests/fixtures").join(dir);
         let path = path.to_string_lossy().into_owned();
         self.kubectl.ok(&["apply", "-f", &path], None).await?;
-        self.kubectl
-            .ok(
-                &["wait", "--for=condition=Established", "--timeout=30s", crd],
-                None,
-            )
-            .await?;
+        self.kubectl.wait_established(&[crd]).await?;
         Ok(())
     }
 

@@ -117,6 +117,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct TenantClient {
     inner: Arc<Inner>,
+    /// Set by [`TenantClient::deferring`]: how long a create or verify may wait for budget.
+    defer_beyond: Option<Duration>,
 }
 
 impl fmt::Debug for TenantClient {
@@ -180,7 +182,18 @@ impl TenantClient {
                 counts: Mutex::new(BTreeMap::new()),
                 metrics,
             }),
+            defer_beyond: None,
         })
+    }
+
+    /// This client, except that a create or verify with no token due within `max_wait` sends
+    /// nothing and returns [`Error::Deferred`]: a reconcile comes back later instead of holding
+    /// its slot in the budget's queue.
+    pub fn deferring(&self, max_wait: Duration) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            defer_beyond: Some(max_wait),
+        }
     }
 
     /// The `Auth0Tenant` name this client serves.
@@ -290,28 +303,10 @@ impl TenantClient {
     /// Creates a domain. Never retried after an ambiguous failure: see
     /// [`Error::CreateOutcomeUnknown`].
     pub async fn create_domain(&self, body: &CreateDomain) -> Result<CustomDomain, Error> {
-        self.create(body, None).await
-    }
-
-    /// [`Self::create_domain`], or [`Error::Deferred`] (nothing sent) when the budget has no token
-    /// within `max_wait`: a reconcile comes back later instead of holding its slot in the queue.
-    pub async fn create_domain_or_defer(
-        &self,
-        body: &CreateDomain,
-        max_wait: Duration,
-    ) -> Result<CustomDomain, Error> {
-        self.create(body, Some(max_wait)).await
-    }
-
-    async fn create(
-        &self,
-        body: &CreateDomain,
-        defer_beyond: Option<Duration>,
-    ) -> Result<CustomDomain, Error> {
         let mut call = Call::new(Endpoint::CreateDomain, vec!["custom-domains"]);
         call.body = Some(to_json(Endpoint::CreateDomain, body)?);
         call.creating = Some(&body.domain);
-        call.defer_beyond = defer_beyond;
+        call.defer_beyond = self.defer_beyond;
         let reply = self.execute(call).await?;
         parse(Endpoint::CreateDomain, &reply)
     }
@@ -353,22 +348,8 @@ impl TenantClient {
     /// see yet gives either 200 with the domain still pending or a 400 `Error::Api` (tenants
     /// differ).
     pub async fn verify_domain(&self, id: &str) -> Result<VerifyResponse, Error> {
-        self.verify(id, None).await
-    }
-
-    /// [`Self::verify_domain`], or [`Error::Deferred`] (nothing sent) when the budget has no token
-    /// within `max_wait`.
-    pub async fn verify_domain_or_defer(
-        &self,
-        id: &str,
-        max_wait: Duration,
-    ) -> Result<VerifyResponse, Error> {
-        self.verify(id, Some(max_wait)).await
-    }
-
-    async fn verify(&self, id: &str, defer_beyond: Option<Duration>) -> Result<VerifyResponse, Error> {
         let mut call = Call::new(Endpoint::VerifyDomain, vec!["custom-domains", id, "verify"]);
-        call.defer_beyond = defer_beyond;
+        call.defer_beyond = self.defer_beyond;
         let reply = self.execute(call).await?;
         let mut response: VerifyResponse = parse(Endpoint::VerifyDomain, &reply)?;
         if reply.lost_attempts > 0 {

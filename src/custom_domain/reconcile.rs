@@ -748,7 +748,7 @@ impl Executor<'_> {
                     return Ok(step_aside());
                 }
                 let generation = cd.metadata.generation;
-                match rt.client.create_domain_or_defer(body, BUDGET_INLINE_WAIT).await {
+                match rt.client.deferring(BUDGET_INLINE_WAIT).create_domain(body).await {
                     // Nothing sent: come back when the budget has a token.
                     Err(auth0::Error::Deferred { after, .. }) => Ok(Outcome::Deferred(after)),
                     Ok(d) => {
@@ -903,7 +903,7 @@ impl Executor<'_> {
                 };
                 tokio::time::sleep(wait).await;
                 self.verified = true;
-                let answer = rt.client.verify_domain_or_defer(id, BUDGET_INLINE_WAIT).await;
+                let answer = rt.client.deferring(BUDGET_INLINE_WAIT).verify_domain(id).await;
                 if let Some(after) = answer.as_ref().err().and_then(auth0::Error::deferred_for) {
                     // Nothing was sent: the turn is kept (its place and ETA too) for the next try.
                     debug!(?after, "verify deferred by the tenant's budget; the turn is kept");

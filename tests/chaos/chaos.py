@@ -47,6 +47,7 @@ from world import ROOT, World  # noqa: E402
 BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
 RECREATE_ANNOTATION = "auth0-domain-operator.dev/recreate-on-key-loss"
 ESCROW_LABEL = "auth0-domain-operator.dev/escrow-for-namespace"
+TENANT_FINALIZER = "auth0-domain-operator.dev/tenant-in-use"
 OUTAGE_KEYS = 10  # keys issued into the final Secret-write outage (half before the graceful restart)
 RECREATE = f", annotations: {{{RECREATE_ANNOTATION}: 'true'}}"
 
@@ -69,6 +70,12 @@ def try_json(w, *argv):
 def try_kubectl(w, *argv):
     """kubectl ... that tolerates injected API faults (False on failure)."""
     return subprocess.run(["kubectl", *argv], env=w.env, capture_output=True, text=True).returncode == 0
+
+
+def tenant_finalized(w):
+    """True when the Auth0Tenant carries the operator's finalizer (an operator run has seen it)."""
+    t = try_json(w, "get", "auth0tenant", "default")
+    return t is not None and TENANT_FINALIZER in (t["metadata"].get("finalizers") or [])
 
 
 def delete_everything(w, ns, timeout):
@@ -295,7 +302,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     args.namespace = "chaos"
-    args.rust_log = "info"
+    args.rust_log = os.environ.get("CHAOS_RUST_LOG", "info")
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 2**31)
     log(f"seed {args.seed} (rerun with --seed {args.seed})")
@@ -333,6 +340,7 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         items = []
         faults_on = True
         tenant_deleted = None
+        next_tenant_check = now
         outage = None
         settle_deadline = None
         while True:
@@ -341,14 +349,19 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
                 violations.append(f"operator exited by itself with code {w.operator.returncode} at "
                                   f"{time.strftime('%H:%M:%S')} (log {w.operator_log})")
                 w.start_operator()
+            if (not tenant_deleted and chaos.counts["SIGKILL"] >= args.kills // 2
+                    and now >= next_tenant_check):
+                # Deleting the tenant with its domains in flight: the finalizer keeps it (and
+                # every domain working) until the CustomDomains are gone. Only once an operator
+                # run has put the finalizer on: with kills every second or so, a seed can have
+                # no run live long enough to see the tenant before it is deleted, and nothing
+                # can hold an object no controller has seen (a real tenant is never that new).
+                next_tenant_check = now + 1.0
+                if tenant_finalized(w) and try_kubectl(w, "delete", "auth0tenant", "default", "--wait=false"):
+                    tenant_deleted = time.time()
+                    chaos.counts["tenant deleted"] += 1
             if faults_on:
                 chaos.tick()
-                if not tenant_deleted and chaos.counts["SIGKILL"] >= args.kills // 2:
-                    # Deleting the tenant with its domains in flight: the finalizer keeps it (and
-                    # every domain working) until the CustomDomains are gone.
-                    if try_kubectl(w, "delete", "auth0tenant", "default", "--wait=false"):
-                        tenant_deleted = time.time()
-                        chaos.counts["tenant deleted"] += 1
                 if now >= next_kill and chaos.counts["SIGKILL"] < args.kills:
                     chaos.kill()
                     next_kill = time.monotonic() + rng.uniform(kmin, kmax)

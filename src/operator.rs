@@ -20,7 +20,7 @@ use kube::{
         watcher,
     },
 };
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -70,8 +70,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (ns_store, ns_changes) = watch_namespaces(&client);
     let tenant_watch = watch_tenants(&client, &shared);
     let cd_watch = watch_custom_domains(&args, &client, &shared);
-    // A tenant turning ready (or not) re-plans every CustomDomain at once.
-    let (kick_tx, kick_rx) = tokio::sync::mpsc::channel::<()>(16);
+    // A tenant turning ready (or not) re-plans its CustomDomains at once. Unbounded: a tenant
+    // reconcile sends at most a few names, and a dropped name would leave its domains unplanned.
+    let (kick_tx, kick_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
     let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
     let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
@@ -126,7 +127,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         cd_watch,
         cd_ctx,
         ns_changes,
-        ReceiverStream::new(kick_rx),
+        UnboundedReceiverStream::new(kick_rx),
         &shutdown,
     );
     spawn_readiness(&readiness, stores.0.clone(), stores.1);
@@ -424,17 +425,22 @@ fn run_tenant_controller(
 }
 
 /// The `CustomDomain` controller: woken by its own changes, by its edge Secrets (with
-/// `--watch-secrets`), by namespace label changes and by tenant health flips.
+/// `--watch-secrets`), by namespace label changes and by its tenant's health flips.
 fn run_custom_domain_controller(
     args: &RunArgs,
     client: &Client,
     watched: Watched<CustomDomain>,
     ctx: Arc<cd::Context>,
     namespace_changes: impl Stream<Item = Result<Namespace, watcher::Error>> + Send + 'static,
-    tenant_health_flips: impl Stream<Item = ()> + Send + Sync + 'static,
+    tenant_health_flips: impl Stream<Item = String> + Send + 'static,
     shutdown: &CancellationToken,
 ) -> impl Future<Output = ()> {
     let by_namespace = watched.store.clone();
+    let by_tenant = watched.store.clone();
+    // Only the flipped tenant's domains: another team's tenant failing (or a new tenant in
+    // another namespace) must not re-plan every domain, nor push their resync back.
+    let flipped_domains = tenant_health_flips
+        .flat_map(move |tenant| futures::stream::iter(trigger::of_tenant(&by_tenant.state(), &tenant)));
     let controller = Controller::for_stream(watched.changes, watched.store);
     // Without --watch-secrets no Secret is listed or watched for CustomDomains (least privilege:
     // get/create/patch by name); a deleted edge Secret is rewritten at the next resync or change.
@@ -459,7 +465,7 @@ fn run_custom_domain_controller(
                 .map(|cd| ObjectRef::from_obj(&*cd))
                 .collect::<Vec<_>>()
         })
-        .reconcile_all_on(tenant_health_flips)
+        .reconcile_on(flipped_domains)
         .with_config(ControllerConfig::default().concurrency(args.concurrency))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(cd::reconcile, cd::error_policy, ctx)

@@ -49,6 +49,9 @@ const ESCROW_RECHECK: Duration = Duration::from_secs(30);
 /// Longest wait for a verify turn inside a reconcile, which holds a reconcile slot meanwhile; for a
 /// later turn the reconcile ends and comes back then.
 const VERIFY_INLINE_WAIT: Duration = Duration::from_millis(250);
+/// Past the tenant list's expiry when a domain comes back for its resync, so the list is stale by
+/// then and is read again.
+const SNAPSHOT_STALE_MARGIN: Duration = Duration::from_secs(1);
 /// Longest wait for a rate-limit token inside a reconcile (create and verify, the calls that may
 /// queue long); when the tenant's bucket has none due by then, the reconcile ends and comes back
 /// when one is, so a slot is never spent sleeping in the bucket.
@@ -393,12 +396,14 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         sync_children(&ctx, &cd, runtime.as_deref(), &mut plan.status).await;
     }
 
-    let changed = cd.status.as_ref() != Some(&plan.status);
-    if changed {
+    // Compared as written: an in-memory time finer than the stored one is no change.
+    let changed_fields = plan::changed_fields(cd.status.as_ref(), &plan.status);
+    if !changed_fields.is_empty() {
         // Events of the final plan describe transitions: publish them when the status moved.
         for ev in &plan.events {
             publish(&ctx, &cd, ev, &mut published);
         }
+        debug!(changed = ?changed_fields, "writing status");
         write_status(&api, &cd, &plan.status).await?;
     }
     exec.count_dns_answer();
@@ -407,10 +412,24 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         (None, Some(after)) => after,
         (None, None) => {
             ctx.with_memory(&key, |m| m.failures = 0);
-            plan.requeue_after
+            // A requeue counts from the last reconcile, and every wake-up (a tenant flip, an
+            // annotation) starts it again: come back when the tenant's list goes stale at the
+            // latest, so a change made in Auth0 shows one resync after it however often the
+            // domain was woken in between.
+            let fresh_for = runtime
+                .as_deref()
+                .and_then(|rt| rt.snapshot.fresh_for(rt.resync_interval()));
+            requeue_within_list_life(plan.requeue_after, fresh_for)
         }
     };
+    debug!(?requeue, "reconciled");
     Ok(Action::requeue(requeue.max(Duration::from_millis(200))))
+}
+
+/// The planned requeue, brought forward to just after the tenant's list goes stale (`fresh_for`:
+/// how long it stays fresh; `None` when it is stale already or was never read).
+fn requeue_within_list_life(planned: Duration, fresh_for: Option<Duration>) -> Duration {
+    fresh_for.map_or(planned, |left| planned.min(left + SNAPSHOT_STALE_MARGIN))
 }
 
 /// How a step ended.
@@ -1402,7 +1421,7 @@ pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Ac
 
 #[cfg(test)]
 mod tests {
-    use super::{failure_backoff, scrub};
+    use super::{failure_backoff, requeue_within_list_life, scrub};
     use std::time::Duration;
 
     #[test]
@@ -1425,5 +1444,22 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("admission webhook denied"));
+    }
+
+    #[test]
+    fn a_woken_domain_still_comes_back_when_the_list_goes_stale() {
+        let resync = Duration::from_secs(30);
+        // Woken 29 s into the list's life: back 2 s later (1 s after it is stale), not 30 s later.
+        assert_eq!(
+            requeue_within_list_life(resync, Some(Duration::from_secs(1))),
+            Duration::from_secs(2)
+        );
+        // A shorter planned requeue (DNS re-check) stands.
+        assert_eq!(
+            requeue_within_list_life(Duration::from_secs(1), Some(Duration::from_secs(20))),
+            Duration::from_secs(1)
+        );
+        // No list yet, or stale already (the refresh failed): the plan decides, no busy loop.
+        assert_eq!(requeue_within_list_life(resync, None), resync);
     }
 }

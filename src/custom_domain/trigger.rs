@@ -4,14 +4,27 @@
 //! on each echo re-reads the Secret and DNS for nothing, and at 1,000 domains those echoes take
 //! reconcile slots from domains that have Auth0 work to do. Only what a person or another
 //! controller changes matters: the spec (`generation`), deletion, labels and annotations (adopt,
-//! recreate-on-key-loss). Everything else is caught by the planned requeue.
+//! recreate-on-key-loss). Everything else is caught by the planned requeue. A tenant's health
+//! flip wakes that tenant's domains ([`of_tenant`]), and no others.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
+use std::sync::Arc;
+
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 
 use crate::resources::custom_domain::CustomDomain;
+
+/// The domains (of those the operator sees) that belong to `tenant`.
+pub fn of_tenant(domains: &[Arc<CustomDomain>], tenant: &str) -> Vec<ObjectRef<CustomDomain>> {
+    domains
+        .iter()
+        .filter(|cd| cd.spec.tenant_ref.name == tenant)
+        .map(|cd| ObjectRef::from_obj(&**cd))
+        .collect()
+}
 
 /// The predicate for `predicate_filter`: a hash of the fields whose change wakes a reconcile.
 pub fn relevant_change(cd: &CustomDomain) -> Option<u64> {
@@ -70,5 +83,21 @@ mod tests {
         for other in [spec, deleted, annotated] {
             assert_ne!(relevant_change(&base), relevant_change(&other));
         }
+    }
+
+    #[test]
+    fn a_tenant_flip_wakes_only_that_tenants_domains() {
+        let mut a = cd();
+        a.metadata.namespace = Some("team-a".into());
+        let mut b = cd();
+        b.metadata.name = Some("other".into());
+        b.metadata.namespace = Some("team-b".into());
+        b.spec.tenant_ref.name = "prod".into();
+        let all = vec![Arc::new(a), Arc::new(b)];
+        let woken = of_tenant(&all, "prod");
+        assert_eq!(woken.len(), 1);
+        assert_eq!(woken[0].name, "other");
+        assert_eq!(of_tenant(&all, "default").len(), 1);
+        assert!(of_tenant(&all, "staging").is_empty());
     }
 }

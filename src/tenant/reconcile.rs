@@ -61,8 +61,8 @@ pub struct Context {
     pub allow_insecure: bool,
     /// `verify`'s budget (Auth0: burst 5, 5 per minute; faster only against simulators).
     pub verify_limit: RateLimit,
-    /// Told when a tenant's health flips, so every CustomDomain re-plans at once.
-    pub kick: tokio::sync::mpsc::Sender<()>,
+    /// Told which tenant's health flipped, so its CustomDomains re-plan at once.
+    pub kick: tokio::sync::mpsc::UnboundedSender<String>,
     /// Publishes the tenant's Events (entitlement warnings, default-domain changes).
     pub recorder: Recorder,
     /// Which hosts, URLs and credentials namespaces a tenant may name.
@@ -77,10 +77,10 @@ pub struct Context {
 }
 
 impl Context {
-    /// Tells the CustomDomain controller to re-plan every domain. A full channel means a re-plan
-    /// is already pending, which is all that is needed.
-    fn kick(&self) {
-        let _ = self.kick.try_send(());
+    /// Tells the CustomDomain controller to re-plan the domains of `tenant` (closed channel: the
+    /// controller is stopping, nothing to tell).
+    fn kick(&self, tenant: &str) {
+        let _ = self.kick.send(tenant.to_owned());
     }
 }
 
@@ -218,7 +218,7 @@ async fn observe_access(
     let rt = match ctx.tenants.ensure(&desired, Some(ctx.metrics.clone())) {
         Ok(ensured) => {
             if ensured.changed {
-                ctx.kick();
+                ctx.kick(&name);
             }
             ensured.runtime
         }
@@ -311,19 +311,19 @@ fn apply_outcome(ctx: &Context, name: &str, access: &Access, rt: Option<&TenantR
                 && ctx.tenants.broken_reason(name).as_deref() != Some(r.message.as_str())
             {
                 ctx.tenants.set_broken(name, r.message.clone());
-                ctx.kick();
+                ctx.kick(name);
             }
         }
         Some(rt) => {
             if rt.health() != plan.health {
                 rt.set_health(plan.health.clone());
-                ctx.kick();
+                ctx.kick(name);
             }
             if let Some(on) = plan.mtls_aliases
                 && rt.mtls_aliases_enabled() != on
             {
                 rt.set_mtls_aliases_enabled(on);
-                ctx.kick();
+                ctx.kick(name);
             }
             if rt.snapshot.is_loaded() {
                 let domains = rt.snapshot.all();

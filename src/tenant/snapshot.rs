@@ -65,6 +65,13 @@ impl Snapshot {
         self.lock().fetched_at.map(|t| t.elapsed())
     }
 
+    /// How long until the cache is older than `max_age`: `None` before the first LIST or once it
+    /// is that old already.
+    pub fn fresh_for(&self, max_age: Duration) -> Option<Duration> {
+        let left = max_age.checked_sub(self.age()?)?;
+        (!left.is_zero()).then_some(left)
+    }
+
     /// The domain with this host name, as last seen.
     pub fn get(&self, domain: &str) -> Option<Seen> {
         self.lock().by_domain.get(domain).cloned()
@@ -225,6 +232,24 @@ mod tests {
             s.get("gone.example.com").is_none(),
             "a delete must not be undone by an older LIST"
         );
+    }
+
+    #[test]
+    fn fresh_for_counts_down_from_the_last_list() {
+        let s = Snapshot::default();
+        assert_eq!(s.fresh_for(Duration::from_secs(30)), None, "never listed");
+        s.replace(Vec::new(), Instant::now(), Timestamp::now());
+        let left = s.fresh_for(Duration::from_secs(30)).unwrap();
+        assert!(
+            left > Duration::from_secs(29) && left <= Duration::from_secs(30),
+            "{left:?}"
+        );
+        s.replace(
+            Vec::new(),
+            Instant::now() - Duration::from_secs(31),
+            Timestamp::now(),
+        );
+        assert_eq!(s.fresh_for(Duration::from_secs(30)), None, "stale already");
     }
 
     #[test]

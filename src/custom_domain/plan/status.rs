@@ -466,3 +466,39 @@ fn record_status(r: &VerificationRecord) -> VerificationRecordStatus {
         value: r.value.clone(),
     }
 }
+
+/// Names what differs between two statuses: top-level fields by their JSON name, conditions as
+/// `conditions.<type>`. For the debug log of a status write, so a write that repeats without an
+/// apparent cause says which field keeps moving.
+pub fn changed_fields(old: Option<&CustomDomainStatus>, new: &CustomDomainStatus) -> Vec<String> {
+    let as_map = |s: Option<&CustomDomainStatus>| match s.map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::Object(m))) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (as_map(old), as_map(Some(new)));
+    let mut out = Vec::new();
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for key in keys {
+        if key == "conditions" {
+            let by_type = |m: &serde_json::Map<String, serde_json::Value>| {
+                m.get(key)
+                    .and_then(|c| c.as_array())
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (c["type"].as_str().unwrap_or_default().to_owned(), c.clone()))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            };
+            let (a, b) = (by_type(&old), by_type(&new));
+            let types: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            out.extend(
+                types
+                    .into_iter()
+                    .filter(|t| a.get(*t) != b.get(*t))
+                    .map(|t| format!("conditions.{t}")),
+            );
+        } else if old.get(key) != new.get(key) {
+            out.push(key.clone());
+        }
+    }
+    out
+}

@@ -2456,3 +2456,26 @@ fn the_verify_step_carries_the_secret_a_key_goes_into() {
         p.steps
     );
 }
+
+#[test]
+fn changed_fields_names_fields_and_condition_types() {
+    let status = |v: serde_json::Value| -> CustomDomainStatus { serde_json::from_value(v).unwrap() };
+    let cond = |t: &str, s: &str| {
+        json!({"type": t, "status": s, "reason": "Verified", "message": "m",
+               "lastTransitionTime": "2026-01-01T00:00:00Z"})
+    };
+    let old = status(json!({
+        "customDomainId": "cd_1", "originDomainName": "o.example",
+        "conditions": [cond("Ready", "True"), cond("TenantReachable", "True")],
+    }));
+    let new = status(json!({
+        "customDomainId": "cd_1", "lastSyncedAt": "2026-01-01T00:00:01Z",
+        "conditions": [cond("Ready", "True"), cond("TenantReachable", "False")],
+    }));
+    assert_eq!(
+        changed_fields(Some(&old), &new),
+        vec!["conditions.TenantReachable", "lastSyncedAt", "originDomainName"]
+    );
+    assert!(changed_fields(Some(&new), &new).is_empty());
+    assert_eq!(changed_fields(None, &old).len(), 4, "everything is new");
+}

@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -64,6 +63,11 @@ def bound_of(n, tenant_limit, verify_limit, full_verify_burst=True):
     trps, tburst = (float(x) for x in tenant_limit.split(":"))
     verify = (n - int(vn)) / rate if full_verify_burst else n / rate
     return max(0.0, verify, (2 * n - tburst) / trps)
+
+
+def ratio(wall, bound):
+    """wall / bound; NaN when the bound is 0 (a run small enough to fit in the bursts)."""
+    return wall / bound if bound > 0 else float("nan")
 
 
 def rfc3339(s):
@@ -134,27 +138,8 @@ spec: {{domain: {domain}, type: {dtype}, tenantRef: {{name: {tenant}}}}}""" for 
         self.operator = w.spawn(f"operator-{self.name}", argv, env=env)
 
     def watch(self):
-        """Every CustomDomain change in every namespace, as objects, in the background."""
-        proc = subprocess.Popen(["kubectl", "get", "customdomains", "-A", "-w", "-o", "json"], env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.w.procs.append(proc)
-        out = queue.Queue()
-
-        def pump():
-            lines = []
-            for line in proc.stdout:
-                lines.append(line)
-                if line.rstrip("\n") == "}":
-                    try:
-                        obj = json.loads("".join(lines))
-                    except ValueError:
-                        obj = {}
-                    for item in obj.get("items", [obj]) if obj.get("kind", "").endswith("List") else [obj]:
-                        out.put(item)
-                    lines = []
-
-        threading.Thread(target=pump, daemon=True).start()
-        return out
+        """Every CustomDomain change in every namespace of this cluster, as objects, in the background."""
+        return self.w.watch("customdomains", None, env=self.env)
 
 
 class Tracker:
@@ -288,7 +273,7 @@ def mode_tenants(args, workdir, storm):
         return {
             "wall": [wall.get(f"t{i}", float("nan")) for i in range(n_t)],
             "bound": bound,
-            "ratio": [wall.get(f"t{i}", float("nan")) / bound for i in range(n_t)],
+            "ratio": [ratio(wall.get(f"t{i}", float("nan")), bound) for i in range(n_t)],
             "calls_per_domain": [sum(v for k, v in cc.items() if "/oauth/" not in k) / m for cc in cold],
             "429": [k.get("rate_limited", 0) for k in counters],
             "op_hwm_mib": op["hwm_kib"] / 1024, "op_cpu_s": op["cpu_s"],
@@ -325,8 +310,8 @@ def mode_free_tier(args, workdir):
         within = sum(1 for e in errs if e <= 0.10)
         b_full = bound_of(m, rate, verify, True)
         b_empty = bound_of(m, rate, verify, False)
-        return {"wall": wall, "bound": b_full, "ratio": wall / b_full, "bound_empty": b_empty,
-                "ratio_empty": wall / b_empty, "429": counters.get("rate_limited", 0),
+        return {"wall": wall, "bound": b_full, "ratio": ratio(wall, b_full), "bound_empty": b_empty,
+                "ratio_empty": ratio(wall, b_empty), "429": counters.get("rate_limited", 0),
                 "eta_shown": len(errs), "eta_within_10pct": within,
                 "eta_err_p50": pct(errs, 50), "eta_err_max": max(errs) if errs else float("nan"), "domains": m}
     finally:
@@ -379,7 +364,7 @@ def mode_two_clusters(args, workdir):
             if not owner.startswith(f"{cluster}/"):
                 crossed += 1
         bound = bound_of(2 * m, args.sim_rate_limit, args.sim_verify_limit)
-        return {"wall": wall, "bound": bound, "ratio": wall / bound, "429_total": total - before,
+        return {"wall": wall, "bound": bound, "ratio": ratio(wall, bound), "429_total": total - before,
                 "429_first_second": (first_second or 0) - before, "429_after_first_second": total - (first_second or 0),
                 "crossed": crossed, "domains": 2 * m}
     finally:
@@ -406,7 +391,7 @@ def mode_dns_late(args, workdir):
         bound = max(bound_of(m, args.tenant_rate_limit, args.sim_verify_limit),
                     (args.dns_batches - 1) * args.dns_batch_interval)
         lat = tr.record_to_ready()
-        return {"wall": wall, "bound": bound, "ratio": wall / bound, "p50": pct(lat, 50), "p95": pct(lat, 95),
+        return {"wall": wall, "bound": bound, "ratio": ratio(wall, bound), "p50": pct(lat, 50), "p95": pct(lat, 95),
                 "verify_per_domain": cold.get(VERIFY_KEY, 0) / m,
                 "calls_per_domain": sum(v for k, v in cold.items() if "/oauth/" not in k) / m,
                 "429": after.get("rate_limited", 0) - before.get("rate_limited", 0), "domains": m}

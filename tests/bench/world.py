@@ -177,12 +177,13 @@ spec:
             raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
         return r.stdout
 
-    def watch(self, resource, namespace):
+    def watch(self, resource, namespace, env=None):
         """`kubectl get -w -o json` in the background: returns a queue of the objects as they change
         (the first list, then every update), so the bench reacts within milliseconds instead of
-        re-listing every second."""
-        proc = subprocess.Popen(["kubectl", "get", resource, "-n", namespace, "-w", "-o", "json"],
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        re-listing every second. `namespace` None: every namespace; `env`: another cluster's."""
+        scope = ["-A"] if namespace is None else ["-n", namespace]
+        proc = subprocess.Popen(["kubectl", "get", resource, *scope, "-w", "-o", "json"],
+                                env=env or self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.procs.append(proc)
         out = queue.Queue()
 

@@ -1413,8 +1413,6 @@ fn format_rate(per_minute: f64) -> String {
     }
 }
 
-/// "about 40 s" / "about 3 min" (to the nearest minute from two minutes on): what a person needs
-/// to decide whether to wait.
 /// `now + wait` to the whole second: the turn is fixed, so the rounded time stays the same from
 /// one reconcile to the next and costs no status write.
 fn expected_at(now: Timestamp, wait: Duration) -> Timestamp {
@@ -1424,6 +1422,8 @@ fn expected_at(now: Timestamp, wait: Duration) -> Timestamp {
     Timestamp::from_second((ms + 500).div_euclid(1000)).unwrap_or(now)
 }
 
+/// "about 40 s" / "about 3 min" (to the nearest minute from two minutes on): what a person needs
+/// to decide whether to wait.
 fn format_wait(wait: Duration) -> String {
     let secs = wait.as_secs();
     if secs < 120 {

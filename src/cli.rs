@@ -2,7 +2,9 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::telemetry::logging::LogFormat;
 
 /// Prefix of every environment variable the operator reads.
 pub const ENV_PREFIX: &str = "AUTH0_DOMAIN_OPERATOR_";
@@ -22,16 +24,6 @@ pub struct Cli {
     /// Flags of `run`, accepted without the word `run` too.
     #[command(flatten)]
     pub run: RunArgs,
-}
-
-/// Log output format.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    /// One JSON object per line.
-    Json,
-    /// Compact human-readable lines.
-    #[default]
-    Text,
 }
 
 /// Subcommands.

@@ -9,6 +9,7 @@
 //! pieces every layer uses.
 
 pub mod auth0;
+pub mod check;
 pub mod cli;
 pub mod custom_domain;
 pub mod dns;

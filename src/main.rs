@@ -37,7 +37,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Crd(args) => write_crds(&args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => {
             // The report already names what failed (once); exit code 1 says so to scripts.
-            let (text, ok) = auth0_domain_operator::tenant::check::run(&args).await?;
+            let (text, ok) = auth0_domain_operator::check::run(&args).await?;
             print!("{text}");
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }

@@ -1,7 +1,6 @@
 //! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
 
 pub mod access;
-pub mod check;
 pub mod decide;
 pub mod lifecycle;
 pub mod namespaces;

@@ -233,7 +233,7 @@ async fn from_cluster(name: &str, insecure: bool) -> anyhow::Result<(TenantConfi
         .with_context(|| format!("reading Secret {}/{}", r.namespace, r.name))?
         .with_context(|| format!("credentials Secret {}/{} not found", r.namespace, r.name))?;
     let value = |key: &str| {
-        super::runtime::secret_text(&secret, key)
+        crate::tenant::runtime::secret_text(&secret, key)
             .with_context(|| format!("Secret {}/{} lacks key {key}", r.namespace, r.name))
     };
     let id = value(&r.client_id_key)?;

@@ -9,7 +9,6 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-
 use std::sync::Arc;
 
 use kube::ResourceExt;

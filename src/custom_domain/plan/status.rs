@@ -469,8 +469,12 @@ fn record_status(r: &VerificationRecord) -> VerificationRecordStatus {
 
 /// Names what differs between two statuses: top-level fields by their JSON name, conditions as
 /// `conditions.<type>`. For the debug log of a status write, so a write that repeats without an
-/// apparent cause says which field keeps moving.
+/// apparent cause says which field keeps moving. Equal statuses (the common case, every resync of
+/// every Ready domain) are told apart without serialising either.
 pub fn changed_fields(old: Option<&CustomDomainStatus>, new: &CustomDomainStatus) -> Vec<String> {
+    if old == Some(new) {
+        return Vec::new();
+    }
     let as_map = |s: Option<&CustomDomainStatus>| match s.map(serde_json::to_value) {
         Some(Ok(serde_json::Value::Object(m))) => m,
         _ => serde_json::Map::new(),

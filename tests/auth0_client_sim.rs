@@ -418,6 +418,58 @@ async fn verify_budget_follows_the_rate_limit_headers() {
     w.dns.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_given_the_whole_budget_share_it() {
+    // Two processes (say, two clusters' operators) each told the tenant's whole budget: 20 per
+    // second, burst 40. Following Auth0's `x-ratelimit-remaining`, they stay under it together
+    // after the first second.
+    let w = world(|c| c.rate_limit(20.0, 40)).await;
+    let shared = |secret: &str| {
+        let mut cfg = config(&w.sim, secret);
+        cfg.rate_limit = RateLimit {
+            requests_per_second: 20.0,
+            burst: 40,
+        };
+        TenantClient::new(cfg, None).unwrap()
+    };
+    let (a, b) = (shared("sim-secret"), shared("sim-secret"));
+    a.check_credentials().await.unwrap();
+    b.check_credentials().await.unwrap();
+    let start = std::time::Instant::now();
+    let spend = |c: TenantClient| {
+        tokio::spawn(async move {
+            let workers = (0..4).map(|_| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    for _ in 0..30 {
+                        c.list_domains().await.unwrap();
+                    }
+                })
+            });
+            for w in workers.collect::<Vec<_>>() {
+                w.await.unwrap();
+            }
+            c
+        })
+    };
+    let (ja, jb) = (spend(a), spend(b));
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(start.elapsed())).await;
+    let in_first_second = w.sim.control().counters().rate_limited;
+    let (a, b) = (ja.await.unwrap(), jb.await.unwrap());
+    let counters = w.sim.control().counters();
+    let after = counters.rate_limited - in_first_second;
+    assert_eq!(after, 0, "429s after the first second: {after} ({counters:?})");
+    assert_eq!(counters.count("GET /api/v2/custom-domains", 200), 240);
+    assert!(
+        a.budget().tenant_share() < 1.0 && b.budget().tenant_share() < 1.0,
+        "each saw the other: {} {}",
+        a.budget().tenant_share(),
+        b.budget().tenant_share()
+    );
+    w.sim.shutdown().await;
+    w.dns.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_429_storm_is_waited_out() {
     let w = world(|c| c).await;

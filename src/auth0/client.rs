@@ -17,7 +17,7 @@ use http::StatusCode;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::budget::{Budget, RateLimit, RateLimitHeaders};
+use super::budget::{Budget, RateLimit, RateLimitHeaders, Scope};
 use super::config::origin_url;
 pub use super::config::{RetryPolicy, TenantConfig};
 pub use super::endpoint::Endpoint;
@@ -352,6 +352,9 @@ impl TenantClient {
         call.defer_beyond = self.defer_beyond;
         let reply = self.execute(call).await?;
         let mut response: VerifyResponse = parse(Endpoint::VerifyDomain, &reply)?;
+        if reply.scope == Scope::Verify {
+            response.verifies_left = reply.limits.remaining;
+        }
         if reply.lost_attempts > 0 {
             response.earlier_attempt_lost = true;
             if response.cname_api_key.is_none() {
@@ -562,6 +565,7 @@ impl TenantClient {
                 debug!(tenant = %inner.name, endpoint = route, ?waited, "waited for the rate-limit budget");
             }
             let token = self.token().await?;
+            let flight = inner.budget.sending(endpoint.is_verify());
             let mut request = inner
                 .http
                 .request(endpoint.method(), url.clone())
@@ -608,11 +612,19 @@ impl TenantClient {
                 }
             };
             self.count(endpoint, status.as_str());
-            debug!(tenant = %inner.name, endpoint = route, status = status.as_u16(), attempt, "Auth0 call");
             let limits = RateLimitHeaders::from_headers(&headers);
-            let scope = inner.budget.scope_of_429(endpoint.is_verify(), &limits);
+            debug!(
+                tenant = %inner.name,
+                endpoint = route,
+                status = status.as_u16(),
+                attempt,
+                ratelimit_remaining = limits.remaining,
+                ratelimit_limit = limits.limit,
+                "Auth0 call"
+            );
+            let scope = inner.budget.scope_of(endpoint.is_verify(), &limits);
             if status != StatusCode::TOO_MANY_REQUESTS {
-                inner.budget.observe(scope, &limits);
+                inner.budget.observe(scope, &limits, &flight);
             }
             let body = match body {
                 Some(body) => body,
@@ -639,6 +651,8 @@ impl TenantClient {
                     status,
                     body,
                     lost_attempts,
+                    limits,
+                    scope,
                 });
             }
             let err = api_error(route, status, &body, limits.reset);
@@ -654,7 +668,9 @@ impl TenantClient {
                 if let Some(m) = &inner.metrics {
                     m.auth0_ratelimited(&inner.name, route);
                 }
-                let pause = inner.budget.on_429(scope, &limits, inner.retry.backoff(attempt));
+                let pause = inner
+                    .budget
+                    .on_429(scope, &limits, inner.retry.backoff(attempt), &flight);
                 warn!(tenant = %inner.name, endpoint = route, ?scope, ?pause, "Auth0 rate limit hit; pausing");
                 // A 429 was not processed, so even a create may be sent again.
                 if attempt >= inner.retry.max_attempts {

@@ -5,6 +5,7 @@ use http::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::budget::{RateLimitHeaders, Scope};
 use super::endpoint::Endpoint;
 use super::error::{Error, ErrorBody, TransportKind, decode_detail};
 use super::types::{CustomDomain, DomainPage};
@@ -15,6 +16,9 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
     /// Earlier attempts that got no answer although the request may have been processed.
     pub(crate) lost_attempts: u32,
+    /// The answer's rate-limit headers, and the bucket they describe.
+    pub(crate) limits: RateLimitHeaders,
+    pub(crate) scope: Scope,
 }
 
 /// What to send.

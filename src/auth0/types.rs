@@ -361,6 +361,9 @@ pub struct VerifyResponse {
     /// retried. If the domain is now ready without a key, the key was in the lost answer: report
     /// it as lost rather than waiting for it.
     pub earlier_attempt_lost: bool,
+    /// Verifies Auth0's verify bucket had left after this one (`x-ratelimit-remaining` of an
+    /// answer that came from that bucket); `None` when the answer did not say.
+    pub verifies_left: Option<u64>,
 }
 
 impl From<CustomDomain> for VerifyResponse {
@@ -370,6 +373,7 @@ impl From<CustomDomain> for VerifyResponse {
             domain,
             cname_api_key,
             earlier_attempt_lost: false,
+            verifies_left: None,
         }
     }
 }

@@ -929,6 +929,9 @@ impl Executor<'_> {
                     return Ok(Outcome::Deferred(after));
                 }
                 rt.verify_queue.used(self.key);
+                if let Some(left) = answer.as_ref().ok().and_then(|r| r.verifies_left) {
+                    rt.verify_queue.observe(left, std::time::Instant::now());
+                }
                 match answer {
                     Ok(resp) => {
                         let still_pending = !matches!(resp.domain.status, auth0::types::DomainStatus::Ready);

@@ -480,10 +480,12 @@ mod tests {
         let tenants = Tenants::new(4);
         let first = tenants.ensure(&desired("t", "s1"), None).unwrap().runtime;
         // Auth0 answered 429: the tenant is paused for 30 s.
-        let paused = first.client.budget().on_429(
+        let budget = first.client.budget();
+        let paused = budget.on_429(
             Scope::Tenant,
             &RateLimitHeaders::default(),
             Duration::from_secs(30),
+            &budget.sending(false),
         );
         assert!(paused >= Duration::from_secs(1), "{paused:?}");
         first.snapshot.upsert(

@@ -7,9 +7,12 @@
 //! other domains could use); it reports its place ("3 ahead, about 1 min") and comes back then.
 //!
 //! The schedule is a token bucket kept as a "theoretical arrival time" (GCRA): each turn starts
-//! at `max(now, tat - (burst - 1) × interval)` and moves `tat` one interval on. It starts *empty*:
-//! after a restart the operator cannot know how much of Auth0's bucket the previous process used,
-//! and a fresh burst could be answered 429.
+//! at `max(now, tat - (burst - 1) × interval)` and moves `tat` one interval on. It starts with
+//! *one* turn free: after a restart the operator cannot know how much of Auth0's bucket the
+//! previous process used, and a fresh burst could be answered 429. The first verify's answer
+//! says how many Auth0 has left (`x-ratelimit-remaining` of the verify bucket), and the schedule
+//! takes that count ([`VerifyQueue::observe`]): the rest of a full burst is used, not lost, and
+//! a bucket someone else has spent pushes the schedule back.
 //!
 //! Pure bookkeeping over instants passed in: no clock, no I/O.
 
@@ -42,6 +45,8 @@ struct State {
     burst: u32,
     tat: Instant,
     turns: HashMap<TurnKey, Instant>,
+    /// Whether an answer has told how many verifies Auth0 has left.
+    synced: bool,
 }
 
 /// The verify schedule of one tenant.
@@ -51,18 +56,42 @@ pub struct VerifyQueue {
 }
 
 impl VerifyQueue {
-    /// An empty schedule (no burst available) for `limit`, starting at `now`.
+    /// A schedule for `limit` starting at `now` with one turn free: the probe whose answer tells
+    /// how much of the burst is really there.
     pub fn new(limit: RateLimit, now: Instant) -> Self {
         let (interval, burst) = shape(limit);
         Self {
             state: Mutex::new(State {
                 interval,
                 burst,
-                // Empty bucket: the first turn is one interval away.
-                tat: now + interval * burst,
+                tat: now + interval * burst.saturating_sub(1),
                 turns: HashMap::new(),
+                synced: false,
             }),
         }
+    }
+
+    /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`.
+    /// Turns handed out and not sent yet are owed from that count. The first answer may move the
+    /// schedule either way (turns already handed out move up with it); later ones only push it
+    /// back, since a count below this schedule's means someone else verified on this tenant.
+    pub fn observe(&self, left: u64, now: Instant) {
+        let mut s = lock(&self.state);
+        let left = u32::try_from(left).unwrap_or(u32::MAX);
+        let pending = u32::try_from(s.turns.len()).unwrap_or(u32::MAX);
+        let owed = s.burst.saturating_sub(left).saturating_add(pending);
+        let implied = now + s.interval * owed;
+        if s.synced {
+            s.tat = s.tat.max(implied);
+            return;
+        }
+        s.synced = true;
+        if let Some(earlier) = s.tat.checked_duration_since(implied) {
+            for at in s.turns.values_mut() {
+                *at = at.checked_sub(earlier).unwrap_or(now).max(now);
+            }
+        }
+        s.tat = implied;
     }
 
     /// Verifies per minute, for status messages.
@@ -135,12 +164,16 @@ mod tests {
     }
 
     #[test]
-    fn starts_empty_then_spaces_turns_one_interval_apart() {
+    fn starts_with_one_probe_then_spaces_turns_one_interval_apart() {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         let turns: Vec<Turn> = (0..4).map(|n| q.turn(&key(n), t0)).collect();
         let secs: Vec<u64> = turns.iter().map(|t| (t.at - t0).as_secs()).collect();
-        assert_eq!(secs, vec![12, 24, 36, 48], "no burst right after a start");
+        assert_eq!(
+            secs,
+            vec![0, 12, 24, 36],
+            "no burst right after a start, one probe"
+        );
         assert_eq!(
             turns.iter().map(|t| t.ahead).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
@@ -176,6 +209,46 @@ mod tests {
         assert_eq!(q.waiting(), 1);
         // A new turn for the first domain goes to the end, not back to its old place.
         assert!(q.turn(&key(0), first.at).at > second.at);
+    }
+
+    #[test]
+    fn the_probes_answer_frees_the_rest_of_a_full_burst() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        let probe = q.turn(&key(0), t0);
+        assert_eq!(probe.at, t0);
+        let waiting = q.turn(&key(1), t0);
+        assert_eq!((waiting.at - t0).as_secs(), 12);
+        q.used(&key(0));
+        // Auth0 had a full bucket: 4 left after the probe.
+        q.observe(4, t0);
+        assert_eq!(q.turn(&key(1), t0).at, t0, "a turn handed out moves up");
+        let next: Vec<u64> = (2..6).map(|n| (q.turn(&key(n), t0).at - t0).as_secs()).collect();
+        assert_eq!(next, vec![0, 0, 0, 12], "the burst's 5 in all, then one per 12 s");
+    }
+
+    #[test]
+    fn a_bucket_spent_by_someone_else_pushes_the_schedule_back() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        q.turn(&key(0), t0);
+        q.used(&key(0));
+        // A previous process left nothing: the next token is a whole interval away.
+        q.observe(0, t0);
+        assert_eq!((q.turn(&key(1), t0).at - t0).as_secs(), 12);
+        q.used(&key(1));
+        let t12 = t0 + Duration::from_secs(12);
+        // Later answers only slow the schedule down: a count above it is ignored...
+        q.observe(5, t12);
+        assert_eq!((q.turn(&key(2), t12).at - t0).as_secs(), 24);
+        q.used(&key(2));
+        // ...and one below it pushes it back: after a quiet ten minutes the schedule has a full
+        // burst, but Auth0 says someone else spent it.
+        let t600 = t0 + Duration::from_secs(600);
+        assert_eq!(q.turn(&key(3), t600).at, t600);
+        q.used(&key(3));
+        q.observe(0, t600);
+        assert_eq!((q.turn(&key(4), t600).at - t600).as_secs(), 12);
     }
 
     #[test]

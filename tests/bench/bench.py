@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--dns-batch-interval", type=float, default=20.0, help="seconds between DNS batches")
     ap.add_argument("--dns-recheck-max", default=None, help="operator --dns-recheck-max (default: its own, 30s)")
     ap.add_argument("--profile", default="release", choices=["release", "debug"])
+    ap.add_argument("--rust-log", default="warn", help="operator RUST_LOG (logs stay with BENCH_KEEP=1)")
     ap.add_argument("--write", action="store_true", help="also write bench/results/<date>.md")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--bin-dir", default=None, help="directory with the four binaries (default: target/<profile>)")

@@ -38,6 +38,7 @@ from bench import calls, diff, pct  # noqa: E402
 from world import ROOT, World  # noqa: E402
 
 VERIFY_KEY = "POST /api/v2/custom-domains/{id}/verify"
+CREATE_KEY = "POST /api/v2/custom-domains"
 
 
 def log(msg):
@@ -318,6 +319,12 @@ def mode_free_tier(args, workdir):
         w.stop()
 
 
+def creates_sent(counters):
+    """POST /custom-domains calls the simulator has answered, whatever the status."""
+    by_status = counters.get("calls", {}).get(CREATE_KEY, {})
+    return sum(by_status.values()) if isinstance(by_status, dict) else by_status
+
+
 def mode_two_clusters(args, workdir):
     w = new_world(args, workdir)
     try:
@@ -338,6 +345,9 @@ def mode_two_clusters(args, workdir):
             c.domains("apps", "shared", [(f"d{j:04d}", f"d{j:04d}.{c.name}.example.com") for j in range(m)])
         t0 = time.monotonic()
         log(f"applied {m} CustomDomains in each of 2 clusters")
+        # "The first second" starts at the first create, not at the apply: the operators take a
+        # few seconds to see their tenants.
+        first_call = None
         first_second = None
         done = [False, False]
         while not all(done):
@@ -351,7 +361,9 @@ def mode_two_clusters(args, workdir):
                     pass
                 tr.publish_due()
                 done[i] = len(tr.ready) >= m
-            if first_second is None and time.monotonic() - t0 >= 1.0:
+            if first_call is None and creates_sent(sim_get(w, sim, "/counters")):
+                first_call = time.monotonic()
+            if first_second is None and first_call is not None and time.monotonic() - first_call >= 1.0:
                 first_second = sim_get(w, sim, "/counters").get("rate_limited", 0)
             time.sleep(0.1)
         wall = time.monotonic() - t0

@@ -9,10 +9,11 @@
 //! The schedule is a token bucket kept as a "theoretical arrival time" (GCRA): each turn starts
 //! at `max(now, tat - (burst - 1) × interval)` and moves `tat` one interval on. It starts with
 //! *one* turn free: after a restart the operator cannot know how much of Auth0's bucket the
-//! previous process used, and a fresh burst could be answered 429. The first verify's answer
-//! says how many Auth0 has left (`x-ratelimit-remaining` of the verify bucket), and the schedule
-//! takes that count ([`VerifyQueue::observe`]): the rest of a full burst is used, not lost, and
-//! a bucket someone else has spent pushes the schedule back.
+//! previous process used, and a fresh burst could be answered 429. Each verify's answer says how
+//! many Auth0 has left (`x-ratelimit-remaining` of the verify bucket), and the schedule takes
+//! that count ([`VerifyQueue::observe`]): the rest of a full burst is used, not lost, a token a
+//! domain did not come back for is handed out again, and a bucket someone else has spent pushes
+//! the schedule back.
 //!
 //! Pure bookkeeping over instants passed in: no clock, no I/O.
 
@@ -45,8 +46,6 @@ struct State {
     burst: u32,
     tat: Instant,
     turns: HashMap<TurnKey, Instant>,
-    /// Whether an answer has told how many verifies Auth0 has left.
-    synced: bool,
 }
 
 /// The verify schedule of one tenant.
@@ -66,32 +65,22 @@ impl VerifyQueue {
                 burst,
                 tat: now + interval * burst.saturating_sub(1),
                 turns: HashMap::new(),
-                synced: false,
             }),
         }
     }
 
-    /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`.
-    /// Turns handed out and not sent yet are owed from that count. The first answer may move the
-    /// schedule either way (turns already handed out move up with it); later ones only push it
-    /// back, since a count below this schedule's means someone else verified on this tenant.
+    /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`,
+    /// and the turns handed out and not sent yet are owed from it. The schedule becomes what that
+    /// count implies, whichever way it moves: after the start's probe it frees the rest of a full
+    /// burst; a count below the schedule's (someone else verified on this tenant) pushes it back;
+    /// one above it (a turn nobody came back for) hands those tokens out again. Turns already
+    /// handed out keep their times: their domains were told when to come back.
     pub fn observe(&self, left: u64, now: Instant) {
         let mut s = lock(&self.state);
         let left = u32::try_from(left).unwrap_or(u32::MAX);
         let pending = u32::try_from(s.turns.len()).unwrap_or(u32::MAX);
         let owed = s.burst.saturating_sub(left).saturating_add(pending);
-        let implied = now + s.interval * owed;
-        if s.synced {
-            s.tat = s.tat.max(implied);
-            return;
-        }
-        s.synced = true;
-        if let Some(earlier) = s.tat.checked_duration_since(implied) {
-            for at in s.turns.values_mut() {
-                *at = at.checked_sub(earlier).unwrap_or(now).max(now);
-            }
-        }
-        s.tat = implied;
+        s.tat = now + s.interval * owed;
     }
 
     /// Verifies per minute, for status messages.
@@ -220,11 +209,19 @@ mod tests {
         let waiting = q.turn(&key(1), t0);
         assert_eq!((waiting.at - t0).as_secs(), 12);
         q.used(&key(0));
-        // Auth0 had a full bucket: 4 left after the probe.
+        // Auth0 had a full bucket: 4 left after the probe, one of them owed to the turn at 12 s.
         q.observe(4, t0);
-        assert_eq!(q.turn(&key(1), t0).at, t0, "a turn handed out moves up");
+        assert_eq!(
+            q.turn(&key(1), t0).at,
+            waiting.at,
+            "a turn handed out keeps its time"
+        );
         let next: Vec<u64> = (2..6).map(|n| (q.turn(&key(n), t0).at - t0).as_secs()).collect();
-        assert_eq!(next, vec![0, 0, 0, 12], "the burst's 5 in all, then one per 12 s");
+        assert_eq!(
+            next,
+            vec![0, 0, 0, 12],
+            "the probe and three more now, then the refill's one per 12 s beside the turn at 12 s"
+        );
     }
 
     #[test]
@@ -238,17 +235,34 @@ mod tests {
         assert_eq!((q.turn(&key(1), t0).at - t0).as_secs(), 12);
         q.used(&key(1));
         let t12 = t0 + Duration::from_secs(12);
-        // Later answers only slow the schedule down: a count above it is ignored...
-        q.observe(5, t12);
+        q.observe(0, t12);
         assert_eq!((q.turn(&key(2), t12).at - t0).as_secs(), 24);
         q.used(&key(2));
-        // ...and one below it pushes it back: after a quiet ten minutes the schedule has a full
-        // burst, but Auth0 says someone else spent it.
+        // After a quiet ten minutes the schedule has a full burst, but Auth0 says someone else
+        // spent it.
         let t600 = t0 + Duration::from_secs(600);
         assert_eq!(q.turn(&key(3), t600).at, t600);
         q.used(&key(3));
         q.observe(0, t600);
         assert_eq!((q.turn(&key(4), t600).at - t600).as_secs(), 12);
+    }
+
+    #[test]
+    fn a_token_nobody_came_back_for_is_handed_out_again() {
+        let t0 = Instant::now();
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        q.turn(&key(0), t0);
+        q.used(&key(0));
+        q.observe(0, t0);
+        // A domain takes the turn at 12 s, then is deleted and never sends its verify.
+        assert_eq!((q.turn(&key(1), t0).at - t0).as_secs(), 12);
+        let t30 = t0 + Duration::from_secs(30);
+        assert_eq!((q.turn(&key(2), t30).at - t0).as_secs(), 30);
+        q.used(&key(2));
+        // Auth0 still has the token the deleted domain did not use: after this verify, one left
+        // besides the turn still held.
+        q.observe(2, t30);
+        assert_eq!(q.turn(&key(3), t30).at, t30);
     }
 
     #[test]

@@ -46,6 +46,20 @@ def calls(counters):
     return out
 
 
+def operator_kube_requests(w):
+    """{"verb resource[/subresource]": count} of the operator's requests kube-sim recorded; watches
+    and lists included. The operator's kube-rs client sends no User-Agent; the harness's kubectl
+    and urllib do."""
+    out = {}
+    for r in w.kube("requests", method="GET") or []:
+        if r.get("userAgent", "").startswith(("kubectl", "Python-urllib")) or not r.get("resource"):
+            continue
+        sub = r.get("subresource") or ""
+        key = f"{r['verb']} {r['resource']}{'/' + sub if sub else ''}"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def diff(after, before):
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
@@ -205,6 +219,7 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         cold = w.proc_stats()
         counters = w.sim("/counters")
         cold_calls = diff(calls(counters), before)
+        kube_writes = operator_kube_requests(w)
         pub_by_name = {}
         for (name, *_), at in published.items():
             pub_by_name[name] = max(pub_by_name.get(name, 0), at)
@@ -251,6 +266,8 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
             f"| operator peak RSS (VmHWM) | {cold['hwm_kib'] / 1024:.1f} MiB |",
             f"| operator RSS idle after the steady window | {idle['rss_kib'] / 1024:.1f} MiB |",
             f"| operator CPU to all Ready / during steady window | {cold['cpu_s']:.2f} s / {idle['cpu_s'] - cold['cpu_s']:.2f} s |",
+            f"| operator's Kubernetes requests per domain, start → Ready | {sum(kube_writes.values()) / n:.2f} "
+            f"({', '.join(f'{k} {v / n:.2f}' for k, v in sorted(kube_writes.items(), key=lambda kv: -kv[1])[:6])}) |",
             "",
             "Calls per domain by endpoint (apply → Ready):",
             "",

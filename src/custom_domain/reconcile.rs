@@ -928,10 +928,8 @@ impl Executor<'_> {
                     debug!(?after, "verify deferred by the tenant's budget; the turn is kept");
                     return Ok(Outcome::Deferred(after));
                 }
-                rt.verify_queue.used(self.key);
-                if let Some(left) = answer.as_ref().ok().and_then(|r| r.verifies_left) {
-                    rt.verify_queue.observe(left, std::time::Instant::now());
-                }
+                let left = answer.as_ref().ok().and_then(|r| r.verifies_left);
+                rt.verify_queue.used(self.key, left, std::time::Instant::now());
                 match answer {
                     Ok(resp) => {
                         let still_pending = !matches!(resp.domain.status, auth0::types::DomainStatus::Ready);

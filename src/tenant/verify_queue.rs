@@ -9,9 +9,11 @@
 //! The schedule is a token bucket kept as a "theoretical arrival time" (GCRA): each turn starts
 //! at `max(now, tat - (burst - 1) × interval)` and moves `tat` one interval on. It starts with
 //! *one* turn free: after a restart the operator cannot know how much of Auth0's bucket the
-//! previous process used, and a fresh burst could be answered 429. Each verify's answer says how
+//! previous process used, and a fresh burst could be answered 429. Until that probe has been
+//! answered, other domains get no turn, only "ask again in a second" ([`PROBE_WAIT`]): a turn
+//! handed out before the count is known could not move up once it is. Each verify's answer says how
 //! many Auth0 has left (`x-ratelimit-remaining` of the verify bucket), and the schedule takes
-//! that count ([`VerifyQueue::observe`]): the rest of a full burst is used, not lost, a token a
+//! that count ([`VerifyQueue::used`]): the rest of a full burst is used, not lost, a token a
 //! domain did not come back for is handed out again, and a bucket someone else has spent pushes
 //! the schedule back.
 //!
@@ -28,6 +30,9 @@ use crate::sync::lock;
 /// a verify); its slot is lost, which only makes the schedule more careful.
 const UNUSED_TURN_GRACE: Duration = Duration::from_secs(120);
 
+/// How soon a domain asks again while the start's probe has not been answered.
+pub const PROBE_WAIT: Duration = Duration::from_secs(1);
+
 /// Who holds a turn: the `CustomDomain`'s namespace and name.
 pub type TurnKey = (String, String);
 
@@ -40,12 +45,29 @@ pub struct Turn {
     pub ahead: usize,
 }
 
+impl State {
+    /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`,
+    /// and the turns handed out and not sent yet are owed from it. The schedule becomes what that
+    /// count implies, whichever way it moves: after the start's probe it frees the rest of a full
+    /// burst; a count below the schedule's (someone else verified on this tenant) pushes it back;
+    /// one above it (a turn nobody came back for) hands those tokens out again. Turns already
+    /// handed out keep their times: their domains were told when to come back.
+    fn follow(&mut self, left: u64, now: Instant) {
+        let left = u32::try_from(left).unwrap_or(u32::MAX);
+        let pending = u32::try_from(self.turns.len()).unwrap_or(u32::MAX);
+        let owed = self.burst.saturating_sub(left).saturating_add(pending);
+        self.tat = now + self.interval * owed;
+    }
+}
+
 #[derive(Debug)]
 struct State {
     interval: Duration,
     burst: u32,
     tat: Instant,
     turns: HashMap<TurnKey, Instant>,
+    /// Whether a verify has been answered since the start (the probe).
+    probed: bool,
 }
 
 /// The verify schedule of one tenant.
@@ -65,22 +87,9 @@ impl VerifyQueue {
                 burst,
                 tat: now + interval * burst.saturating_sub(1),
                 turns: HashMap::new(),
+                probed: false,
             }),
         }
-    }
-
-    /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`,
-    /// and the turns handed out and not sent yet are owed from it. The schedule becomes what that
-    /// count implies, whichever way it moves: after the start's probe it frees the rest of a full
-    /// burst; a count below the schedule's (someone else verified on this tenant) pushes it back;
-    /// one above it (a turn nobody came back for) hands those tokens out again. Turns already
-    /// handed out keep their times: their domains were told when to come back.
-    pub fn observe(&self, left: u64, now: Instant) {
-        let mut s = lock(&self.state);
-        let left = u32::try_from(left).unwrap_or(u32::MAX);
-        let pending = u32::try_from(s.turns.len()).unwrap_or(u32::MAX);
-        let owed = s.burst.saturating_sub(left).saturating_add(pending);
-        s.tat = now + s.interval * owed;
     }
 
     /// Verifies per minute, for status messages.
@@ -98,11 +107,19 @@ impl VerifyQueue {
     }
 
     /// The turn of `key`: the one it already holds, else a new one at the end of the schedule.
+    /// While the start's probe is out, anyone else is told to ask again in [`PROBE_WAIT`] and
+    /// holds no place.
     pub fn turn(&self, key: &TurnKey, now: Instant) -> Turn {
         let mut s = lock(&self.state);
         s.turns.retain(|_, at| *at + UNUSED_TURN_GRACE > now);
         let at = match s.turns.get(key) {
             Some(at) => *at,
+            None if !s.probed && !s.turns.is_empty() => {
+                return Turn {
+                    at: now + PROBE_WAIT,
+                    ahead: s.turns.len(),
+                };
+            }
             None => {
                 let tolerance = s.interval * s.burst.saturating_sub(1);
                 let earliest = s.tat.checked_sub(tolerance).unwrap_or(now);
@@ -120,9 +137,15 @@ impl VerifyQueue {
         Turn { at, ahead }
     }
 
-    /// The verify of `key` is being sent: its turn is used up.
-    pub fn used(&self, key: &TurnKey) {
-        lock(&self.state).turns.remove(key);
+    /// The verify of `key` was sent and answered: its turn is used up. `left` is what the answer
+    /// said Auth0's verify bucket has left, when it said: the schedule takes that count.
+    pub fn used(&self, key: &TurnKey, left: Option<u64>, now: Instant) {
+        let mut s = lock(&self.state);
+        s.turns.remove(key);
+        s.probed = true;
+        if let Some(left) = left {
+            s.follow(left, now);
+        }
     }
 
     /// Turns handed out and not used yet.
@@ -152,22 +175,34 @@ mod tests {
         RateLimit::per(5, Duration::from_secs(60))
     }
 
+    fn secs(q: &VerifyQueue, n: usize, t0: Instant, now: Instant) -> u64 {
+        (q.turn(&key(n), now).at - t0).as_secs()
+    }
+
     #[test]
-    fn starts_with_one_probe_then_spaces_turns_one_interval_apart() {
+    fn starts_with_one_probe_and_the_others_wait_for_its_answer() {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
-        let turns: Vec<Turn> = (0..4).map(|n| q.turn(&key(n), t0)).collect();
-        let secs: Vec<u64> = turns.iter().map(|t| (t.at - t0).as_secs()).collect();
+        let probe = q.turn(&key(0), t0);
         assert_eq!(
-            secs,
-            vec![0, 12, 24, 36],
+            (probe.at, probe.ahead),
+            (t0, 0),
             "no burst right after a start, one probe"
         );
+        let asked = q.turn(&key(1), t0);
         assert_eq!(
-            turns.iter().map(|t| t.ahead).collect::<Vec<_>>(),
-            vec![0, 1, 2, 3]
+            (asked.at - t0, asked.ahead),
+            (PROBE_WAIT, 1),
+            "ask again in a moment"
         );
-        assert_eq!(q.turn(&key(2), t0), turns[2], "asking again keeps the place");
+        assert_eq!(q.waiting(), 1, "no place is held before the probe's answer");
+        // An answer that does not say how many are left: a conservative schedule, one per 12 s.
+        q.used(&key(0), None, t0);
+        let turns: Vec<Turn> = (1..4).map(|n| q.turn(&key(n), t0)).collect();
+        let at: Vec<u64> = turns.iter().map(|t| (t.at - t0).as_secs()).collect();
+        assert_eq!(at, vec![12, 24, 36]);
+        assert_eq!(turns.iter().map(|t| t.ahead).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(q.turn(&key(2), t0), turns[1], "asking again keeps the place");
     }
 
     #[test]
@@ -175,24 +210,22 @@ mod tests {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         let later = t0 + Duration::from_secs(600);
-        let turns: Vec<u64> = (0..7)
-            .map(|n| (q.turn(&key(n), later).at - later).as_secs())
-            .collect();
-        assert_eq!(
-            turns,
-            vec![0, 0, 0, 0, 0, 12, 24],
-            "burst of 5, then one per 12 s"
-        );
+        assert_eq!(secs(&q, 0, later, later), 0);
+        q.used(&key(0), None, later);
+        let turns: Vec<u64> = (1..7).map(|n| secs(&q, n, later, later)).collect();
+        assert_eq!(turns, vec![0, 0, 0, 0, 12, 24], "burst of 5, then one per 12 s");
     }
 
     #[test]
     fn used_turns_leave_and_the_rest_move_up() {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
+        q.turn(&key(9), t0);
+        q.used(&key(9), None, t0);
         let first = q.turn(&key(0), t0);
         let second = q.turn(&key(1), t0);
         assert_eq!(second.ahead, 1);
-        q.used(&key(0));
+        q.used(&key(0), None, first.at);
         let again = q.turn(&key(1), first.at);
         assert_eq!((again.at, again.ahead), (second.at, 0));
         assert_eq!(q.waiting(), 1);
@@ -204,23 +237,14 @@ mod tests {
     fn the_probes_answer_frees_the_rest_of_a_full_burst() {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
-        let probe = q.turn(&key(0), t0);
-        assert_eq!(probe.at, t0);
-        let waiting = q.turn(&key(1), t0);
-        assert_eq!((waiting.at - t0).as_secs(), 12);
-        q.used(&key(0));
-        // Auth0 had a full bucket: 4 left after the probe, one of them owed to the turn at 12 s.
-        q.observe(4, t0);
-        assert_eq!(
-            q.turn(&key(1), t0).at,
-            waiting.at,
-            "a turn handed out keeps its time"
-        );
-        let next: Vec<u64> = (2..6).map(|n| (q.turn(&key(n), t0).at - t0).as_secs()).collect();
+        q.turn(&key(0), t0);
+        // Auth0 had a full bucket: 4 left after the probe.
+        q.used(&key(0), Some(4), t0);
+        let next: Vec<u64> = (1..6).map(|n| secs(&q, n, t0, t0)).collect();
         assert_eq!(
             next,
-            vec![0, 0, 0, 12],
-            "the probe and three more now, then the refill's one per 12 s beside the turn at 12 s"
+            vec![0, 0, 0, 0, 12],
+            "the probe and four more now, then one per 12 s"
         );
     }
 
@@ -229,22 +253,19 @@ mod tests {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         q.turn(&key(0), t0);
-        q.used(&key(0));
         // A previous process left nothing: the next token is a whole interval away.
-        q.observe(0, t0);
-        assert_eq!((q.turn(&key(1), t0).at - t0).as_secs(), 12);
-        q.used(&key(1));
+        q.used(&key(0), Some(0), t0);
+        assert_eq!(secs(&q, 1, t0, t0), 12);
         let t12 = t0 + Duration::from_secs(12);
-        q.observe(0, t12);
-        assert_eq!((q.turn(&key(2), t12).at - t0).as_secs(), 24);
-        q.used(&key(2));
+        q.used(&key(1), Some(0), t12);
+        assert_eq!(secs(&q, 2, t0, t12), 24);
+        q.used(&key(2), None, t0 + Duration::from_secs(24));
         // After a quiet ten minutes the schedule has a full burst, but Auth0 says someone else
         // spent it.
         let t600 = t0 + Duration::from_secs(600);
-        assert_eq!(q.turn(&key(3), t600).at, t600);
-        q.used(&key(3));
-        q.observe(0, t600);
-        assert_eq!((q.turn(&key(4), t600).at - t600).as_secs(), 12);
+        assert_eq!(secs(&q, 3, t600, t600), 0);
+        q.used(&key(3), Some(0), t600);
+        assert_eq!(secs(&q, 4, t600, t600), 12);
     }
 
     #[test]
@@ -252,27 +273,25 @@ mod tests {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         q.turn(&key(0), t0);
-        q.used(&key(0));
-        q.observe(0, t0);
+        q.used(&key(0), Some(0), t0);
         // A domain takes the turn at 12 s, then is deleted and never sends its verify.
-        assert_eq!((q.turn(&key(1), t0).at - t0).as_secs(), 12);
+        assert_eq!(secs(&q, 1, t0, t0), 12);
         let t30 = t0 + Duration::from_secs(30);
-        assert_eq!((q.turn(&key(2), t30).at - t0).as_secs(), 30);
-        q.used(&key(2));
+        assert_eq!(secs(&q, 2, t0, t30), 30);
         // Auth0 still has the token the deleted domain did not use: after this verify, one left
         // besides the turn still held.
-        q.observe(2, t30);
+        q.used(&key(2), Some(2), t30);
         assert_eq!(q.turn(&key(3), t30).at, t30);
     }
 
     #[test]
-    fn abandoned_turns_expire() {
+    fn abandoned_turns_expire_and_an_abandoned_probe_is_handed_on() {
         let t0 = Instant::now();
         let q = VerifyQueue::new(five_per_minute(), t0);
         q.turn(&key(0), t0);
         let much_later = t0 + Duration::from_secs(12) + UNUSED_TURN_GRACE + Duration::from_secs(1);
         let t = q.turn(&key(1), much_later);
-        assert_eq!(t.ahead, 0);
+        assert_eq!((t.at, t.ahead), (much_later, 0), "the next domain is the probe");
         assert_eq!(q.waiting(), 1);
     }
 }

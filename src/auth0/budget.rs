@@ -3,7 +3,7 @@
 //!
 //! Time is `tokio::time::Instant`, so the logic is testable with a paused clock.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,10 +88,11 @@ struct BucketState {
     /// Waiting callers by (priority, arrival): the first one gets the next token.
     queue: BTreeSet<(Priority, u64)>,
     next_ticket: u64,
-    /// The latest time promised to a caller told to come back ([`TokenBucket::reserve_within`]):
-    /// the next one is told one token later, so callers sent away return one by one instead of
-    /// all at the first free token.
-    promised: Instant,
+    /// The latest time promised to a caller of each priority told to come back
+    /// ([`TokenBucket::reserve_within`]): the next one is told one token later, so callers sent
+    /// away return one by one instead of all at the first free token. Per priority, so a verify
+    /// sent away is not promised a time behind a thousand creates.
+    promised: BTreeMap<Priority, Instant>,
 }
 
 impl BucketState {
@@ -152,7 +153,7 @@ impl TokenBucket {
                 last: Instant::now(),
                 queue: BTreeSet::new(),
                 next_ticket: 0,
-                promised: Instant::now(),
+                promised: BTreeMap::new(),
             }),
             limit: Mutex::new(limit),
             turn: Notify::new(),
@@ -235,16 +236,18 @@ impl TokenBucket {
         if wait <= max_wait {
             return Ok(self.acquire_as(priority).await);
         }
-        Err(self.promise(wait))
+        Err(self.promise(priority, wait))
     }
 
-    /// Promises a caller a time at least `wait` from now and one token after the last promise.
-    fn promise(&self, wait: Duration) -> Duration {
+    /// Promises a caller of `priority` a time at least `wait` from now and one token after the
+    /// last promise made to its priority.
+    fn promise(&self, priority: Priority, wait: Duration) -> Duration {
         let interval = Duration::from_secs_f64(1.0 / self.limit().requests_per_second);
         let now = Instant::now();
         let mut s = lock(&self.state);
-        let at = (now + wait).max(s.promised.max(now) + interval);
-        s.promised = at;
+        let last = s.promised.get(&priority).copied().unwrap_or(now).max(now);
+        let at = (now + wait).max(last + interval);
+        s.promised.insert(priority, at);
         at_least_a_millisecond(at - now)
     }
 
@@ -635,7 +638,7 @@ impl Budget {
         if wait.max(bucket) > max_wait {
             // Only the tenant bucket spreads its promises; a pause ends for everyone at once.
             return Err(if bucket > max_wait {
-                self.tenant.promise(bucket.max(wait))
+                self.tenant.promise(priority, bucket.max(wait))
             } else {
                 at_least_a_millisecond(wait)
             });
@@ -947,6 +950,26 @@ mod tests {
         let start = Instant::now();
         assert_eq!(b.acquire_as(Priority::Start).await, Duration::ZERO);
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_finishing_call_sent_away_is_not_promised_a_time_behind_the_starts() {
+        let b = TokenBucket::new(ten_per_second());
+        while b.expected_wait(Priority::Start).is_zero() {
+            b.acquire().await;
+        }
+        for _ in 0..20 {
+            b.reserve_within(Priority::Start, Duration::ZERO)
+                .await
+                .unwrap_err();
+        }
+        // Twenty creates were told to come back over the next two seconds; a verify is told to
+        // come back at the next token, where it goes ahead of them.
+        let after = b
+            .reserve_within(Priority::Finish, Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(after <= Duration::from_millis(100), "{after:?}");
     }
 
     #[tokio::test(start_paused = true)]

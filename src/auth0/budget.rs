@@ -435,6 +435,9 @@ const SHARE_CUT_EVERY: Duration = Duration::from_millis(500);
 const SHARE_GROW_EVERY: Duration = Duration::from_secs(1);
 /// One step up.
 const SHARE_GROW_STEP: f64 = 0.05;
+/// The longest a [`Priority::Finish`] call waits inline for the tenant bucket's next token
+/// ([`Budget::reserve_within`]).
+pub const FINISH_WAIT_CAP: Duration = Duration::from_secs(1);
 /// How long a sighting of another spender counts: a low bucket within this long after one is
 /// blamed on sharing and cuts the share; without one it is this process's own doing.
 const OTHERS_FRESH: Duration = Duration::from_secs(2);
@@ -622,12 +625,23 @@ impl Budget {
     /// Reserve or come back: sends now (after waiting at most about `max_wait`) when the pauses
     /// and buckets allow it, else takes nothing and returns `Err(after)`. A caller that would
     /// wait longer gives back what it holds (a reconcile slot) instead of sleeping in the queue.
+    ///
+    /// A [`Priority::Finish`] call may wait up to one token of the tenant bucket (at most
+    /// [`FINISH_WAIT_CAP`]): in a slow bucket (the Free tier's 2 per second) a returning create
+    /// takes each token as it comes, and a verify told to come back at that same instant would
+    /// find it gone every time; queued, it goes ahead of them.
     pub async fn reserve_within(
         &self,
         is_verify: bool,
         priority: Priority,
         max_wait: Duration,
     ) -> Result<Duration, Duration> {
+        let max_wait = if priority == Priority::Finish {
+            let token = Duration::from_secs_f64(1.0 / self.tenant.limit().requests_per_second);
+            max_wait.max(token.min(FINISH_WAIT_CAP))
+        } else {
+            max_wait
+        };
         let mut wait = self.tenant_pause.remaining();
         if is_verify {
             wait = wait
@@ -970,6 +984,33 @@ mod tests {
             .await
             .unwrap_err();
         assert!(after <= Duration::from_millis(100), "{after:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_free_tier_a_verify_queues_for_the_next_token_instead_of_coming_back() {
+        let budget = Budget::new(
+            RateLimit::DEFAULT_TENANT,
+            RateLimit::DEFAULT_VERIFY,
+            Duration::from_secs(60),
+        );
+        // A create has just taken the only token.
+        budget
+            .reserve_within(false, Priority::Start, Duration::from_millis(250))
+            .await
+            .unwrap();
+        // The next one is half a second away: a create is sent away...
+        assert!(
+            budget
+                .reserve_within(false, Priority::Start, Duration::from_millis(250))
+                .await
+                .is_err()
+        );
+        // ...a verify waits for it.
+        let waited = budget
+            .reserve_within(true, Priority::Finish, Duration::from_millis(250))
+            .await
+            .unwrap();
+        assert!(waited <= Duration::from_millis(500), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]

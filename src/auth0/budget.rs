@@ -1175,21 +1175,29 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn another_spender_shrinks_the_share_and_room_grows_it_back() {
-        let budget = Budget::new(
+    fn twenty_per_second_burst_40() -> Budget {
+        Budget::new(
             RateLimit {
                 requests_per_second: 20.0,
                 burst: 40,
             },
             RateLimit::DEFAULT_VERIFY,
             Duration::from_secs(60),
-        );
-        let answer = |remaining| RateLimitHeaders {
+        )
+    }
+
+    /// An answer of that bucket with `remaining` left, full again in 2 s.
+    fn answer(remaining: u64) -> RateLimitHeaders {
+        RateLimitHeaders {
             limit: Some(40),
             remaining: Some(remaining),
             reset: Some(unix_now() + 2),
-        };
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn another_spender_shrinks_the_share_and_room_grows_it_back() {
+        let budget = twenty_per_second_burst_40();
         // Alone, Auth0's bucket keeps the margin this process holds back: after spending its
         // 38, an answer with 2 left changes nothing.
         for _ in 0..38 {
@@ -1273,19 +1281,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn tokens_someone_else_spent_are_not_spent_again() {
-        let budget = Budget::new(
-            RateLimit {
-                requests_per_second: 20.0,
-                burst: 40,
-            },
-            RateLimit::DEFAULT_VERIFY,
-            Duration::from_secs(60),
-        );
-        let answer = |remaining| RateLimitHeaders {
-            limit: Some(40),
-            remaining: Some(remaining),
-            reset: Some(unix_now() + 2),
-        };
+        let budget = twenty_per_second_burst_40();
         let waits = |budget: &Budget| budget.tenant.expected_wait(Priority::Finish);
         // Two of this process's calls still on their way when the first answer says 12 left:
         // 12 - 2 in flight - 2 of margin = 8 tokens to spend, not 38. Someone else appeared,

@@ -404,9 +404,10 @@ impl RateLimitHeaders {
 
 /// The part of the configured tenant rate this process uses: all of it until Auth0's headers show
 /// someone else spending the same bucket (another cluster's operator, a script), then less
-/// (halved on a 429 or an answer that leaves the bucket empty, cut by a fifth on a nearly empty
-/// one), creeping back while the bucket stays half full. Two operators that were each given the tenant's whole budget so
-/// settle on shares that add up to what Auth0 refills, instead of 429s every second.
+/// (halved when the other spender appears, on a 429 and on an empty bucket; cut by a fifth on a
+/// nearly empty one), creeping back while the bucket stays half full and nobody else spends. Two
+/// operators that were each given the tenant's whole budget so settle on shares that add up to
+/// what Auth0 refills, instead of 429s every second.
 #[derive(Debug)]
 struct Share {
     factor: f64,
@@ -660,7 +661,7 @@ impl Budget {
         Ok(self.acquire(is_verify, priority).await)
     }
 
-    /// Decides which bucket a 429 on this endpoint came from: verify's when the call was a
+    /// Decides which bucket an answer (a 429 or any other) describes: verify's when the call was a
     /// verify and the advertised limit is verify-sized (or not advertised), else the tenant's.
     pub fn scope_of(&self, is_verify: bool, headers: &RateLimitHeaders) -> Scope {
         if !is_verify {
@@ -676,8 +677,8 @@ impl Budget {
     /// Applies a 429: pauses `scope` until the reset (capped), or for `fallback` when the header
     /// is missing. Returns the pause applied.
     ///
-    /// The local bucket is emptied too (less the calls still in flight), so the calls that follow
-    /// the pause start from Auth0's count rather than from what refilled here meanwhile.
+    /// The local bucket is emptied too (less the calls still in flight): what it held was not
+    /// there at Auth0, and both refill alike during the pause.
     pub fn on_429(
         &self,
         scope: Scope,

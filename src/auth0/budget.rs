@@ -4,7 +4,7 @@
 //! Time is `tokio::time::Instant`, so the logic is testable with a paused clock.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
@@ -190,6 +190,14 @@ impl TokenBucket {
         Self::cap_of(limit, self.margin)
     }
 
+    /// The current limit and the state, refilled up to now.
+    fn refilled(&self) -> (RateLimit, MutexGuard<'_, BucketState>) {
+        let limit = self.limit();
+        let mut s = lock(&self.state);
+        s.refill(limit, self.cap(limit), Instant::now());
+        (limit, s)
+    }
+
     /// Tokens of the burst held back (0 for an exact bucket).
     fn margin_tokens(&self) -> f64 {
         let limit = self.limit();
@@ -200,9 +208,7 @@ impl TokenBucket {
     /// them): Auth0 reported fewer left than this process expected, so someone else spent them.
     /// The tokens may go below zero (owed), down to minus one burst. Returns the tokens removed.
     pub fn sync_down(&self, at_most: f64, slack: f64) -> f64 {
-        let limit = self.limit();
-        let mut s = lock(&self.state);
-        s.refill(limit, self.cap(limit), Instant::now());
+        let (limit, mut s) = self.refilled();
         let floor = -f64::from(limit.burst);
         let target = at_most.max(floor);
         if s.tokens - target <= slack {
@@ -216,9 +222,7 @@ impl TokenBucket {
     /// How long a call of `priority` arriving now would wait: tokens owed to the waiters it would
     /// queue behind, less the tokens in the bucket, at the refill rate.
     pub fn expected_wait(&self, priority: Priority) -> Duration {
-        let limit = self.limit();
-        let mut s = lock(&self.state);
-        s.refill(limit, self.cap(limit), Instant::now());
+        let (limit, s) = self.refilled();
         let ahead = s.queue.range(..(priority, u64::MAX)).count();
         let owed = ahead as f64 + 1.0 - s.tokens;
         if owed <= 0.0 {
@@ -276,10 +280,8 @@ impl TokenBucket {
             let turn = self.turn.notified();
             tokio::pin!(turn);
             turn.as_mut().enable();
-            let limit = self.limit();
             let wait = {
-                let mut s = lock(&self.state);
-                s.refill(limit, self.cap(limit), Instant::now());
+                let (limit, mut s) = self.refilled();
                 if s.queue.first() != Some(&id) {
                     None
                 } else if s.tokens >= 1.0 {
@@ -745,13 +747,14 @@ impl Budget {
             // arrive out of order: alone, this process never loses a token to the comparison.
             (margin, 1.0 + margin + refilled)
         };
-        let at_most = remaining as f64 - f64::from(flight.later(scope)) - keep;
+        let in_flight = flight.later(scope);
+        let at_most = remaining as f64 - f64::from(in_flight) - keep;
         let removed = bucket.sync_down(at_most, slack);
         if removed > 0.0 {
             tracing::debug!(
                 ?scope,
                 remaining,
-                in_flight = flight.later(scope),
+                in_flight,
                 removed,
                 "Auth0's bucket holds less than this process expected: another spender"
             );

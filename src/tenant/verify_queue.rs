@@ -45,6 +45,16 @@ pub struct Turn {
     pub ahead: usize,
 }
 
+#[derive(Debug)]
+struct State {
+    interval: Duration,
+    burst: u32,
+    tat: Instant,
+    turns: HashMap<TurnKey, Instant>,
+    /// Whether a verify has been answered since the start (the probe).
+    probed: bool,
+}
+
 impl State {
     /// Takes Auth0's count after a verify answer: `left` verifies remain in its bucket at `now`,
     /// and the turns handed out and not sent yet are owed from it. The schedule becomes what that
@@ -58,16 +68,6 @@ impl State {
         let owed = self.burst.saturating_sub(left).saturating_add(pending);
         self.tat = now + self.interval * owed;
     }
-}
-
-#[derive(Debug)]
-struct State {
-    interval: Duration,
-    burst: u32,
-    tat: Instant,
-    turns: HashMap<TurnKey, Instant>,
-    /// Whether a verify has been answered since the start (the probe).
-    probed: bool,
 }
 
 /// The verify schedule of one tenant.
@@ -175,6 +175,14 @@ mod tests {
         RateLimit::per(5, Duration::from_secs(60))
     }
 
+    /// A schedule whose start's probe (`key(0)` at `t0`) was answered with `left` verifies left.
+    fn probed(t0: Instant, left: u64) -> VerifyQueue {
+        let q = VerifyQueue::new(five_per_minute(), t0);
+        assert_eq!(q.turn(&key(0), t0).at, t0);
+        q.used(&key(0), Some(left), t0);
+        q
+    }
+
     fn secs(q: &VerifyQueue, n: usize, t0: Instant, now: Instant) -> u64 {
         (q.turn(&key(n), now).at - t0).as_secs()
     }
@@ -236,10 +244,8 @@ mod tests {
     #[test]
     fn the_probes_answer_frees_the_rest_of_a_full_burst() {
         let t0 = Instant::now();
-        let q = VerifyQueue::new(five_per_minute(), t0);
-        q.turn(&key(0), t0);
         // Auth0 had a full bucket: 4 left after the probe.
-        q.used(&key(0), Some(4), t0);
+        let q = probed(t0, 4);
         let next: Vec<u64> = (1..6).map(|n| secs(&q, n, t0, t0)).collect();
         assert_eq!(
             next,
@@ -251,10 +257,8 @@ mod tests {
     #[test]
     fn a_bucket_spent_by_someone_else_pushes_the_schedule_back() {
         let t0 = Instant::now();
-        let q = VerifyQueue::new(five_per_minute(), t0);
-        q.turn(&key(0), t0);
         // A previous process left nothing: the next token is a whole interval away.
-        q.used(&key(0), Some(0), t0);
+        let q = probed(t0, 0);
         assert_eq!(secs(&q, 1, t0, t0), 12);
         let t12 = t0 + Duration::from_secs(12);
         q.used(&key(1), Some(0), t12);
@@ -271,9 +275,7 @@ mod tests {
     #[test]
     fn a_token_nobody_came_back_for_is_handed_out_again() {
         let t0 = Instant::now();
-        let q = VerifyQueue::new(five_per_minute(), t0);
-        q.turn(&key(0), t0);
-        q.used(&key(0), Some(0), t0);
+        let q = probed(t0, 0);
         // A domain takes the turn at 12 s, then is deleted and never sends its verify.
         assert_eq!(secs(&q, 1, t0, t0), 12);
         let t30 = t0 + Duration::from_secs(30);

@@ -111,6 +111,45 @@ pub fn finish_if_done(w: &mut World, res: &ResKey, obj: &Value) -> bool {
     false
 }
 
+/// Whether a write of `obj` leaves the garbage collector nothing to do: the object is not being
+/// deleted, its namespace is not terminating, and every owner it names exists with that uid and is
+/// not being deleted. Owners are found by their reference's coordinates, as the real collector
+/// resolves them, so a write costs a few lookups instead of a scan of every object; when this
+/// cannot tell, the caller runs the full collection.
+pub fn owners_intact(w: &World, obj: &Value) -> bool {
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        return false;
+    }
+    let namespace = str_at(obj, "/metadata/namespace");
+    let ns_res = ResKey {
+        group: String::new(),
+        plural: "namespaces".into(),
+    };
+    if !namespace.is_empty() {
+        match w.get(&ns_res, &(String::new(), namespace.to_string())) {
+            Some(ns) if ns.pointer("/metadata/deletionTimestamp").is_none() => {}
+            _ => return false,
+        }
+    }
+    let Some(refs) = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array) else {
+        return true;
+    };
+    refs.iter().all(|r| {
+        let Some(rt) = w.rtype_by_kind(str_at(r, "/apiVersion"), str_at(r, "/kind")) else {
+            return false;
+        };
+        let key = if rt.namespaced {
+            (namespace.to_string(), str_at(r, "/name").to_string())
+        } else {
+            (String::new(), str_at(r, "/name").to_string())
+        };
+        w.get(&rt.key(), &key).is_some_and(|owner| {
+            str_at(owner, "/metadata/uid") == str_at(r, "/uid")
+                && owner.pointer("/metadata/deletionTimestamp").is_none()
+        })
+    })
+}
+
 enum Action {
     Delete(ResKey, ObjKey, Propagation),
     DropOwner(ResKey, ObjKey, String),

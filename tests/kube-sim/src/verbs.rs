@@ -399,7 +399,7 @@ pub fn create(
     }
     let owned = obj.pointer("/metadata/ownerReferences").is_some();
     let stored = w.store(&rt.key(), obj, "ADDED");
-    if owned {
+    if owned && !lifecycle::owners_intact(w, &stored) {
         // A dependent whose owners are all gone is collected right away, as the GC would.
         w.gc_dirty = true;
         lifecycle::settle(w);
@@ -605,9 +605,7 @@ pub fn commit_update(
         }
     }
     let stored = w.store(&rt.key(), new, "MODIFIED");
-    if stored.pointer("/metadata/ownerReferences").is_some()
-        || stored.pointer("/metadata/deletionTimestamp").is_some()
-    {
+    if !lifecycle::owners_intact(w, &stored) {
         w.gc_dirty = true;
     }
     lifecycle::settle(w);

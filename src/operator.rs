@@ -39,6 +39,7 @@ use crate::telemetry::{
 use crate::tenant::{
     access::{CredentialsScope, TenantPolicy},
     reconcile as tenant,
+    recount::Recounts,
     runtime::Tenants,
 };
 use crate::watch::{self as decode, Report};
@@ -73,8 +74,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // A tenant turning ready (or not) re-plans its CustomDomains at once. Unbounded: a tenant
     // reconcile sends at most a few names, and a dropped name would leave its domains unplanned.
     let (kick_tx, kick_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    // A create or delete re-runs its tenant's reconcile (debounced) so DOMAINS follows at once.
-    let (tenant_changed_tx, tenant_changed_rx) = tokio::sync::mpsc::channel::<String>(64);
+    // A create or delete re-runs its tenant's reconcile (gathered for a moment) so DOMAINS follows.
+    let recounts = Recounts::new();
     let (creds_tx, creds_rx) = tokio::sync::mpsc::channel::<()>(4);
 
     let creds_watch = watch_credentials(&client, &shared.credentials, tenant_watch.store.clone(), creds_tx);
@@ -105,7 +106,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         shared.cluster_id.clone(),
     );
-    cd_ctx.tenant_changed = Some(tenant_changed_tx);
+    cd_ctx.tenant_changed = Some(recounts.clone());
     // The key escrow lives in the operator's own namespace (deploy/base grants Secrets there).
     cd_ctx.escrow_namespace = std::env::var("POD_NAMESPACE")
         .ok()
@@ -118,7 +119,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tenant_watch,
         tenant_ctx,
         ReceiverStream::new(creds_rx),
-        ReceiverStream::new(tenant_changed_rx),
+        recounts.stream(RECOUNT_WINDOW),
         &shutdown,
     );
     let cd_run = run_custom_domain_controller(
@@ -156,6 +157,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     info!("stopped");
     Ok(())
 }
+
+/// How long domain creates and deletes are gathered before their tenants recount (a thousand
+/// applied in a row become one recount, not a thousand).
+const RECOUNT_WINDOW: Duration = Duration::from_secs(2);
 
 /// How long a stopping replica keeps trying to put the one-time keys it holds in memory into their
 /// Secrets or the escrow (stays below the default 30 s termination grace period).
@@ -417,8 +422,6 @@ fn run_tenant_controller(
     Controller::for_stream(watched.changes, watched.store)
         .reconcile_all_on(credentials_changed)
         .reconcile_on(domains_changed.map(|name| ObjectRef::new(&name)))
-        // A thousand creates in a row collapse into a few recounts.
-        .with_config(ControllerConfig::default().debounce(Duration::from_secs(2)))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(tenant::reconcile, tenant::error_policy, ctx)
         .for_each(log_failures("tenant controller"))

@@ -143,7 +143,7 @@ pub struct Context {
     pub escrow_namespace: Option<String>,
     /// Names a tenant whose domain count changed (a create or delete here), so its status follows
     /// within seconds instead of at its next resync. Unset: nobody listens.
-    pub tenant_changed: Option<tokio::sync::mpsc::Sender<String>>,
+    pub tenant_changed: Option<Arc<crate::tenant::recount::Recounts>>,
     memory: Mutex<HashMap<(String, String), Memory>>,
 }
 
@@ -177,11 +177,10 @@ impl Context {
         }
     }
 
-    /// Tells the tenant side that `tenant`'s domain count changed (best effort: a full channel
-    /// means a recount is pending anyway).
+    /// Tells the tenant side that `tenant`'s domain count changed.
     fn count_changed(&self, tenant: &str) {
-        if let Some(tx) = &self.tenant_changed {
-            let _ = tx.try_send(tenant.to_owned());
+        if let Some(recounts) = &self.tenant_changed {
+            recounts.mark(tenant);
         }
     }
 

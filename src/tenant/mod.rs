@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod namespaces;
 pub mod plan;
 pub mod reconcile;
+pub mod recount;
 pub mod runtime;
 pub mod snapshot;
 pub mod verify_queue;

@@ -60,6 +60,30 @@ def operator_kube_requests(w):
     return out
 
 
+def api_total(by_endpoint):
+    """Management API calls (the token endpoint has its own limit and is not counted)."""
+    return sum(v for k, v in by_endpoint.items() if "/oauth/" not in k)
+
+
+def time_spent(timeline, applied_s, wall, rps, burst):
+    """Where a run's wall time went, from (seconds, calls so far) samples taken every half second:
+    kubectl apply, the wait for the first Management API call, the tenant bucket left unused while
+    calls were being made (what the bucket would have allowed minus what was sent, in seconds of
+    refill), and the time from the last call to all Ready."""
+    made = [(t, c) for t, c in timeline if c > 0]
+    if not made:
+        return f"apply {applied_s:.1f} s; no Management API call"
+    first = next(t for t, c in timeline if c > 0)
+    # The sample before the first call bounds when it happened; take the midpoint.
+    before = max((t for t, c in timeline if c == 0), default=0.0)
+    first = (before + first) / 2
+    total = made[-1][1]
+    last = next(t for t, c in made if c == total)
+    unused = max(0.0, (last - first) - (total - burst) / rps)
+    return (f"apply {applied_s:.1f} s, first Auth0 call at {first:.1f} s, last at {last:.1f} s "
+            f"(bucket unused for {unused:.1f} s of it), all Ready {wall - last:.1f} s after the last call")
+
+
 def diff(after, before):
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
@@ -182,7 +206,10 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         before = calls(before_raw)
         t0 = time.monotonic()
         w.apply("\n---\n".join(docs))
-        log(f"applied {n} CustomDomains")
+        applied_s = time.monotonic() - t0
+        log(f"applied {n} CustomDomains in {applied_s:.1f} s")
+        timeline = []  # (seconds since t0, Management API calls so far): where the time went
+        last_sample = 0
         published, ready, peak = {}, {}, {"rss_kib": 0, "hwm_kib": 0, "cpu_s": 0}
         due = {}  # records seen in status, waiting for their batch's time
         changes = w.watch("customdomains", "bench")
@@ -195,6 +222,9 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
             except queue.Empty:
                 cd = None
             now = time.monotonic()
+            if now - last_sample >= 0.5:
+                timeline.append((now - t0, api_total(diff(calls(w.sim("/counters")), before))))
+                last_sample = now
             if cd is not None:
                 name = cd["metadata"]["name"]
                 st = cd.get("status") or {}
@@ -219,6 +249,7 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         cold = w.proc_stats()
         counters = w.sim("/counters")
         cold_calls = diff(calls(counters), before)
+        timeline.append((wall, api_total(cold_calls)))
         kube_writes = operator_kube_requests(w)
         pub_by_name = {}
         for (name, *_), at in published.items():
@@ -239,8 +270,8 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
         # With DNS arriving late nothing can be verified before its record exists.
         bound = max(bound, (args.dns_batches - 1) * args.dns_batch_interval)
         per_domain = {k: v / n for k, v in sorted(cold_calls.items())}
-        api_calls = sum(v for k, v in cold_calls.items() if "/oauth/" not in k)
-        steady_api = sum(v for k, v in steady_calls.items() if "/oauth/" not in k)
+        api_calls = api_total(cold_calls)
+        steady_api = api_total(steady_calls)
         resync_s = int(args.resync.rstrip("s")) if args.resync.endswith("s") else 600
         per_hour_at_10m = steady_api / args.steady_seconds * resync_s / 600 * 3600
         too_many = counters.get("rate_limited", counters.get("too_many_requests", "n/a"))
@@ -260,6 +291,7 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
             f"| Management API calls per domain (apply → Ready) | {api_calls / n:.2f} |",
             f"| verify calls per domain | {cold_calls.get('POST /api/v2/custom-domains/{id}/verify', 0) / n:.2f} |",
             f"| 429s sent by the simulator | {too_many} |",
+            f"| where the time went | {time_spent(timeline, applied_s, wall, trps, tburst)} |",
             f"| record published → Ready p50 / p95 / max | {pct(lat, 50):.1f} / {pct(lat, 95):.1f} / {max(lat) if lat else float('nan'):.1f} s |",
             f"| steady state: calls in {args.steady_seconds} s at resync {args.resync} | {steady_api} |",
             f"| steady state projected to 1 h at resync 10m | {per_hour_at_10m:.0f} calls/h (per-object polling at 1/min: {n * 60}) |",

@@ -61,10 +61,7 @@ mod tests {
     const WINDOW: Duration = Duration::from_secs(2);
 
     /// The next name within `within`, or None.
-    async fn next_within(
-        s: &mut (impl Stream<Item = String> + Unpin),
-        within: Duration,
-    ) -> Option<String> {
+    async fn next_within(s: &mut (impl Stream<Item = String> + Unpin), within: Duration) -> Option<String> {
         tokio::time::timeout(within, s.next()).await.ok().flatten()
     }
 
@@ -78,9 +75,17 @@ mod tests {
         r.mark("b");
         let start = tokio::time::Instant::now();
         assert_eq!(next_within(&mut s, WINDOW * 2).await.as_deref(), Some("a"));
-        assert!(start.elapsed() >= WINDOW, "handed out before the window: {:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= WINDOW,
+            "handed out before the window: {:?}",
+            start.elapsed()
+        );
         assert_eq!(next_within(&mut s, WINDOW * 2).await.as_deref(), Some("b"));
-        assert_eq!(next_within(&mut s, WINDOW * 5).await, None, "each tenant once per batch");
+        assert_eq!(
+            next_within(&mut s, WINDOW * 5).await,
+            None,
+            "each tenant once per batch"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -759,8 +759,14 @@ impl Executor<'_> {
                     return Ok(Outcome::Done);
                 };
                 let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Create) else {
-                    return Ok(step_aside());
+                    // Back when the domains that asked first have had their turn, not every second.
+                    let rate = rt.client.budget().tenant_limit().requests_per_second;
+                    let after = rt
+                        .create_line
+                        .step_aside(self.key, std::time::Instant::now(), rate);
+                    return Ok(Outcome::Deferred(after));
                 };
+                rt.create_line.leave(self.key);
                 // Another domain of the tenant probes a lapsed plan/entitlement refusal right now.
                 if !rt.may_create(plan::CREATE_RETRY) {
                     return Ok(step_aside());

@@ -1,6 +1,7 @@
 //! The tenant side: per-tenant runtime (client, shared domain list) and the `Auth0Tenant` controller.
 
 pub mod access;
+pub mod create_line;
 pub mod decide;
 pub mod lifecycle;
 pub mod namespaces;

@@ -21,6 +21,7 @@ use crate::resources::tenant::AllowedNamespaces;
 use crate::sync::{lock, read, write};
 use crate::telemetry::metrics::Metrics;
 
+use super::create_line::CreateLine;
 use super::snapshot::Snapshot;
 use super::verify_queue::VerifyQueue;
 
@@ -35,6 +36,8 @@ pub struct TenantRuntime {
     pub snapshot: Arc<Snapshot>,
     /// Whose verify goes next (Auth0's verify budget is small).
     pub verify_queue: VerifyQueue,
+    /// Which new domain gets the next place to create.
+    pub create_line: CreateLine,
     /// `spec.resyncInterval` (changed in place).
     resync_interval: RwLock<Duration>,
     /// `spec.allowedNamespaces` (changed in place).
@@ -113,6 +116,7 @@ impl TenantRuntime {
             client,
             snapshot,
             verify_queue,
+            create_line: CreateLine::default(),
             resync_interval: RwLock::new(desired.resync_interval),
             allowed_namespaces: RwLock::new(desired.allowed_namespaces.clone()),
             mtls_aliases_enabled: AtomicBool::new(false),

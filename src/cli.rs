@@ -146,8 +146,8 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_DOMAIN_OPERATOR_LEASE_NAMESPACE")]
     pub lease_namespace: Option<String>,
 
-    /// How many CustomDomains reconcile at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), env = "AUTH0_DOMAIN_OPERATOR_CONCURRENCY")]
+    /// How many CustomDomains reconcile at once, over all tenants (one tenant holds at most 12).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..), env = "AUTH0_DOMAIN_OPERATOR_CONCURRENCY")]
     pub concurrency: u16,
 
     /// Watch only this namespace's CustomDomains (default: all namespaces).
@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(run.dns_recheck_max, Duration::from_secs(20));
         assert_eq!(run.metrics_addr, "0.0.0.0:8080".parse().unwrap());
         assert!(!run.leader_election);
-        assert_eq!(run.concurrency, 16);
+        assert_eq!(run.concurrency, 64);
         assert_eq!(cli.log_format, LogFormat::Text);
     }
 

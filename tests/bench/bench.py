@@ -158,7 +158,7 @@ def main():
     ap.add_argument("--sim-verify-limit", default="20:1", help="verify bucket COUNT:SECONDS (sim and operator)")
     ap.add_argument("--resync", default="30s", help="Auth0Tenant resyncInterval during the run")
     ap.add_argument("--steady-seconds", type=int, default=90)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--dns-batches", type=int, default=1,
                     help="DNS arrives late: publish the records of domain i only at (i*B//N)*interval seconds")

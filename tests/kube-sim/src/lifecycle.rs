@@ -121,15 +121,9 @@ pub fn owners_intact(w: &World, obj: &Value) -> bool {
         return false;
     }
     let namespace = str_at(obj, "/metadata/namespace");
-    let ns_res = ResKey {
-        group: String::new(),
-        plural: "namespaces".into(),
-    };
-    if !namespace.is_empty() {
-        match w.get(&ns_res, &(String::new(), namespace.to_string())) {
-            Some(ns) if ns.pointer("/metadata/deletionTimestamp").is_none() => {}
-            _ => return false,
-        }
+    // `Some(false)`: the namespace exists and is not terminating.
+    if !namespace.is_empty() && w.namespace_state(namespace) != Some(false) {
+        return false;
     }
     let Some(refs) = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array) else {
         return true;

@@ -240,13 +240,13 @@ impl TokenBucket {
         if wait <= max_wait {
             return Ok(self.acquire_as(priority).await);
         }
-        Err(self.promise(priority, wait))
+        let interval = Duration::from_secs_f64(1.0 / self.limit().requests_per_second);
+        Err(self.promise(priority, wait, interval))
     }
 
-    /// Promises a caller of `priority` a time at least `wait` from now and one token after the
+    /// Promises a caller of `priority` a time at least `wait` from now and `interval` after the
     /// last promise made to its priority.
-    fn promise(&self, priority: Priority, wait: Duration) -> Duration {
-        let interval = Duration::from_secs_f64(1.0 / self.limit().requests_per_second);
+    fn promise(&self, priority: Priority, wait: Duration, interval: Duration) -> Duration {
         let now = Instant::now();
         let mut s = lock(&self.state);
         let last = s.promised.get(&priority).copied().unwrap_or(now).max(now);
@@ -417,6 +417,8 @@ struct Share {
     /// The last halving: fifths and halvings are throttled apart, so a fifth just before a 429
     /// does not spare the share its halving.
     last_halving: Option<Instant>,
+    /// Since when answers have shown Auth0's bucket under a quarter with nobody else seen.
+    short_alone_since: Option<Instant>,
 }
 
 /// How the share moves.
@@ -426,8 +428,11 @@ enum Move {
     Fifth,
     /// A 429, a bucket left empty, or another spender appearing.
     Halve,
-    /// Room in Auth0's bucket and nobody else seen.
+    /// Room in Auth0's bucket while someone else spends from it: one small step.
     Grow,
+    /// Room in Auth0's bucket and nobody else seen lately: a larger step, so the rate comes
+    /// back within seconds once the other spender is done.
+    Regain,
 }
 
 /// The lowest share: one eighth of the configured rate.
@@ -436,8 +441,18 @@ const MIN_SHARE: f64 = 0.125;
 const SHARE_CUT_EVERY: Duration = Duration::from_millis(500);
 /// At most one step up per this long.
 const SHARE_GROW_EVERY: Duration = Duration::from_secs(1);
-/// One step up.
+/// One step up while another spender is about.
 const SHARE_GROW_STEP: f64 = 0.05;
+/// One step up with nobody else seen lately.
+const SHARE_REGAIN_STEP: f64 = 0.2;
+/// How long Auth0's bucket may stay under a quarter with nobody else seen before this process
+/// leaves room (cuts its share by a fifth) to find out whether someone is starved: another
+/// spender whose calls all meet an empty bucket gets 429s, which Auth0 does not count, so it
+/// never shows in the answers.
+const PROBE_AFTER: Duration = Duration::from_secs(2);
+/// The smallest Auth0 bucket worth probing: the room a probe leaves is kept in the bucket, and a
+/// bucket of a few tokens (the Free tier's 2) would overflow and lose it.
+const PROBE_MIN_BUCKET: u64 = 20;
 /// The longest a [`Priority::Finish`] call waits inline for the tenant bucket's next token
 /// ([`Budget::reserve_within`]).
 pub const FINISH_WAIT_CAP: Duration = Duration::from_secs(1);
@@ -486,6 +501,44 @@ struct Flights {
     verify: BTreeSet<u64>,
 }
 
+/// Auth0's tenant bucket as it would be if this process were its only spender: refilled at the
+/// whole configured rate (not the share), one token less per call sent. Auth0 reporting less, by
+/// more than timing explains, is another spender, even one spending a steady trickle that never
+/// leaves the local bucket (paced at the share, so always nearly empty) short.
+#[derive(Debug)]
+struct Mirror {
+    tokens: f64,
+    last: Instant,
+    /// Auth0's bucket size, from `x-ratelimit-limit` once an answer carried it.
+    size: Option<f64>,
+}
+
+impl Mirror {
+    fn refill(&mut self, configured: RateLimit, now: Instant) {
+        let size = self.size.unwrap_or_else(|| f64::from(configured.burst));
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * configured.requests_per_second).min(size);
+        self.last = now;
+    }
+
+    /// Takes Auth0's count (`remaining`, plus this process's `later` calls it has not counted
+    /// yet); returns the tokens someone else spent when that is more than `slack`. Smaller gaps
+    /// are kept, not forgotten: a steady trickle adds up until it shows. A count above the
+    /// mirror is not taken: it means calls sent earlier that Auth0 has yet to count, and taking
+    /// it would show them as someone else's once counted.
+    fn follow(&mut self, remaining: f64, later: f64, size: f64, slack: f64) -> f64 {
+        self.size = Some(size);
+        self.tokens = self.tokens.min(size);
+        let auth0 = remaining + later;
+        let gap = self.tokens - auth0;
+        if gap <= slack {
+            return 0.0;
+        }
+        self.tokens = auth0;
+        gap
+    }
+}
+
 /// The whole budget of one tenant.
 #[derive(Debug)]
 pub struct Budget {
@@ -501,6 +554,7 @@ pub struct Budget {
     flights: Mutex<Flights>,
     /// When an answer last showed another spender in the tenant bucket.
     others_seen: Mutex<Option<Instant>>,
+    mirror: Mutex<Mirror>,
 }
 
 impl Budget {
@@ -517,9 +571,15 @@ impl Budget {
                 factor: 1.0,
                 last_change: Instant::now(),
                 last_halving: None,
+                short_alone_since: None,
             }),
             flights: Mutex::new(Flights::default()),
             others_seen: Mutex::new(None),
+            mirror: Mutex::new(Mirror {
+                tokens: f64::from(tenant.sanitized().burst),
+                last: Instant::now(),
+                size: None,
+            }),
         }
     }
 
@@ -532,6 +592,13 @@ impl Budget {
         if is_verify {
             f.verify.insert(seq);
         }
+        drop(f);
+        // Every call, a verify too, spends a tenant token at Auth0.
+        let configured = *lock(&self.configured);
+        let mut m = lock(&self.mirror);
+        m.refill(configured, Instant::now());
+        m.tokens -= 1.0;
+        drop(m);
         InFlight {
             budget: self,
             seq,
@@ -580,6 +647,9 @@ impl Budget {
                 Move::Fifth if since >= SHARE_CUT_EVERY || s.factor >= 1.0 => (s.factor * 0.8).max(MIN_SHARE),
                 Move::Grow if s.factor < 1.0 && since >= SHARE_GROW_EVERY => {
                     (s.factor + SHARE_GROW_STEP).min(1.0)
+                }
+                Move::Regain if s.factor < 1.0 && since >= SHARE_GROW_EVERY => {
+                    (s.factor + SHARE_REGAIN_STEP).min(1.0)
                 }
                 _ => return,
             };
@@ -655,7 +725,13 @@ impl Budget {
         if wait.max(bucket) > max_wait {
             // Only the tenant bucket spreads its promises; a pause ends for everyone at once.
             return Err(if bucket > max_wait {
-                self.tenant.promise(priority, bucket.max(wait))
+                // Spread at the configured rate, not the share: promises outlive the share they
+                // were made at, and a cut share (another spender about) would otherwise leave a
+                // line of callers due back long after the share has grown again, with the
+                // bucket idle meanwhile. Coming back early only costs another look.
+                let c = *lock(&self.configured);
+                let interval = Duration::from_secs_f64(1.0 / c.requests_per_second);
+                self.tenant.promise(priority, bucket.max(wait), interval)
             } else {
                 at_least_a_millisecond(wait)
             });
@@ -680,7 +756,9 @@ impl Budget {
     /// is missing. Returns the pause applied.
     ///
     /// The local bucket is emptied too (less the calls still in flight): what it held was not
-    /// there at Auth0, and both refill alike during the pause.
+    /// there at Auth0. The tenant's stays empty through the pause: what Auth0 refills meanwhile
+    /// may go to another spender, and a whole pause's tokens spent at once as it ends is the
+    /// burst that meets the other spender's calls in an empty bucket again.
     pub fn on_429(
         &self,
         scope: Scope,
@@ -694,9 +772,14 @@ impl Budget {
         let owed = -f64::from(flight.later(scope));
         match scope {
             Scope::Tenant => {
-                self.tenant.sync_down(owed, 0.0);
-                self.tenant_pause.extend(d);
                 self.change_share(Move::Halve);
+                let refilled = self.tenant.limit().requests_per_second * d.as_secs_f64();
+                self.tenant.sync_down(owed - refilled, 0.0);
+                // Auth0 is empty: the mirror starts again from there (a 429 was not counted).
+                let mut m = lock(&self.mirror);
+                m.tokens = m.tokens.min(-owed);
+                drop(m);
+                self.tenant_pause.extend(d);
             }
             Scope::Verify => {
                 self.verify.sync_down(owed, 0.0);
@@ -760,6 +843,8 @@ impl Budget {
             );
         }
         if scope == Scope::Tenant {
+            let spent = self.follow_mirror(remaining, limit, in_flight, flight.sent, now);
+            let removed = removed.max(spent);
             if removed > 0.0 {
                 *lock(&self.others_seen) = Some(now);
             }
@@ -769,13 +854,36 @@ impl Budget {
             // Another spender appearing halves the share at once: two processes that were each
             // given the whole budget then add up to it, before either can overrun Auth0 (verify
             // answers show only verify's bucket, so the tenant bucket may go unseen for a while).
+            // Shared, the share grows a step a second while the bucket holds at least a quarter
+            // and is cut by a fifth under that (the others do the same, each seeing the same
+            // bucket), so the spenders together settle on what Auth0 refills, and on equal
+            // shares: they grow alike and are cut in proportion (additive increase,
+            // multiplicative decrease). The bucket stays above empty and below full, so none
+            // of the refill is lost.
+            // Another spender appearing while the bucket is low halves the share at once (two
+            // processes that were each given the whole budget then add up to it); appearing in
+            // a healthy bucket changes nothing yet (a spender that went quiet and came back).
             let others = sharing || removed > 0.0;
-            if (removed > 0.0 && !sharing) || (remaining == 0 && others) {
+            let short = remaining.saturating_mul(4) < limit;
+            if !short || others {
+                lock(&self.share).short_alone_since = None;
+            }
+            if others && (remaining == 0 || (short && !sharing)) {
                 self.change_share(Move::Halve);
-            } else if low && others {
+            } else if others && short {
                 self.change_share(Move::Fifth);
-            } else if remaining.saturating_mul(2) >= limit && !sharing && removed == 0.0 {
+            } else if short && limit >= PROBE_MIN_BUCKET {
+                if self.short_alone_for(now) >= PROBE_AFTER {
+                    self.change_share(Move::Fifth);
+                    lock(&self.share).short_alone_since = Some(now);
+                }
+            } else if others {
                 self.change_share(Move::Grow);
+            } else if !short {
+                // Nobody about and room left: a probe's room was not taken, or the spender who
+                // was about is done. Regaining from a quarter (not a half) keeps what a probe
+                // leaves unspent in Auth0's bucket to about a quarter of it.
+                self.change_share(Move::Regain);
             }
         }
         if !low {
@@ -796,6 +904,34 @@ impl Budget {
         d
     }
 
+    /// How long answers have shown Auth0's bucket short with nobody else seen (from now on, if
+    /// this is the first such answer).
+    fn short_alone_for(&self, now: Instant) -> Duration {
+        let mut s = lock(&self.share);
+        now.saturating_duration_since(*s.short_alone_since.get_or_insert(now))
+    }
+
+    /// Follows Auth0's tenant count in the [`Mirror`]; returns the tokens someone else spent
+    /// (0 when the gap is within what timing, rounding and reordering explain).
+    fn follow_mirror(&self, remaining: u64, limit: u64, later: u32, sent: Instant, now: Instant) -> f64 {
+        let configured = *lock(&self.configured);
+        let mut m = lock(&self.mirror);
+        m.refill(configured, now);
+        // Auth0 counted somewhere between the send and now; one token for its rounding down;
+        // and the margin for answers that arrive out of order.
+        let refilled = configured.requests_per_second * now.saturating_duration_since(sent).as_secs_f64();
+        let slack = 1.0 + refilled + (limit as f64 / 20.0).max(1.0);
+        let spent = m.follow(remaining as f64, f64::from(later), limit as f64, slack);
+        if spent > 0.0 {
+            tracing::debug!(
+                remaining,
+                spent,
+                "Auth0's tenant bucket holds less than this process alone would have left: another spender"
+            );
+        }
+        spent
+    }
+
     /// Remaining pause of the tenant (for tests and diagnostics).
     pub fn tenant_paused_for(&self) -> Duration {
         self.tenant_pause.remaining()
@@ -806,6 +942,10 @@ impl Budget {
         self.verify_pause.remaining()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod two_spenders;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1205,7 +1345,8 @@ mod tests {
         // Alone, Auth0's bucket keeps the margin this process holds back: after spending its
         // 38, an answer with 2 left changes nothing.
         for _ in 0..38 {
-            budget.tenant.acquire().await;
+            budget.acquire(false, Priority::Finish).await;
+            drop(budget.sending(false));
         }
         budget.observe(Scope::Tenant, &answer(2), &budget.sending(false));
         assert_eq!(budget.tenant_share(), 1.0);
@@ -1250,14 +1391,14 @@ mod tests {
             20.0,
             "the configured rate is kept"
         );
-        // A half-full bucket: one step back per second, no faster.
+        // A half-full bucket and nobody else seen: a fifth of the rate back per second, no faster.
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
         assert!((budget.tenant_share() - 0.25).abs() < 1e-9);
         tokio::time::advance(SHARE_GROW_EVERY).await;
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
         assert!(
-            (budget.tenant_share() - 0.3).abs() < 1e-9,
+            (budget.tenant_share() - 0.45).abs() < 1e-9,
             "{}",
             budget.tenant_share()
         );
@@ -1287,21 +1428,21 @@ mod tests {
     async fn tokens_someone_else_spent_are_not_spent_again() {
         let budget = twenty_per_second_burst_40();
         let waits = |budget: &Budget| budget.tenant.expected_wait(Priority::Finish);
-        // Two of this process's calls still on their way when the first answer says 12 left:
-        // 12 - 2 in flight - 2 of margin = 8 tokens to spend, not 38. Someone else appeared,
-        // so the share is halved at once.
+        // Two of this process's calls still on their way when the first answer says 8 left:
+        // 8 - 2 in flight - 2 of margin = 4 tokens to spend, not 38. Someone else appeared and
+        // the bucket is under a quarter, so the share is halved at once.
         let first = budget.sending(false);
         let _second = budget.sending(false);
         let _third = budget.sending(false);
-        budget.observe(Scope::Tenant, &answer(12), &first);
+        budget.observe(Scope::Tenant, &answer(8), &first);
         drop(first);
         assert_eq!(budget.tenant_share(), 0.5);
-        for _ in 0..8 {
+        for _ in 0..4 {
             assert_eq!(waits(&budget), Duration::ZERO);
             budget.tenant.acquire().await;
         }
-        assert!(waits(&budget) > Duration::ZERO, "the 9th waits for a refill");
-        // Under a tenth left while the other spender is about: the two together still take
+        assert!(waits(&budget) > Duration::ZERO, "the 5th waits for a refill");
+        // Under a quarter left while the other spender is about: the two together still take
         // more than Auth0 refills, so this one's share is cut by a fifth.
         tokio::time::advance(SHARE_CUT_EVERY).await;
         budget.observe(Scope::Tenant, &answer(3), &budget.sending(false));
@@ -1310,18 +1451,70 @@ mod tests {
             "{}",
             budget.tenant_share()
         );
-        // The same low count long after the last sighting, with this process's own bucket spent
-        // too, is its own doing.
-        tokio::time::advance(OTHERS_FRESH + SHARE_CUT_EVERY).await;
-        while waits(&budget).is_zero() {
-            budget.tenant.acquire().await;
-        }
-        budget.observe(Scope::Tenant, &answer(3), &budget.sending(false));
+        // At least a quarter while the other spender is about: a twentieth back per second.
+        tokio::time::advance(SHARE_GROW_EVERY).await;
+        budget.observe(Scope::Tenant, &answer(15), &budget.sending(false));
+        budget.observe(Scope::Tenant, &answer(15), &budget.sending(false));
         assert!(
-            (budget.tenant_share() - 0.4).abs() < 1e-9,
+            (budget.tenant_share() - 0.45).abs() < 1e-9,
             "{}",
             budget.tenant_share()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_sent_away_at_a_cut_share_are_spread_at_the_configured_rate() {
+        let budget = twenty_per_second_burst_40();
+        budget.change_share(Move::Halve);
+        tokio::time::advance(SHARE_CUT_EVERY).await;
+        budget.change_share(Move::Halve);
+        assert!(
+            (budget.tenant_share() - 0.25).abs() < 1e-9,
+            "{}",
+            budget.tenant_share()
+        );
+        while budget
+            .reserve_within(false, Priority::Start, Duration::ZERO)
+            .await
+            .is_ok()
+        {}
+        let mut last = Duration::ZERO;
+        for i in 0..10 {
+            let after = budget
+                .reserve_within(false, Priority::Start, Duration::ZERO)
+                .await
+                .unwrap_err();
+            if i > 0 {
+                // A twentieth of a second apart (20 per second configured), not a fifth (the
+                // 5 per second the share allows now): the share may grow before they are due.
+                let gap = after - last;
+                assert!(
+                    gap >= Duration::from_millis(49) && gap <= Duration::from_millis(51),
+                    "{gap:?}"
+                );
+            }
+            last = after;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_steady_trickle_from_someone_else_adds_up_until_it_shows() {
+        let budget = twenty_per_second_burst_40();
+        // Each answer is a token short of what this process alone would see: within the slack
+        // one by one, but the gap adds up and shows by the fourth answer or so.
+        let mut left = 40;
+        for i in 0..10 {
+            budget.acquire(false, Priority::Finish).await;
+            let call = budget.sending(false);
+            left -= 2;
+            budget.observe(Scope::Tenant, &answer(left), &call);
+            if i < 2 {
+                assert_eq!(budget.tenant_share(), 1.0, "answer {i}");
+            }
+        }
+        assert!(lock(&budget.others_seen).is_some(), "another spender seen");
+        // Seen in a healthy bucket: nothing to cut yet.
+        assert_eq!(budget.tenant_share(), 1.0);
     }
 
     #[test]

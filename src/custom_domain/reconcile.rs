@@ -1387,7 +1387,7 @@ async fn sync_children(
         .get(&ObjectRef::new(&cd.spec.tenant_ref.name))
         .map(|t| t.spec.allowed_cluster_issuers.clone())
         .unwrap_or_default();
-    let report = children::sync(&ctx.client, cd, seen.as_ref().map(|s| &s.domain), &issuers).await;
+    let report = children::sync(&ctx.client, cd, seen.as_ref().map(|s| &*s.domain), &issuers).await;
     let Some(cond) = report.condition(cd.metadata.generation, Timestamp::now()) else {
         status.conditions.retain(|c| c.type_ != children::CONDITION_TYPE);
         return;

@@ -1,6 +1,7 @@
 //! Pure tenant-wide decisions: which default domain to apply (and what to say about it), and
 //! whether the domain count has reached the plan's entitlement. No I/O, so table-tested.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth0::types::{CustomDomain, DomainStatus};
@@ -12,7 +13,7 @@ use crate::resources::conditions::Reason;
 pub const TENANT_FACT_TTL: Duration = Duration::from_secs(3600);
 
 /// The custom domain the tenant's list marks `is_default`, if any.
-pub fn listed_default(domains: &[CustomDomain]) -> Option<&str> {
+pub fn listed_default(domains: &[Arc<CustomDomain>]) -> Option<&str> {
     domains.iter().find(|d| d.is_default).map(|d| d.domain.as_str())
 }
 
@@ -53,7 +54,7 @@ pub struct DefaultDecision {
 pub fn decide_default(
     wanted: Option<&str>,
     current: Option<&str>,
-    domains: &[CustomDomain],
+    domains: &[Arc<CustomDomain>],
 ) -> DefaultDecision {
     let verified = domains.iter().filter(|d| d.status == DomainStatus::Ready).count();
     let decision = |set: Option<String>, ok: bool, reason: Reason, message: String| DefaultDecision {
@@ -152,14 +153,15 @@ pub fn entitlement_warning(total: u32, entitlement: u32) -> Option<String> {
 mod read_tests {
     use super::*;
 
-    fn listed(default: Option<&str>) -> Vec<CustomDomain> {
+    fn listed(default: Option<&str>) -> Vec<Arc<CustomDomain>> {
         ["a.example.com", "b.example.com"]
             .iter()
             .map(|d| {
-                serde_json::from_value(serde_json::json!({
+                serde_json::from_value::<CustomDomain>(serde_json::json!({
                     "custom_domain_id": format!("cd_{d}"), "domain": d, "status": "ready",
                     "type": "self_managed_certs", "is_default": Some(*d) == default,
                 }))
+                .map(Arc::new)
                 .unwrap_or_else(|e| panic!("{e}"))
             })
             .collect()
@@ -208,7 +210,7 @@ mod read_tests {
 mod tests {
     use super::*;
 
-    fn domain(name: &str, status: DomainStatus) -> CustomDomain {
+    fn domain(name: &str, status: DomainStatus) -> Arc<CustomDomain> {
         let mut d: CustomDomain = serde_json::from_value(serde_json::json!({
             "custom_domain_id": format!("cd_{:0>16}", name.len()),
             "domain": name,
@@ -216,7 +218,7 @@ mod tests {
         }))
         .unwrap();
         d.status = status;
-        d
+        Arc::new(d)
     }
 
     #[test]
@@ -229,7 +231,7 @@ mod tests {
         type Case<'a> = (
             Option<&'a str>,
             Option<&'a str>,
-            Vec<CustomDomain>,
+            Vec<Arc<CustomDomain>>,
             Option<&'a str>,
             bool,
             Reason,

@@ -77,7 +77,7 @@ pub struct TenantInput<'a> {
     /// The credentials.
     pub access: &'a Access,
     /// The tenant's domains, once its list has been read.
-    pub domains: Option<&'a [auth0::types::CustomDomain]>,
+    pub domains: Option<&'a [std::sync::Arc<auth0::types::CustomDomain>]>,
     /// The runtime's memory.
     pub memory: &'a Memory,
     /// Answers of the steps run so far.
@@ -202,7 +202,11 @@ pub fn plan(input: &TenantInput<'_>) -> TenantPlan {
 
 /// The default domain: read it (unless the list's `is_default` flags answer for free), decide,
 /// set it when the spec asks for another. False while a failure wants an early re-check.
-fn plan_default(input: &TenantInput<'_>, domains: &[auth0::types::CustomDomain], b: &mut Builder) -> bool {
+fn plan_default(
+    input: &TenantInput<'_>,
+    domains: &[std::sync::Arc<auth0::types::CustomDomain>],
+    b: &mut Builder,
+) -> bool {
     let listed = listed_default(domains);
     let remembered = match (&input.answers.default_read, &input.memory.default_read) {
         (None, Some((value, age))) if !must_read_default(Some((value.as_deref(), *age)), listed) => {
@@ -472,7 +476,7 @@ fn refusal(reason: Reason, message: impl Into<String>) -> Refusal {
 }
 
 /// Domains per `status.state` spelling ([`crate::telemetry::metrics::DOMAIN_STATES`]), for the gauge.
-pub fn metric_states(domains: &[auth0::types::CustomDomain]) -> Vec<(&'static str, i64)> {
+pub fn metric_states(domains: &[std::sync::Arc<auth0::types::CustomDomain>]) -> Vec<(&'static str, i64)> {
     let mut by_state: std::collections::BTreeMap<&'static str, i64> = std::collections::BTreeMap::new();
     for d in domains {
         let state = match d.status {
@@ -490,7 +494,7 @@ pub fn metric_states(domains: &[auth0::types::CustomDomain]) -> Vec<(&'static st
 }
 
 /// Counts the tenant's domains by state (the gauge's classification, folded into status buckets).
-pub fn count(domains: &[auth0::types::CustomDomain]) -> DomainCounts {
+pub fn count(domains: &[std::sync::Arc<auth0::types::CustomDomain>]) -> DomainCounts {
     let mut c = DomainCounts::default();
     for (state, n) in metric_states(domains) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);

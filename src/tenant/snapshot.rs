@@ -7,7 +7,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -18,8 +18,10 @@ use crate::auth0::{Error, TenantClient, types::CustomDomain};
 /// A domain and when this copy of it was read.
 #[derive(Clone, Debug)]
 pub struct Seen {
-    /// The domain as Auth0 returned it (never with its `cname_api_key`).
-    pub domain: CustomDomain,
+    /// The domain as Auth0 returned it (never with its `cname_api_key`). Shared: the tenant
+    /// controller reads every domain of the tenant on each pass, and at ten tenants of 1,000
+    /// domains copies of them were the operator's largest allocation.
+    pub domain: Arc<CustomDomain>,
     /// When it was read: the LIST's start, or the time of the write/GET that returned it.
     pub at: Timestamp,
 }
@@ -78,7 +80,7 @@ impl Snapshot {
     }
 
     /// Every domain, in no particular order.
-    pub fn all(&self) -> Vec<CustomDomain> {
+    pub fn all(&self) -> Vec<Arc<CustomDomain>> {
         self.lock().by_domain.values().map(|s| s.domain.clone()).collect()
     }
 
@@ -104,7 +106,7 @@ impl Snapshot {
         let mut s = self.lock();
         s.touched.insert(domain.domain.clone(), Instant::now());
         let seen = Seen {
-            domain,
+            domain: Arc::new(domain),
             at: Timestamp::now(),
         };
         s.by_domain.insert(seen.domain.domain.clone(), seen);
@@ -142,7 +144,13 @@ impl Snapshot {
             .into_iter()
             .map(|mut domain| {
                 domain.cname_api_key = None;
-                (domain.domain.clone(), Seen { domain, at })
+                (
+                    domain.domain.clone(),
+                    Seen {
+                        domain: Arc::new(domain),
+                        at,
+                    },
+                )
             })
             .collect();
         // Local writes newer than the LIST request win over what the LIST saw.

@@ -26,11 +26,12 @@ fn tenant(extra: serde_json::Value) -> Auth0Tenant {
     .unwrap()
 }
 
-fn domain(name: &str, status: &str, is_default: bool) -> auth0::types::CustomDomain {
-    serde_json::from_value(serde_json::json!({
+fn domain(name: &str, status: &str, is_default: bool) -> std::sync::Arc<auth0::types::CustomDomain> {
+    serde_json::from_value::<auth0::types::CustomDomain>(serde_json::json!({
         "custom_domain_id": format!("cd_{name}"), "domain": name, "status": status,
         "type": "self_managed_certs", "is_default": is_default,
     }))
+    .map(std::sync::Arc::new)
     .unwrap()
 }
 
@@ -54,7 +55,7 @@ fn refused(reason: Reason, message: &str) -> Refusal {
 struct Case {
     tenant: Auth0Tenant,
     access: Access,
-    domains: Option<Vec<auth0::types::CustomDomain>>,
+    domains: Option<Vec<std::sync::Arc<auth0::types::CustomDomain>>>,
     memory: Memory,
     answers: Answers,
     hold: Option<&'static str>,

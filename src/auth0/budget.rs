@@ -796,9 +796,12 @@ impl Budget {
     ///   to Auth0's count, so two processes never both spend the same tokens in a burst. While
     ///   another spender has been seen in the last [`OTHERS_FRESH`], the margin is a tenth of
     ///   Auth0's bucket, which absorbs two processes spending the last tokens at once.
-    /// - **Share.** Another spender appearing, or a tenant bucket left empty while it is about,
-    ///   halves the share (as a 429 does); a bucket under a tenth while it is about cuts it by a
-    ///   fifth; one at least half full grows it back while nobody else is.
+    /// - **Others.** Auth0 holding less than the [`Mirror`] (this process alone) would, by more
+    ///   than timing explains, is another spender too.
+    /// - **Share.** With another spender about: halved when it appears in a bucket under a
+    ///   quarter and on an empty bucket (as on a 429), cut by a fifth under a quarter, grown a
+    ///   step a second otherwise. Alone: grown back faster while the bucket holds a quarter, and
+    ///   cut by a fifth after [`PROBE_AFTER`] under a quarter (a probe for a starved spender).
     /// - **Low water.** With under a tenth left, the next call waits for one token to refill at
     ///   this process's share of the rate. `x-ratelimit-reset` is when the bucket is *full*
     ///   again, so one token takes `(reset - now) / (limit - remaining)` (never shorter than the

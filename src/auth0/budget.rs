@@ -97,10 +97,21 @@ struct BucketState {
 
 impl BucketState {
     fn refill(&mut self, limit: RateLimit, cap: f64, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * limit.requests_per_second).min(cap);
-        self.last = now;
+        top_up(
+            &mut self.tokens,
+            &mut self.last,
+            limit.requests_per_second,
+            cap,
+            now,
+        );
     }
+}
+
+/// Adds what `rate` refilled since `last` (up to `cap`) and moves `last` to `now`.
+fn top_up(tokens: &mut f64, last: &mut Instant, rate: f64, cap: f64, now: Instant) {
+    let elapsed = now.saturating_duration_since(*last).as_secs_f64();
+    *tokens = (*tokens + elapsed * rate).min(cap);
+    *last = now;
 }
 
 /// A token bucket whose waiters are served by [`Priority`], then in arrival order. A waiter
@@ -516,9 +527,13 @@ struct Mirror {
 impl Mirror {
     fn refill(&mut self, configured: RateLimit, now: Instant) {
         let size = self.size.unwrap_or_else(|| f64::from(configured.burst));
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * configured.requests_per_second).min(size);
-        self.last = now;
+        top_up(
+            &mut self.tokens,
+            &mut self.last,
+            configured.requests_per_second,
+            size,
+            now,
+        );
     }
 
     /// Takes Auth0's count (`remaining`, plus this process's `later` calls it has not counted
@@ -851,21 +866,19 @@ impl Budget {
             if removed > 0.0 {
                 *lock(&self.others_seen) = Some(now);
             }
-            // An empty or low bucket while someone else is spending means the two together take
-            // more than Auth0 refills. Alone, a low count is this process's own doing (at the
-            // Free tier's burst of 2, Auth0 rounding down shows 0 now and then).
-            // Another spender appearing halves the share at once: two processes that were each
-            // given the whole budget then add up to it, before either can overrun Auth0 (verify
-            // answers show only verify's bucket, so the tenant bucket may go unseen for a while).
+            // Another spender appearing while the bucket is under a quarter halves the share at
+            // once: two processes that were each given the whole budget then add up to it before
+            // either overruns Auth0 (verify answers show only verify's bucket, so the tenant
+            // bucket may go unseen for a while). Appearing in a healthy bucket changes nothing
+            // yet (a spender that went quiet and came back).
             // Shared, the share grows a step a second while the bucket holds at least a quarter
             // and is cut by a fifth under that (the others do the same, each seeing the same
             // bucket), so the spenders together settle on what Auth0 refills, and on equal
             // shares: they grow alike and are cut in proportion (additive increase,
             // multiplicative decrease). The bucket stays above empty and below full, so none
             // of the refill is lost.
-            // Another spender appearing while the bucket is low halves the share at once (two
-            // processes that were each given the whole budget then add up to it); appearing in
-            // a healthy bucket changes nothing yet (a spender that went quiet and came back).
+            // Alone, a short bucket is this process's own doing, unless someone starved shows
+            // up when it leaves room (the probe); the Free tier's bucket of 2 is never probed.
             let others = sharing || removed > 0.0;
             let short = remaining.saturating_mul(4) < limit;
             if !short || others {
@@ -876,9 +889,8 @@ impl Budget {
             } else if others && short {
                 self.change_share(Move::Fifth);
             } else if short && limit >= PROBE_MIN_BUCKET {
-                if self.short_alone_for(now) >= PROBE_AFTER {
+                if self.probe_due(now) {
                     self.change_share(Move::Fifth);
-                    lock(&self.share).short_alone_since = Some(now);
                 }
             } else if others {
                 self.change_share(Move::Grow);
@@ -907,11 +919,17 @@ impl Budget {
         d
     }
 
-    /// How long answers have shown Auth0's bucket short with nobody else seen (from now on, if
-    /// this is the first such answer).
-    fn short_alone_for(&self, now: Instant) -> Duration {
+    /// Whether answers have shown Auth0's bucket short with nobody else seen for
+    /// [`PROBE_AFTER`] (counting from now if this is the first such answer); when they have, the
+    /// next probe is counted from now.
+    fn probe_due(&self, now: Instant) -> bool {
         let mut s = lock(&self.share);
-        now.saturating_duration_since(*s.short_alone_since.get_or_insert(now))
+        let since = *s.short_alone_since.get_or_insert(now);
+        let due = now.saturating_duration_since(since) >= PROBE_AFTER;
+        if due {
+            s.short_alone_since = Some(now);
+        }
+        due
     }
 
     /// Follows Auth0's tenant count in the [`Mirror`]; returns the tokens someone else spent

@@ -108,12 +108,20 @@ for crd in "$ROOT"/crds/*.yaml; do
 done
 if compgen -G "$ROOT/crds/*.yaml" >/dev/null; then
     expect_ok "delete project CRDs" delete -f "$ROOT/crds/" --wait=true
+    # kube-apiserver drops a deleted CRD's OpenAPI a moment after the object is gone. Waiting for
+    # that here (outside the recorded sequence) keeps the wait below from passing on the old
+    # document and the explain after it from landing in the gap between removal and republishing.
+    for _ in $(seq 1 100); do "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 || break; sleep 0.1; done
     expect_ok "re-apply test CRD" apply -f "$FIX/crd-customdomain.yaml"
     expect_ok "wait CRD Established again" wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=10s
 fi
 # kube-apiserver publishes a CRD's OpenAPI a moment after Established (kube-sim at once): wait for
 # it here, outside the recorded sequence, so compare.py sees the same explain on both servers.
-for _ in $(seq 1 100); do "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+    "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 \
+        && "$KUBECTL" explain acd.spec --recursive >/dev/null 2>&1 && break
+    sleep 0.1
+done
 expect_ok "explain" explain customdomain.spec.domain
 has "Lower-case FQDN served by Auth0. Immutable." "explain shows field description"
 expect_ok "explain recursive" explain acd.spec --recursive

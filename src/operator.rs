@@ -347,9 +347,6 @@ fn watch_tenants(client: &Client, shared: &Shared) -> Watched<Auth0Tenant> {
     Watched { store, changes }
 }
 
-/// The annotation client-side `kubectl apply` keeps its copy of the manifest in.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
 fn watch_custom_domains(args: &RunArgs, client: &Client, shared: &Shared) -> Watched<CustomDomain> {
     let resource = ApiResource::erase::<CustomDomain>(&());
     let api: Api<DynamicObject> = match &args.namespace {
@@ -364,16 +361,8 @@ fn watch_custom_domains(args: &RunArgs, client: &Client, shared: &Shared) -> Wat
         shared.report("CustomDomain", resource.clone()),
     )
     .default_backoff()
-    // managedFields are a third of a CustomDomain, and `kubectl apply`'s last-applied copy of
-    // the whole manifest is most of the rest; nothing here reads either (a change to the
-    // manifest shows in `generation`). At 10,000 domains the store is among the operator's
-    // largest allocations.
-    .modify(|cd| {
-        cd.managed_fields_mut().clear();
-        if let Some(a) = cd.metadata.annotations.as_mut() {
-            a.remove(LAST_APPLIED);
-        }
-    })
+    // Only what reconciles read is kept: the store is the operator's largest allocation.
+    .modify(crate::custom_domain::store::trim)
     .reflect(writer)
     .applied_objects()
     .predicate_filter(trigger::relevant_change, PredicateConfig::default())

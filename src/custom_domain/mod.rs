@@ -6,6 +6,7 @@ pub mod escrow;
 pub mod plan;
 pub mod reconcile;
 pub mod secret;
+pub mod store;
 pub mod trigger;
 
 pub use crate::names::{CUSTOM_DOMAIN_FINALIZER as FINALIZER, MANAGER};

@@ -3,8 +3,8 @@
 //! The operator's own status writes (and its finalizer) are echoed back by the watch; reconciling
 //! on each echo re-reads the Secret and DNS for nothing, and at 1,000 domains those echoes take
 //! reconcile slots from domains that have Auth0 work to do. Only what a person or another
-//! controller changes matters: the spec (`generation`), deletion, labels and annotations (adopt,
-//! recreate-on-key-loss). Everything else is caught by the planned requeue. A tenant's health
+//! controller changes matters: the spec (`generation`), deletion and the operator's own annotations
+//! (adopt, recreate-on-key-loss; the store keeps no others, see [`super::store`]). Everything else is caught by the planned requeue. A tenant's health
 //! flip wakes that tenant's domains ([`of_tenant`]), and no others.
 
 use std::collections::hash_map::DefaultHasher;
@@ -34,7 +34,6 @@ pub fn relevant_change(cd: &CustomDomain) -> Option<u64> {
         .as_ref()
         .map(|t| t.0.as_second())
         .hash(&mut h);
-    cd.labels().hash(&mut h);
     cd.annotations().hash(&mut h);
     Some(h.finish())
 }

@@ -107,6 +107,31 @@ struct Memory {
     duplicate_of_generation: Option<i64>,
 }
 
+impl Memory {
+    /// Whether this remembers nothing (what a missing entry means).
+    fn is_blank(&self) -> bool {
+        // Destructured so that a new field cannot be forgotten here.
+        let Memory {
+            attempts,
+            pending_key,
+            key_write_error,
+            escrowed,
+            escrow_checked_at,
+            failures,
+            last_dns_miss,
+            duplicate_of_generation,
+        } = self;
+        *attempts == Attempts::default()
+            && pending_key.is_none()
+            && key_write_error.is_none()
+            && escrowed.is_none()
+            && escrow_checked_at.is_none()
+            && *failures == 0
+            && last_dns_miss.is_none()
+            && duplicate_of_generation.is_none()
+    }
+}
+
 /// A one-time key from verify that is not yet in its Secret, with all a write needs, so it can be
 /// handed over without a reconcile (leader step-down, shutdown).
 #[derive(Clone)]
@@ -144,7 +169,7 @@ pub struct Context {
     /// Names a tenant whose domain count changed (a create or delete here), so its status follows
     /// within seconds instead of at its next resync. Unset: nobody listens.
     pub tenant_changed: Option<Arc<crate::tenant::recount::Recounts>>,
-    memory: Mutex<HashMap<(String, String), Memory>>,
+    memory: Memories,
 }
 
 impl Context {
@@ -173,7 +198,7 @@ impl Context {
             cluster_id,
             escrow_namespace: None,
             tenant_changed: None,
-            memory: Mutex::default(),
+            memory: Memories::default(),
         }
     }
 
@@ -185,12 +210,41 @@ impl Context {
     }
 
     fn with_memory<T>(&self, key: &(String, String), f: impl FnOnce(&mut Memory) -> T) -> T {
-        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        f(m.entry(key.clone()).or_default())
+        self.memory.with(key, f)
     }
 
     fn forget(&self, key: &(String, String)) {
-        self.memory.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.memory.lock().remove(key);
+    }
+}
+
+/// The controller's [`Memory`] of each resource, by namespace and name.
+#[derive(Default)]
+struct Memories(Mutex<HashMap<(String, String), Memory>>);
+
+impl Memories {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Memory>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on `key`'s memory. An entry left blank is dropped: a Ready domain with nothing
+    /// pending remembers nothing, so 10,000 of them cost no memory here (a kept blank entry was
+    /// half a kilobyte).
+    fn with<T>(&self, key: &(String, String), f: impl FnOnce(&mut Memory) -> T) -> T {
+        let mut m = self.lock();
+        if let Some(entry) = m.get_mut(key) {
+            let out = f(entry);
+            if entry.is_blank() {
+                m.remove(key);
+            }
+            return out;
+        }
+        let mut entry = Memory::default();
+        let out = f(&mut entry);
+        if !entry.is_blank() {
+            m.insert(key.clone(), entry);
+        }
+        out
     }
 }
 
@@ -1167,7 +1221,7 @@ pub struct HandOver {
 /// is up (docs/design.md#key-safety).
 pub async fn hand_over_keys(ctx: &Context, within: Duration) -> HandOver {
     let held: Vec<(HeldKey, bool)> = {
-        let memory = ctx.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let memory = ctx.memory.lock();
         memory
             .values()
             .filter_map(|m| m.pending_key.clone().map(|h| (h, m.escrowed.is_some())))
@@ -1427,8 +1481,23 @@ pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Ac
 
 #[cfg(test)]
 mod tests {
-    use super::{failure_backoff, requeue_within_list_life, scrub};
+    use super::{Memories, failure_backoff, requeue_within_list_life, scrub};
     use std::time::Duration;
+
+    #[test]
+    fn a_domain_with_nothing_to_remember_holds_no_entry() {
+        let memories = Memories::default();
+        let key = ("shop".to_owned(), "login".to_owned());
+        // Read-only use (a Ready domain's reconcile) makes no entry.
+        assert_eq!(memories.with(&key, |m| m.failures), 0);
+        assert!(memories.lock().is_empty());
+        memories.with(&key, |m| m.failures = 2);
+        assert_eq!(memories.with(&key, |m| m.failures), 2, "a counter is kept");
+        memories.with(&key, |m| m.failures = 0);
+        assert!(memories.lock().is_empty(), "an entry back to blank is dropped");
+        memories.with(&key, |m| m.attempts.verifies = 1);
+        assert_eq!(memories.lock().len(), 1);
+    }
 
     #[test]
     fn failure_backoff_doubles_from_two_seconds_to_about_five_minutes() {

@@ -101,7 +101,10 @@ async fn self_managed_lifecycle_over_https() {
         .unwrap();
     assert_eq!(d.status, DomainStatus::PendingVerification);
     assert!(d.cname_api_key.is_none());
-    assert_eq!(d.domain_metadata["k8s_owner"], "cluster/ns/login.example.com");
+    assert_eq!(
+        d.domain_metadata.get("k8s_owner").map(String::as_str),
+        Some("cluster/ns/login.example.com")
+    );
     let method = &d.verification_methods()[0];
     assert_eq!(method.name, VerificationMethodName::Txt);
 

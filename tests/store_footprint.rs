@@ -1,11 +1,12 @@
-//! What one Ready `CustomDomain` costs in the operator's store, measured with a counting
-//! allocator (dhat): at 10,000 domains the store is the operator's largest allocation, so its
-//! per-object size is held to a budget here. `cargo test --test store_footprint -- --nocapture`
+//! What one Ready `CustomDomain` costs in the operator's store, and one Auth0 domain in a tenant's
+//! snapshot, measured with a counting allocator (dhat): at 10,000 domains these are the operator's
+//! largest allocations, so their per-object sizes are held to budgets here. `cargo test --test store_footprint -- --nocapture`
 //! prints the figures.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
+use auth0_domain_operator::auth0::types as wire;
 use auth0_domain_operator::custom_domain::store;
 use auth0_domain_operator::resources::CustomDomain;
 
@@ -16,19 +17,23 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 /// last-applied annotation, an Argo CD tracking annotation and three managedFields entries.
 const READY: &str = include_str!("fixtures/store/ready-self-managed.json");
 
-/// Heap bytes and allocations one stored object holds (the mean over 1,000 copies).
-fn held_per_object(trim: bool) -> (usize, usize) {
+/// A Ready self-managed domain as Auth0 lists it, with the operator's ownership marker.
+const AUTH0_READY: &str = r#"{"custom_domain_id": "cd_iIbzL46jkFFkSuXf", "domain": "d0001.shop.example.com",
+  "primary": false, "is_default": false, "status": "ready", "type": "self_managed_certs",
+  "origin_domain_name": "shop-cd-iibzl46jkffksuxf.edge.tenants.us.auth0.com",
+  "verification": {"methods": [{"name": "TXT", "record": "9a67bfdc-6a1e-22b6-9d66-7e5ac8055d00",
+    "domain": "_cf-custom-hostname.d0001.shop.example.com"}], "status": "verified",
+    "last_verified_at": "2026-01-28T07:55:08.292Z"},
+  "tls_policy": "recommended", "domain_metadata": {"k8s_owner": "prod/shop/d0001"},
+  "created_at": "2026-01-28T07:55:08.292Z"}"#;
+
+/// Heap bytes and allocations one object made by `make` holds (the mean over 1,000 of them).
+fn held_per_object<T>(make: impl Fn(usize) -> T) -> (usize, usize) {
     const N: usize = 1000;
     let mut held = Vec::with_capacity(N);
     let before = dhat::HeapStats::get();
     for i in 0..N {
-        let mut v: serde_json::Value = serde_json::from_str(READY).unwrap();
-        v["metadata"]["name"] = format!("d{i:04}").into();
-        let mut cd: CustomDomain = serde_json::from_value(v).unwrap();
-        if trim {
-            store::trim(&mut cd);
-        }
-        held.push(Arc::new(cd));
+        held.push(Arc::new(make(i)));
     }
     let after = dhat::HeapStats::get();
     (
@@ -37,11 +42,22 @@ fn held_per_object(trim: bool) -> (usize, usize) {
     )
 }
 
+fn custom_domain(i: usize, trim: bool) -> CustomDomain {
+    let mut v: serde_json::Value = serde_json::from_str(READY).unwrap();
+    v["metadata"]["name"] = format!("d{i:04}").into();
+    let mut cd: CustomDomain = serde_json::from_value(v).unwrap();
+    if trim {
+        store::trim(&mut cd);
+    }
+    cd
+}
+
+/// One test: dhat's counters are process-wide, so the measurements must not run side by side.
 #[test]
-fn a_stored_custom_domain_stays_within_its_budget() {
+fn stored_objects_stay_within_their_budgets() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let (full, full_blocks) = held_per_object(false);
-    let (trimmed, trimmed_blocks) = held_per_object(true);
+    let (full, full_blocks) = held_per_object(|i| custom_domain(i, false));
+    let (trimmed, trimmed_blocks) = held_per_object(|i| custom_domain(i, true));
     eprintln!(
         "store footprint of a Ready CustomDomain: {full} B in {full_blocks} allocations as sent, \
          {trimmed} B in {trimmed_blocks} after store::trim (struct {} B)",
@@ -52,4 +68,12 @@ fn a_stored_custom_domain_stays_within_its_budget() {
         trimmed <= 2_500,
         "a stored CustomDomain holds {trimmed} B (budget 2,500)"
     );
+
+    let (auth0, auth0_blocks) =
+        held_per_object(|_| serde_json::from_str::<wire::CustomDomain>(AUTH0_READY).unwrap());
+    eprintln!(
+        "tenant snapshot: an Auth0 domain holds {auth0} B in {auth0_blocks} allocations (struct {} B)",
+        std::mem::size_of::<wire::CustomDomain>()
+    );
+    assert!(auth0 <= 1_200, "an Auth0 domain holds {auth0} B (budget 1,200)");
 }

@@ -234,12 +234,8 @@ pub struct CustomDomain {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_client_ip_header: Option<String>,
     /// `domain_metadata`; `null` values are dropped when reading.
-    #[serde(
-        default,
-        deserialize_with = "metadata_lenient",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub domain_metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub domain_metadata: Metadata,
     /// Passkeys relying-party id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relying_party_identifier: Option<String>,
@@ -448,17 +444,105 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// A domain's `domain_metadata`: its pairs sorted by key. Every domain the operator made carries
+/// the ownership marker, and a tenant snapshot holds each domain for as long as it lives; a
+/// `BTreeMap` allocates room for eleven pairs even for that one (about half a kilobyte a domain),
+/// a list only what it holds. Auth0 allows ten keys, so a lookup by scanning costs nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata(Vec<(String, String)>);
+
+impl Metadata {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The pairs, by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// How many keys are set.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Sets `key` (in order), replacing its value.
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl FromIterator<(String, String)> for Metadata {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        // Through a BTreeMap: sorted, and a repeated key keeps its last value, as in a map.
+        let mut list: Vec<_> = pairs
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        list.shrink_to_fit();
+        Self(list)
+    }
+}
+
+impl From<BTreeMap<String, String>> for Metadata {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        map.into_iter().collect()
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Metadata {
+    fn from(pairs: [(String, String); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl PartialEq<BTreeMap<String, String>> for Metadata {
+    fn eq(&self, other: &BTreeMap<String, String>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 /// Reads `domain_metadata`, tolerating a `null` map and `null` values (dropped).
-fn metadata_lenient<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    let raw = Option::<BTreeMap<String, Option<String>>>::deserialize(deserializer)?;
-    Ok(raw
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect())
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Option::<BTreeMap<String, Option<String>>>::deserialize(deserializer)?;
+        Ok(raw
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -491,11 +575,42 @@ mod tests {
         assert_eq!(d.type_, DomainType::SelfManagedCerts);
         assert!(!d.is_default);
         assert_eq!(d.domain_metadata.len(), 1);
-        assert_eq!(d.domain_metadata["k8s_owner"], "c/ns/n");
+        assert_eq!(d.domain_metadata.get("k8s_owner").unwrap(), "c/ns/n");
         let m = &d.verification_methods()[0];
         assert_eq!(m.name, VerificationMethodName::Txt);
         assert_eq!(m.domain.as_deref(), Some("_cf-custom-hostname.login.example.com"));
         assert!(d.cname_api_key.is_none());
+    }
+
+    #[test]
+    fn metadata_is_a_sorted_map_that_drops_nulls() {
+        let md: Metadata =
+            serde_json::from_value(json!({"team": "a", "k8s_owner": "c/ns/n", "gone": null})).unwrap();
+        assert_eq!(md.keys().collect::<Vec<_>>(), ["k8s_owner", "team"]);
+        assert_eq!(
+            serde_json::to_value(&md).unwrap(),
+            json!({"k8s_owner": "c/ns/n", "team": "a"})
+        );
+        let as_map = BTreeMap::from([
+            ("team".to_owned(), "a".to_owned()),
+            ("k8s_owner".to_owned(), "c/ns/n".to_owned()),
+        ]);
+        assert_eq!(md, as_map);
+        assert_eq!(Metadata::from(as_map.clone()), md);
+        let mut edited = md.clone();
+        edited.insert("b".into(), "1".into());
+        edited.insert("team".into(), "z".into());
+        assert_eq!(edited.keys().collect::<Vec<_>>(), ["b", "k8s_owner", "team"]);
+        assert_eq!(edited.get("team").map(String::as_str), Some("z"));
+        assert_ne!(edited, as_map);
+        assert!(
+            serde_json::from_value::<Metadata>(json!(null))
+                .unwrap()
+                .is_empty()
+        );
+        let last_wins: Metadata = [("k".to_owned(), "1".to_owned()), ("k".to_owned(), "2".to_owned())].into();
+        assert_eq!(last_wins.get("k").map(String::as_str), Some("2"));
+        assert_eq!(last_wins.len(), 1);
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn drift_patch(spec: &CustomDomainSpec, remote: &wire::CustomDomain, marker:
         }
     }
     let want_md = desired_metadata(spec, marker);
-    if want_md != remote.domain_metadata {
+    if remote.domain_metadata != want_md {
         patch.domain_metadata = Some(metadata_patch(&want_md, &remote.domain_metadata));
     }
     match (&spec.relying_party_identifier, &remote.relying_party_identifier) {
@@ -103,7 +103,7 @@ pub const MAX_METADATA_PATCH_KEYS: usize = 10;
 /// never left without its marker.
 fn metadata_patch(
     want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
+    have: &wire::Metadata,
 ) -> BTreeMap<String, Option<String>> {
     let removals: Vec<&String> = have.keys().filter(|k| !want.contains_key(*k)).collect();
     let mut md: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -211,7 +211,7 @@ mod tests {
                 let mut have = start.clone();
                 let mut rounds = 0;
                 while have != want {
-                    let patch = metadata_patch(&want, &have);
+                    let patch = metadata_patch(&want, &have.clone().into());
                     assert!(patch.len() <= MAX_METADATA_PATCH_KEYS, "{patch:?}");
                     assert_eq!(patch.get(OWNER_METADATA_KEY), Some(&Some("c1/ns/n".to_owned())));
                     have = apply(&have, &patch, merge);
@@ -235,7 +235,7 @@ mod tests {
     fn small_changes_go_in_one_body_with_nulls() {
         let want = map(&[("k8s_owner", "m"), ("a", "1")]);
         let have = map(&[("k8s_owner", "m"), ("a", "0"), ("old", "x")]);
-        let patch = metadata_patch(&want, &have);
+        let patch = metadata_patch(&want, &have.into());
         assert_eq!(patch.get("old"), Some(&None));
         assert_eq!(patch.get("a"), Some(&Some("1".into())));
         assert_eq!(patch.len(), 3);

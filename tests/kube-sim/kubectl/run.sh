@@ -108,19 +108,32 @@ for crd in "$ROOT"/crds/*.yaml; do
 done
 if compgen -G "$ROOT/crds/*.yaml" >/dev/null; then
     expect_ok "delete project CRDs" delete -f "$ROOT/crds/" --wait=true
-    # kube-apiserver drops a deleted CRD's OpenAPI a moment after the object is gone. Waiting for
-    # that here (outside the recorded sequence) keeps the wait below from passing on the old
-    # document and the explain after it from landing in the gap between removal and republishing.
-    for _ in $(seq 1 100); do "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 || break; sleep 0.1; done
+    # kube-apiserver drops a deleted CRD's OpenAPI document a while after the object is gone, and
+    # its discovery sooner: explain fails on the missing resource before the old document goes.
+    # Waiting (outside the recorded sequence) until the OpenAPI index no longer lists the group
+    # keeps the wait below from passing on the old document and the explains after it from
+    # landing in the gap between its removal and the new one's publication (CI saw both).
+    for _ in $(seq 1 300); do
+        index="$("$KUBECTL" get --raw /openapi/v3 2>/dev/null)" || { sleep 0.1; continue; }
+        [[ $index == *'"apis/auth0.domain-operator.dev/v1alpha1"'* ]] || break
+        sleep 0.1
+    done
     expect_ok "re-apply test CRD" apply -f "$FIX/crd-customdomain.yaml"
     expect_ok "wait CRD Established again" wait --for=condition=Established crd/customdomains.auth0.domain-operator.dev --timeout=10s
 fi
 # kube-apiserver publishes a CRD's OpenAPI a moment after Established (kube-sim at once): wait for
 # it here, outside the recorded sequence, so compare.py sees the same explain on both servers.
-for _ in $(seq 1 100); do
-    "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 \
-        && "$KUBECTL" explain acd.spec --recursive >/dev/null 2>&1 && break
-    sleep 0.1
+# Three answers in a row: one good answer has been followed by a missing document before.
+good=0
+for _ in $(seq 1 300); do
+    if "$KUBECTL" explain customdomain.spec.domain >/dev/null 2>&1 \
+        && "$KUBECTL" explain acd.spec --recursive >/dev/null 2>&1; then
+        good=$((good + 1))
+        [[ $good -ge 3 ]] && break
+    else
+        good=0
+    fi
+    sleep 0.2
 done
 expect_ok "explain" explain customdomain.spec.domain
 has "Lower-case FQDN served by Auth0. Immutable." "explain shows field description"

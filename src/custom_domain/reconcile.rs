@@ -224,7 +224,7 @@ struct Memories(Mutex<HashMap<(String, String), Memory>>);
 
 impl Memories {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Memory>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.0)
     }
 
     /// Runs `f` on `key`'s memory. An entry left blank is dropped: a Ready domain with nothing

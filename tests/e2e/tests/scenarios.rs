@@ -327,12 +327,22 @@ async fn spec_edit_is_patched() -> Result<()> {
         },
     )
     .await?;
-    let patches = measure::count_between(&before, &w.counters(), PATCH, 200);
+    // The simulator stores the change before it counts the call (the count is taken as the answer
+    // leaves), so the store can show the edit a moment before the counters do.
+    let patches = wait_for(
+        "the simulator to count the PATCH",
+        STEP,
+        || async {
+            let n = measure::count_between(&before, &w.counters(), PATCH, 200);
+            (n >= 1).then_some(n)
+        },
+        || "no PATCH seen".into(),
+    )
+    .await?;
     println!(
         "spec edit: {patches} PATCH call(s); stored metadata {}",
         stored["domain_metadata"]
     );
-    ensure(patches >= 1, || "no PATCH seen".into())?;
     let marker = marker_of(&w, name).await?;
     ensure(
         stored["domain_metadata"].get("k8s_owner").and_then(Value::as_str) == Some(marker.as_str()),

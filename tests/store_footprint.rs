@@ -1,7 +1,7 @@
 //! What one Ready `CustomDomain` costs in the operator's store, and one Auth0 domain in a tenant's
 //! snapshot, measured with a counting allocator (dhat): at 10,000 domains these are the operator's
-//! largest allocations, so their per-object sizes are held to budgets here. `cargo test --test store_footprint -- --nocapture`
-//! prints the figures.
+//! largest allocations, so their per-object sizes are held to budgets here.
+//! `cargo test --test store_footprint -- --nocapture` prints the figures.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

@@ -809,14 +809,14 @@ impl Budget {
     /// - **Remaining.** When Auth0 has fewer tokens left than this process holds, less the calls
     ///   still in flight and the margin it keeps, someone else spent them: the local bucket drops
     ///   to Auth0's count, so two processes never both spend the same tokens in a burst. While
-    ///   another spender has been seen in the last [`OTHERS_FRESH`], the margin is a tenth of
+    ///   another spender has been seen in the last `OTHERS_FRESH`, the margin is a tenth of
     ///   Auth0's bucket, which absorbs two processes spending the last tokens at once.
-    /// - **Others.** Auth0 holding less than the [`Mirror`] (this process alone) would, by more
+    /// - **Others.** Auth0 holding less than the `Mirror` (this process alone) would, by more
     ///   than timing explains, is another spender too.
     /// - **Share.** With another spender about: halved when it appears in a bucket under a
     ///   quarter and on an empty bucket (as on a 429), cut by a fifth under a quarter, grown a
     ///   step a second otherwise. Alone: grown back faster while the bucket holds a quarter, and
-    ///   cut by a fifth after [`PROBE_AFTER`] under a quarter (a probe for a starved spender).
+    ///   cut by a fifth after `PROBE_AFTER` under a quarter (a probe for a starved spender).
     /// - **Low water.** With under a tenth left, the next call waits for one token to refill at
     ///   this process's share of the rate. `x-ratelimit-reset` is when the bucket is *full*
     ///   again, so one token takes `(reset - now) / (limit - remaining)` (never shorter than the

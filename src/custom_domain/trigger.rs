@@ -3,9 +3,10 @@
 //! The operator's own status writes (and its finalizer) are echoed back by the watch; reconciling
 //! on each echo re-reads the Secret and DNS for nothing, and at 1,000 domains those echoes take
 //! reconcile slots from domains that have Auth0 work to do. Only what a person or another
-//! controller changes matters: the spec (`generation`), deletion and the operator's own annotations
-//! (adopt, recreate-on-key-loss; the store keeps no others, see [`super::store`]). Everything else is caught by the planned requeue. A tenant's health
-//! flip wakes that tenant's domains ([`of_tenant`]), and no others.
+//! controller changes matters: the spec (`generation`), deletion and the operator's own
+//! annotations (adopt, recreate-on-key-loss; the store keeps no others, see [`super::store`]).
+//! Everything else is caught by the planned requeue. A tenant's health flip wakes that tenant's
+//! domains ([`of_tenant`]), and no others.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

@@ -622,6 +622,24 @@ async fn pagination_and_fallback() {
         .map(|s| s.query)
         .collect();
     assert_eq!(queries, vec![Some("take=100".to_string()), None, None]);
+
+    // A 400 on a later page is an error, not a reason to read the plain list: the pages already
+    // handed over would come twice.
+    let srv = Server::start().await;
+    srv.push(
+        "GET /api/v2/custom-domains",
+        [
+            page(0, 100, Some("cp1")),
+            status(400, json!({"statusCode": 400, "error": "Bad Request"})),
+        ],
+    );
+    let c = srv.client();
+    let mut pages = Vec::new();
+    let err = c.for_each_domain_page(|p| pages.push(p.len())).await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(pages, vec![100], "the first page was handed over once");
+    assert_eq!(srv.seen("GET /api/v2/custom-domains").len(), 2);
+    assert_ne!(c.supports_pagination(), Some(false));
 }
 
 #[tokio::test]

@@ -4,6 +4,11 @@
 //! Writes the operator makes (create, patch, verify, delete) are folded in at once, and survive a
 //! LIST that was already in flight when they happened: the list result never overwrites an entry
 //! touched after that list started.
+//!
+//! A LIST is folded in a page at a time, in place: an unchanged domain keeps the copy already
+//! held, and a domain the LIST did not show goes only once the whole LIST has been read. At ten
+//! tenants of 1,000 domains, building each new list beside the old one was the operator's second
+//! largest allocation.
 
 use std::{
     collections::HashMap,
@@ -26,12 +31,27 @@ pub struct Seen {
     pub at: Timestamp,
 }
 
+/// A cached domain and the LIST that last showed it.
+struct Entry {
+    seen: Seen,
+    /// Number of the LIST that last showed it (0: only written locally).
+    listed_by: u64,
+}
+
 #[derive(Default)]
 struct State {
-    by_domain: HashMap<String, Seen>,
+    by_domain: HashMap<String, Entry>,
     fetched_at: Option<Instant>,
     /// When each domain was last written locally (upsert or remove).
     touched: HashMap<String, Instant>,
+    /// Number of the last LIST begun.
+    lists: u64,
+}
+
+impl State {
+    fn touched_since(&self, domain: &str, started: Instant) -> bool {
+        self.touched.get(domain).is_some_and(|at| *at >= started)
+    }
 }
 
 /// Cached list of one tenant's custom domains, keyed by host name.
@@ -76,12 +96,16 @@ impl Snapshot {
 
     /// The domain with this host name, as last seen.
     pub fn get(&self, domain: &str) -> Option<Seen> {
-        self.lock().by_domain.get(domain).cloned()
+        self.lock().by_domain.get(domain).map(|e| e.seen.clone())
     }
 
     /// Every domain, in no particular order.
     pub fn all(&self) -> Vec<Arc<CustomDomain>> {
-        self.lock().by_domain.values().map(|s| s.domain.clone()).collect()
+        self.lock()
+            .by_domain
+            .values()
+            .map(|e| e.seen.domain.clone())
+            .collect()
     }
 
     /// Forces the next [`Snapshot::refresh_if_older`] to list (after an ambiguous create or a 409).
@@ -109,7 +133,8 @@ impl Snapshot {
             domain: Arc::new(domain),
             at: Timestamp::now(),
         };
-        s.by_domain.insert(seen.domain.domain.clone(), seen);
+        let entry = Entry { seen, listed_by: 0 };
+        s.by_domain.insert(entry.seen.domain.domain.clone(), entry);
     }
 
     /// Forgets a domain the operator deleted (or found gone).
@@ -132,47 +157,73 @@ impl Snapshot {
         }
         let started = Instant::now();
         let at = Timestamp::now();
-        let listed = client.list_domains().await?;
-        self.replace(listed, started, at);
+        let list = self.begin_list();
+        client
+            .for_each_domain_page(|page| self.fold_page(page, list, started, at))
+            .await?;
+        self.finish_list(list, started);
         Ok(true)
     }
 
-    /// Installs a LIST result that was requested at `started` (`at` on the wall clock).
-    fn replace(&self, listed: Vec<CustomDomain>, started: Instant, at: Timestamp) {
+    /// Numbers a new LIST.
+    fn begin_list(&self) -> u64 {
         let mut s = self.lock();
-        let mut next: HashMap<String, Seen> = listed
-            .into_iter()
-            .map(|mut domain| {
-                domain.cname_api_key = None;
-                (
-                    domain.domain.clone(),
-                    Seen {
-                        domain: Arc::new(domain),
-                        at,
-                    },
-                )
-            })
-            .collect();
-        // Local writes newer than the LIST request win over what the LIST saw.
-        let fresh: Vec<String> = s
-            .touched
-            .iter()
-            .filter(|(_, at)| **at >= started)
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in fresh {
-            match s.by_domain.get(&name) {
-                Some(local) => {
-                    next.insert(name, local.clone());
+        s.lists += 1;
+        s.lists
+    }
+
+    /// Folds in one page of LIST `list`, requested at `started` (`at` on the wall clock).
+    fn fold_page(&self, page: Vec<CustomDomain>, list: u64, started: Instant, at: Timestamp) {
+        let mut s = self.lock();
+        for mut domain in page {
+            // A local write newer than the LIST request wins over what the LIST saw.
+            if s.touched_since(&domain.domain, started) {
+                continue;
+            }
+            domain.cname_api_key = None;
+            match s.by_domain.get_mut(&domain.domain) {
+                Some(entry) => {
+                    if *entry.seen.domain != domain {
+                        entry.seen.domain = Arc::new(domain);
+                    }
+                    entry.seen.at = at;
+                    entry.listed_by = list;
                 }
                 None => {
-                    next.remove(&name);
+                    let seen = Seen {
+                        domain: Arc::new(domain),
+                        at,
+                    };
+                    let entry = Entry {
+                        seen,
+                        listed_by: list,
+                    };
+                    s.by_domain.insert(entry.seen.domain.domain.clone(), entry);
                 }
             }
         }
-        s.touched.retain(|_, at| *at >= started);
-        s.by_domain = next;
+    }
+
+    /// Ends LIST `list` once every page is in: what it did not show is gone from Auth0, unless
+    /// written locally since the LIST was requested.
+    fn finish_list(&self, list: u64, started: Instant) {
+        let mut s = self.lock();
+        let State {
+            by_domain, touched, ..
+        } = &mut *s;
+        by_domain.retain(|name, entry| {
+            entry.listed_by == list || touched.get(name).is_some_and(|at| *at >= started)
+        });
+        touched.retain(|_, at| *at >= started);
         s.fetched_at = Some(started);
+    }
+
+    /// A whole LIST result at once (tests).
+    #[cfg(test)]
+    fn replace(&self, listed: Vec<CustomDomain>, started: Instant, at: Timestamp) {
+        let list = self.begin_list();
+        self.fold_page(listed, list, started, at);
+        self.finish_list(list, started);
     }
 }
 
@@ -239,6 +290,43 @@ mod tests {
         assert!(
             s.get("gone.example.com").is_none(),
             "a delete must not be undone by an older LIST"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_domain_keeps_its_copy_and_unlisted_ones_go_only_at_the_end() {
+        let s = Snapshot::default();
+        s.replace(
+            vec![domain("a.example.com", "ready"), domain("b.example.com", "ready")],
+            Instant::now(),
+            Timestamp::now(),
+        );
+        let before = s.get("a.example.com").unwrap().domain;
+        let (started, at) = (Instant::now(), Timestamp::now());
+        let list = s.begin_list();
+        s.fold_page(vec![domain("a.example.com", "ready")], list, started, at);
+        assert!(
+            Arc::ptr_eq(&before, &s.get("a.example.com").unwrap().domain),
+            "an equal domain is not copied again"
+        );
+        assert!(s.get("b.example.com").is_some(), "a later page may still show b");
+        s.fold_page(vec![domain("c.example.com", "pending")], list, started, at);
+        s.finish_list(list, started);
+        assert!(s.get("b.example.com").is_none(), "no page showed b");
+        assert!(s.get("c.example.com").is_some());
+        assert_eq!(s.len(), 2);
+
+        let list = s.begin_list();
+        s.fold_page(
+            vec![domain("a.example.com", "pending_verification")],
+            list,
+            Instant::now(),
+            Timestamp::now(),
+        );
+        assert_eq!(
+            s.get("a.example.com").unwrap().domain.status.to_string(),
+            "pending_verification",
+            "a changed domain is replaced"
         );
     }
 

@@ -127,6 +127,7 @@ impl Snapshot {
     pub fn upsert(&self, mut domain: CustomDomain) {
         // The one-time key never lives in the cache.
         domain.cname_api_key = None;
+        domain.shrink_to_fit();
         let mut s = self.lock();
         s.touched.insert(domain.domain.clone(), Instant::now());
         let seen = Seen {
@@ -184,12 +185,14 @@ impl Snapshot {
             match s.by_domain.get_mut(&domain.domain) {
                 Some(entry) => {
                     if *entry.seen.domain != domain {
+                        domain.shrink_to_fit();
                         entry.seen.domain = Arc::new(domain);
                     }
                     entry.seen.at = at;
                     entry.listed_by = list;
                 }
                 None => {
+                    domain.shrink_to_fit();
                     let seen = Seen {
                         domain: Arc::new(domain),
                         at,

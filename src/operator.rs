@@ -468,6 +468,7 @@ fn run_custom_domain_controller(
                 .collect::<Vec<_>>()
         })
         .reconcile_on(flipped_domains)
+        .reconcile_on(ctx.resyncs.clone().due())
         .with_config(ControllerConfig::default().concurrency(args.concurrency))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(cd::reconcile, cd::error_policy, ctx)

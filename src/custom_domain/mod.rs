@@ -5,6 +5,7 @@ pub mod children;
 pub mod escrow;
 pub mod plan;
 pub mod reconcile;
+pub mod resync;
 pub mod secret;
 pub mod store;
 pub mod trigger;

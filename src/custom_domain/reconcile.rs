@@ -29,7 +29,7 @@ use super::plan::{
     Remote, SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
     claim_verdict, mark_retrying, mark_stalled,
 };
-use super::{FINALIZER, MANAGER, children, escrow, secret};
+use super::{FINALIZER, MANAGER, children, escrow, resync::Resyncs, secret};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
@@ -169,6 +169,8 @@ pub struct Context {
     /// Names a tenant whose domain count changed (a create or delete here), so its status follows
     /// within seconds instead of at its next resync. Unset: nobody listens.
     pub tenant_changed: Option<Arc<crate::tenant::recount::Recounts>>,
+    /// Settled domains waiting for their resync (swept into the controller by the operator).
+    pub resyncs: Arc<Resyncs>,
     memory: Memories,
 }
 
@@ -198,6 +200,7 @@ impl Context {
             cluster_id,
             escrow_namespace: None,
             tenant_changed: None,
+            resyncs: Arc::default(),
             memory: Memories::default(),
         }
     }
@@ -333,6 +336,13 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
 /// Reconciles one `CustomDomain`.
 #[instrument(skip_all, fields(ns = %cd.namespace().unwrap_or_default(), name = %cd.name_any(), generation = ?cd.metadata.generation))]
 pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let again = reconcile_once(cd.clone(), ctx.clone()).await?;
+    let ns = cd.namespace().unwrap_or_default();
+    Ok(ctx.resyncs.next(&ns, &cd.name_any(), again))
+}
+
+/// One reconcile; returns when to run again (`None`: only when something changes).
+async fn reconcile_once(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Option<Duration>, Error> {
     let _timer = ctx.metrics.reconcile_timer("custom_domain");
     let ns = cd.namespace().ok_or(Error::NotNamespaced)?;
     let key = (ns.clone(), cd.name_any());
@@ -342,16 +352,16 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
     let has_finalizer = cd.finalizers().iter().any(|f| f == FINALIZER);
     if deleting && !has_finalizer {
         ctx.forget(&key);
-        return Ok(Action::await_change());
+        return Ok(None);
     }
     if !stores_ready(&ctx) {
         // Before the first full list of tenants and namespaces, "no such tenant" means "not read
         // yet": acting on it would release deletions and flap live domains to TenantNotFound.
-        return Ok(Action::requeue(Duration::from_secs(1)));
+        return Ok(Some(Duration::from_secs(1)));
     }
     if !deleting && !has_finalizer && !add_finalizer(&api, &cd).await? {
         // Our view is older than the object (the watch lags under load): look again shortly.
-        return Ok(Action::requeue(Duration::from_secs(1)));
+        return Ok(Some(Duration::from_secs(1)));
     }
 
     // A key received earlier whose Secret write failed goes first: it exists nowhere else.
@@ -374,7 +384,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         // Right after a start the tenant is not checked yet: planning now would flip every Ready
         // domain to TenantNotReady for a moment (or release a deletion it could still do). The
         // tenant's first check re-queues everything.
-        return Ok(Action::requeue(Duration::from_secs(if deleting { 2 } else { 5 })));
+        return Ok(Some(Duration::from_secs(if deleting { 2 } else { 5 })));
     }
     // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
     // reconcile steps aside without touching anything and comes back shortly.
@@ -383,7 +393,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
             Ok(slot) => Some(slot),
             Err(retry) => {
                 debug!(tenant = %rt.name, ?retry, "tenant's reconcile slots are taken; stepping aside");
-                return Ok(Action::requeue(retry));
+                return Ok(Some(retry));
             }
         },
         None => None,
@@ -432,7 +442,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
             }
             remove_finalizer(&api, &cd).await?;
             ctx.forget(&key);
-            return Ok(Action::await_change());
+            return Ok(None);
         }
         let stop = !replan || failure.is_some() || deferred.is_some();
         last = Some(plan);
@@ -441,7 +451,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         }
     }
     let Some(mut plan) = last else {
-        return Ok(Action::requeue(Duration::from_secs(5)));
+        return Ok(Some(Duration::from_secs(5)));
     };
     // Children only for a domain its tenant admits (a refused namespace or a name the namespace
     // may not claim gets nothing created).
@@ -476,7 +486,7 @@ pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Actio
         }
     };
     debug!(?requeue, "reconciled");
-    Ok(Action::requeue(requeue.max(Duration::from_millis(200))))
+    Ok(Some(requeue.max(Duration::from_millis(200))))
 }
 
 /// The planned requeue, brought forward to just after the tenant's list goes stale (`fresh_for`:
@@ -1472,6 +1482,7 @@ pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Ac
     ctx.metrics.reconcile_error("custom_domain", err.category());
     warn!(error = %err, name = %cd.name_any(), "reconcile failed");
     let key = (cd.namespace().unwrap_or_default(), cd.name_any());
+    ctx.resyncs.forget(&key.0, &key.1);
     let failures = ctx.with_memory(&key, |m| {
         m.failures += 1;
         m.failures

@@ -93,12 +93,14 @@ impl Resyncs {
     }
 
     /// Number of domains waiting.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().due.values().map(HashMap::len).sum()
     }
 
     /// True when no domain waits.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 

@@ -49,9 +49,23 @@ struct State {
 }
 
 impl State {
-    fn touched_since(&self, domain: &str, started: Instant) -> bool {
-        self.touched.get(domain).is_some_and(|at| *at >= started)
+    /// Caches `domain` as read at `at` (by LIST `listed_by`, 0 for a local write), replacing
+    /// what was there: never with its one-time key, and its lists at their length.
+    fn put(&mut self, mut domain: CustomDomain, at: Timestamp, listed_by: u64) {
+        domain.cname_api_key = None;
+        domain.shrink_to_fit();
+        let seen = Seen {
+            domain: Arc::new(domain),
+            at,
+        };
+        let entry = Entry { seen, listed_by };
+        self.by_domain.insert(entry.seen.domain.domain.clone(), entry);
     }
+}
+
+/// Whether `domain` was written locally since `started`.
+fn touched_since(touched: &HashMap<String, Instant>, domain: &str, started: Instant) -> bool {
+    touched.get(domain).is_some_and(|at| *at >= started)
 }
 
 /// Cached list of one tenant's custom domains, keyed by host name.
@@ -124,18 +138,10 @@ impl Snapshot {
     }
 
     /// Records a domain the operator just wrote or read.
-    pub fn upsert(&self, mut domain: CustomDomain) {
-        // The one-time key never lives in the cache.
-        domain.cname_api_key = None;
-        domain.shrink_to_fit();
+    pub fn upsert(&self, domain: CustomDomain) {
         let mut s = self.lock();
         s.touched.insert(domain.domain.clone(), Instant::now());
-        let seen = Seen {
-            domain: Arc::new(domain),
-            at: Timestamp::now(),
-        };
-        let entry = Entry { seen, listed_by: 0 };
-        s.by_domain.insert(entry.seen.domain.domain.clone(), entry);
+        s.put(domain, Timestamp::now(), 0);
     }
 
     /// Forgets a domain the operator deleted (or found gone).
@@ -178,31 +184,18 @@ impl Snapshot {
         let mut s = self.lock();
         for mut domain in page {
             // A local write newer than the LIST request wins over what the LIST saw.
-            if s.touched_since(&domain.domain, started) {
+            if touched_since(&s.touched, &domain.domain, started) {
                 continue;
             }
+            // The cached copy never holds the key: compare without it.
             domain.cname_api_key = None;
             match s.by_domain.get_mut(&domain.domain) {
-                Some(entry) => {
-                    if *entry.seen.domain != domain {
-                        domain.shrink_to_fit();
-                        entry.seen.domain = Arc::new(domain);
-                    }
+                // Unchanged: the copy already held stays.
+                Some(entry) if *entry.seen.domain == domain => {
                     entry.seen.at = at;
                     entry.listed_by = list;
                 }
-                None => {
-                    domain.shrink_to_fit();
-                    let seen = Seen {
-                        domain: Arc::new(domain),
-                        at,
-                    };
-                    let entry = Entry {
-                        seen,
-                        listed_by: list,
-                    };
-                    s.by_domain.insert(entry.seen.domain.domain.clone(), entry);
-                }
+                _ => s.put(domain, at, list),
             }
         }
     }
@@ -214,9 +207,7 @@ impl Snapshot {
         let State {
             by_domain, touched, ..
         } = &mut *s;
-        by_domain.retain(|name, entry| {
-            entry.listed_by == list || touched.get(name).is_some_and(|at| *at >= started)
-        });
+        by_domain.retain(|name, entry| entry.listed_by == list || touched_since(touched, name, started));
         touched.retain(|_, at| *at >= started);
         s.fetched_at = Some(started);
     }

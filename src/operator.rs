@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use crate::auth0::RateLimit;
 use crate::cli::RunArgs;
+use crate::custom_domain::store::StoredDomain;
 use crate::custom_domain::{LABEL_MANAGED_BY, plan::PlanOptions, reconcile as cd, trigger};
 use crate::dns::{DnsChecker, DnsConfig, parse_nameservers};
 use crate::leader::{self, Leadership};
@@ -347,22 +348,22 @@ fn watch_tenants(client: &Client, shared: &Shared) -> Watched<Auth0Tenant> {
     Watched { store, changes }
 }
 
-fn watch_custom_domains(args: &RunArgs, client: &Client, shared: &Shared) -> Watched<CustomDomain> {
+fn watch_custom_domains(args: &RunArgs, client: &Client, shared: &Shared) -> Watched<StoredDomain> {
     let resource = ApiResource::erase::<CustomDomain>(&());
     let api: Api<DynamicObject> = match &args.namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
         None => Api::all_with(client.clone(), &resource),
     };
-    let (store, writer) = reflector::store::<CustomDomain>();
+    let (store, writer) = reflector::store::<StoredDomain>();
     // The stream drops the echoes of our own status writes (see `custom_domain::trigger`).
-    let changes = decode::decoded::<CustomDomain>(
+    // Decoded as a whole CustomDomain (a bad object is reported), kept without its status and
+    // unread metadata (`custom_domain::store`).
+    let changes = decode::decoded::<StoredDomain>(
         api,
         watcher::Config::default().any_semantic(),
         shared.report("CustomDomain", resource.clone()),
     )
     .default_backoff()
-    // Only what reconciles read is kept: the store is the operator's largest allocation.
-    .modify(crate::custom_domain::store::trim)
     .reflect(writer)
     .applied_objects()
     .predicate_filter(trigger::relevant_change, PredicateConfig::default())
@@ -431,7 +432,7 @@ fn run_tenant_controller(
 fn run_custom_domain_controller(
     args: &RunArgs,
     client: &Client,
-    watched: Watched<CustomDomain>,
+    watched: Watched<StoredDomain>,
     ctx: Arc<cd::Context>,
     namespace_changes: impl Stream<Item = Result<Namespace, watcher::Error>> + Send + 'static,
     tenant_health_flips: impl Stream<Item = String> + Send + 'static,
@@ -488,7 +489,7 @@ fn log_failures<T, E: std::fmt::Display>(
 }
 
 /// `/readyz` turns ready once both controllers have their first full list.
-fn spawn_readiness(readiness: &Readiness, tenants: Store<Auth0Tenant>, domains: Store<CustomDomain>) {
+fn spawn_readiness(readiness: &Readiness, tenants: Store<Auth0Tenant>, domains: Store<StoredDomain>) {
     let flags = readiness.clone();
     tokio::spawn(async move {
         // The Controller also waits on its store, and the store's ready signal wakes only one

@@ -29,11 +29,11 @@ use super::plan::{
     Remote, SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
     claim_verdict, mark_retrying, mark_stalled,
 };
-use super::{FINALIZER, MANAGER, children, escrow, resync::Resyncs, secret};
+use super::{FINALIZER, MANAGER, children, escrow, resync::Resyncs, secret, store::StoredDomain, trigger};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
-use crate::resources::custom_domain::{CreateRefusal, CustomDomain, CustomDomainStatus};
+use crate::resources::custom_domain::{CreateRefusal, CustomDomain, CustomDomainSpec, CustomDomainStatus};
 use crate::resources::tenant::Auth0Tenant;
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
@@ -251,7 +251,7 @@ impl Memories {
     }
 }
 
-fn kube_err<'a>(action: &'static str, cd: &'a CustomDomain) -> impl FnOnce(kube::Error) -> Error + 'a {
+fn kube_err<'a, K: Resource>(action: &'static str, cd: &'a K) -> impl FnOnce(kube::Error) -> Error + 'a {
     move |source| Error::Kube {
         action,
         obj: format!(
@@ -265,8 +265,12 @@ fn kube_err<'a>(action: &'static str, cd: &'a CustomDomain) -> impl FnOnce(kube:
 
 /// Builds the planner's view of the referenced tenant. The flag is true while the tenant has not
 /// been checked yet since this process started: nothing is known, so nothing should be reported.
-fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Option<Arc<TenantRuntime>>, bool) {
-    let name = cd.spec.tenant_ref.name.clone();
+fn tenant_view(
+    ctx: &Context,
+    spec: &CustomDomainSpec,
+    ns: &str,
+) -> (TenantView, Option<Arc<TenantRuntime>>, bool) {
+    let name = spec.tenant_ref.name.clone();
     let runtime = ctx.tenants.get(&name);
     let mut view = TenantView {
         name: name.clone(),
@@ -292,10 +296,10 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
     view.adoption = adoption_verdict(
         tenant.as_ref().and_then(|t| t.spec.adoption.as_ref()),
         labels,
-        &cd.spec.domain,
+        &spec.domain,
     );
     if let Some(t) = &tenant {
-        view.claim = claim_verdict(&t.spec.allowed_domains, labels, &cd.spec.domain);
+        view.claim = claim_verdict(&t.spec.allowed_domains, labels, &spec.domain);
     }
     let mut unchecked = false;
     match runtime.as_ref().filter(|_| exists) {
@@ -335,22 +339,23 @@ fn tenant_view(ctx: &Context, cd: &CustomDomain, ns: &str) -> (TenantView, Optio
 
 /// Reconciles one `CustomDomain`.
 #[instrument(skip_all, fields(ns = %cd.namespace().unwrap_or_default(), name = %cd.name_any(), generation = ?cd.metadata.generation))]
-pub async fn reconcile(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let again = reconcile_once(cd.clone(), ctx.clone()).await?;
+pub async fn reconcile(cd: Arc<StoredDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let again = reconcile_once(&cd, ctx.clone()).await?;
     let ns = cd.namespace().unwrap_or_default();
     Ok(ctx.resyncs.next(&ns, &cd.name_any(), again))
 }
 
 /// One reconcile; returns when to run again (`None`: only when something changes).
-async fn reconcile_once(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Option<Duration>, Error> {
+async fn reconcile_once(stored: &StoredDomain, ctx: Arc<Context>) -> Result<Option<Duration>, Error> {
     let _timer = ctx.metrics.reconcile_timer("custom_domain");
-    let ns = cd.namespace().ok_or(Error::NotNamespaced)?;
-    let key = (ns.clone(), cd.name_any());
+    let ns = stored.namespace().ok_or(Error::NotNamespaced)?;
+    let key = (ns.clone(), stored.name_any());
     let api: Api<CustomDomain> = Api::namespaced(ctx.client.clone(), &ns);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let deleting = cd.metadata.deletion_timestamp.is_some();
-    let has_finalizer = cd.finalizers().iter().any(|f| f == FINALIZER);
-    if deleting && !has_finalizer {
+    // The gates below read only what the store keeps (metadata, spec): a reconcile that steps
+    // aside costs no API call.
+    let deleting = stored.metadata.deletion_timestamp.is_some();
+    if deleting && !has_finalizer(stored) {
         ctx.forget(&key);
         return Ok(None);
     }
@@ -359,8 +364,59 @@ async fn reconcile_once(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Opti
         // yet": acting on it would release deletions and flap live domains to TenantNotFound.
         return Ok(Some(Duration::from_secs(1)));
     }
+    let (view, runtime, unchecked) = tenant_view(&ctx, &stored.spec, &ns);
+    if unchecked {
+        // Right after a start the tenant is not checked yet: planning now would flip every Ready
+        // domain to TenantNotReady for a moment (or release a deletion it could still do). The
+        // tenant's first check re-queues everything.
+        return Ok(Some(Duration::from_secs(if deleting { 2 } else { 5 })));
+    }
+    if let Some(rt) = &runtime
+        && still_in_create_line(&ctx, rt, &view, &key, stored)
+    {
+        let rate = rt.client.budget().tenant_limit().requests_per_second;
+        let stamp = trigger::stamp(stored);
+        return Ok(Some(rt.create_line.step_aside(
+            &key,
+            stamp,
+            std::time::Instant::now(),
+            rate,
+        )));
+    }
+    // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
+    // reconcile steps aside without touching anything and comes back shortly.
+    let _slot = match &runtime {
+        Some(rt) => match ctx.tenants.enter(rt) {
+            Ok(slot) => Some(slot),
+            Err(retry) => {
+                debug!(tenant = %rt.name, ?retry, "tenant's reconcile slots are taken; stepping aside");
+                return Ok(Some(retry));
+            }
+        },
+        None => None,
+    };
+
+    // The store keeps no status: plan on the object as it is now (never older than our last
+    // status write, so no step is repeated on a stale view).
+    let Some(mut cd) = api.get_opt(&key.1).await.map_err(kube_err("read", stored))? else {
+        // Gone (its finalizer was removed by hand): nothing left to reconcile.
+        return Ok(None);
+    };
+    // What no reconcile reads goes, as from the store (a held key keeps this object).
+    super::store::trim(&mut cd);
+    let cd = Arc::new(cd);
+    if cd.spec.tenant_ref != stored.spec.tenant_ref {
+        // The watch has not brought the new tenant yet; the slot taken is the old tenant's.
+        return Ok(Some(Duration::from_secs(1)));
+    }
+    let deleting = cd.metadata.deletion_timestamp.is_some();
+    let has_finalizer = has_finalizer(&*cd);
+    if deleting && !has_finalizer {
+        ctx.forget(&key);
+        return Ok(None);
+    }
     if !deleting && !has_finalizer && !add_finalizer(&api, &cd).await? {
-        // Our view is older than the object (the watch lags under load): look again shortly.
+        // Changed between the read and the patch: look again shortly.
         return Ok(Some(Duration::from_secs(1)));
     }
 
@@ -378,25 +434,6 @@ async fn reconcile_once(cd: Arc<CustomDomain>, ctx: Arc<Context>) -> Result<Opti
         refreshed: false,
         verify_wait: None,
         previous_secret: None,
-    };
-    let (view, runtime, unchecked) = tenant_view(&ctx, &cd, &ns);
-    if unchecked {
-        // Right after a start the tenant is not checked yet: planning now would flip every Ready
-        // domain to TenantNotReady for a moment (or release a deletion it could still do). The
-        // tenant's first check re-queues everything.
-        return Ok(Some(Duration::from_secs(if deleting { 2 } else { 5 })));
-    }
-    // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
-    // reconcile steps aside without touching anything and comes back shortly.
-    let _slot = match &runtime {
-        Some(rt) => match ctx.tenants.enter(rt) {
-            Ok(slot) => Some(slot),
-            Err(retry) => {
-                debug!(tenant = %rt.name, ?retry, "tenant's reconcile slots are taken; stepping aside");
-                return Ok(Some(retry));
-            }
-        },
-        None => None,
     };
     let mut last: Option<Plan> = None;
     let mut published: Vec<(Reason, String)> = Vec::new();
@@ -825,9 +862,10 @@ impl Executor<'_> {
                 let Some(_permit) = self.ctx.tenants.call_permit(rt, WaitingCall::Create) else {
                     // Back when the domains that asked first have had their turn, not every second.
                     let rate = rt.client.budget().tenant_limit().requests_per_second;
+                    let stamp = trigger::stamp(cd);
                     let after = rt
                         .create_line
-                        .step_aside(self.key, std::time::Instant::now(), rate);
+                        .step_aside(self.key, stamp, std::time::Instant::now(), rate);
                     return Ok(Outcome::Deferred(after));
                 };
                 rt.create_line.leave(self.key);
@@ -1347,6 +1385,30 @@ fn scrub(text: &str, secret: &str) -> String {
 }
 
 /// Adds our finalizer; false when the object changed since it was read (409).
+/// Whether a domain that stepped aside in its tenant's create line would only step aside again:
+/// it is unchanged since (spec, deletion, annotations), its tenant is usable and no place to
+/// create is free. Then its reconcile reads neither the object nor its Secret: with a thousand new
+/// domains most reconciles are such looks at the line.
+fn still_in_create_line(
+    ctx: &Context,
+    rt: &TenantRuntime,
+    view: &TenantView,
+    key: &(String, String),
+    stored: &StoredDomain,
+) -> bool {
+    matches!(view.health, TenantHealth::Ready)
+        && view.allowed
+        && view.claim == ClaimVerdict::Allowed
+        && view.create_refused.is_none()
+        && rt.create_line.holds(key, trigger::stamp(stored))
+        // A free place is only looked at here; the full reconcile claims it.
+        && ctx.tenants.call_permit(rt, WaitingCall::Create).is_none()
+}
+
+fn has_finalizer(obj: &impl Resource) -> bool {
+    obj.meta().finalizers.iter().flatten().any(|f| f == FINALIZER)
+}
+
 async fn add_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<bool, Error> {
     let mut finalizers = cd.finalizers().to_vec();
     finalizers.push(FINALIZER.to_owned());
@@ -1478,7 +1540,7 @@ async fn sync_children(
 }
 
 /// Error policy of the controller: back off with jitter; the status already says what is wrong.
-pub fn error_policy(cd: Arc<CustomDomain>, err: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(cd: Arc<StoredDomain>, err: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.reconcile_error("custom_domain", err.category());
     warn!(error = %err, name = %cd.name_any(), "reconcile failed");
     let key = (cd.namespace().unwrap_or_default(), cd.name_any());

@@ -18,7 +18,7 @@ use std::{
 use futures::{Stream, StreamExt};
 use kube::runtime::{controller::Action, reflector::ObjectRef};
 
-use crate::resources::CustomDomain;
+use super::store::StoredDomain;
 
 /// Waits at least this long are held here (late by up to [`SWEEP`]); shorter ones are requeues.
 pub const LONG_WAIT: Duration = Duration::from_secs(10);
@@ -105,7 +105,7 @@ impl Resyncs {
     }
 
     /// Removes and returns the domains due at `now`.
-    pub fn take_due(&self, now: Instant) -> Vec<ObjectRef<CustomDomain>> {
+    pub fn take_due(&self, now: Instant) -> Vec<ObjectRef<StoredDomain>> {
         let mut taken = Vec::new();
         let mut table = self.lock();
         if table.earliest.is_none_or(|e| e > now) {
@@ -129,7 +129,7 @@ impl Resyncs {
     }
 
     /// The due domains, swept every [`SWEEP`]: the controller's `reconcile_on` input.
-    pub fn due(self: Arc<Self>) -> impl Stream<Item = ObjectRef<CustomDomain>> + Send + 'static {
+    pub fn due(self: Arc<Self>) -> impl Stream<Item = ObjectRef<StoredDomain>> + Send + 'static {
         let mut ticks = tokio::time::interval(SWEEP);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         futures::stream::unfold((self, ticks), |(resyncs, mut ticks)| async move {

@@ -1,13 +1,70 @@
 //! What the operator keeps of each `CustomDomain` in memory.
 //!
 //! The reflector store holds every CustomDomain the operator watches (10,000 at the scale the
-//! benches run), and it is the operator's largest allocation. Metadata the operator never reads
-//! goes before an object is stored: managedFields, labels (GitOps tools add several) and every
-//! annotation outside the operator's own prefix (`kubectl apply`'s copy of the whole manifest among
-//! them). A `BTreeMap` with a single entry allocates a whole node (about half a kilobyte for
-//! `String` pairs), so a map left empty is dropped, not kept.
+//! benches run), and it was the operator's largest allocation. It keeps a [`StoredDomain`]: the
+//! metadata and the spec, which is all that routes a change to its reconcile and picks the
+//! tenant. The status (conditions, records; about two thirds of a Ready object's memory) is not
+//! kept: a reconcile reads the object fresh before it plans, which also means it never plans on a
+//! status older than its own last write.
+//!
+//! Metadata the operator never reads goes too: managedFields, labels (GitOps tools add several)
+//! and every annotation outside the operator's own prefix (`kubectl apply`'s copy of the whole
+//! manifest among them). A `BTreeMap` with a single entry allocates a whole node (about half a
+//! kilobyte for `String` pairs), so a map left empty is dropped, not kept.
 
-use crate::resources::CustomDomain;
+use std::borrow::Cow;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use serde::Deserialize;
+
+use crate::resources::{CustomDomain, CustomDomainSpec};
+
+/// A `CustomDomain` as the controller's store keeps it: trimmed metadata and the spec, no status.
+/// Decoded through [`CustomDomain`], so an object that does not fit the CRD's type is refused
+/// here exactly as before.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "CustomDomain")]
+pub struct StoredDomain {
+    /// Metadata, trimmed by [`trim`].
+    pub metadata: ObjectMeta,
+    /// The spec as the watch last saw it.
+    pub spec: CustomDomainSpec,
+}
+
+impl From<CustomDomain> for StoredDomain {
+    fn from(mut cd: CustomDomain) -> Self {
+        trim(&mut cd);
+        Self {
+            metadata: cd.metadata,
+            spec: cd.spec,
+        }
+    }
+}
+
+impl Resource for StoredDomain {
+    type DynamicType = ();
+    type Scope = <CustomDomain as Resource>::Scope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        CustomDomain::kind(dt)
+    }
+    fn group(dt: &()) -> Cow<'_, str> {
+        CustomDomain::group(dt)
+    }
+    fn version(dt: &()) -> Cow<'_, str> {
+        CustomDomain::version(dt)
+    }
+    fn plural(dt: &()) -> Cow<'_, str> {
+        CustomDomain::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 /// Prefix of the annotations the operator reads (`auth0-domain-operator.dev/adopt`, …).
 pub const OWN_ANNOTATION_PREFIX: &str = "auth0-domain-operator.dev/";
@@ -30,6 +87,7 @@ pub fn trim(cd: &mut CustomDomain) {
 mod tests {
     use super::*;
     use crate::resources::custom_domain::{ADOPT_ANNOTATION, RECREATE_ON_KEY_LOSS_ANNOTATION};
+    use kube::ResourceExt;
 
     #[test]
     fn the_operators_own_annotations_stay() {
@@ -66,6 +124,43 @@ mod tests {
         assert_eq!(
             cd.metadata.annotations, None,
             "an emptied map is dropped, not kept"
+        );
+    }
+
+    #[test]
+    fn the_store_keeps_metadata_and_spec_and_refuses_what_the_crd_would() {
+        let stored: StoredDomain = serde_json::from_value(serde_json::json!({
+            "apiVersion": "auth0.domain-operator.dev/v1alpha1", "kind": "CustomDomain",
+            "metadata": {
+                "name": "login", "namespace": "shop", "generation": 3,
+                "finalizers": ["auth0-domain-operator.dev/cleanup"],
+                "labels": {"app.kubernetes.io/instance": "shop"},
+                "managedFields": [{"manager": "kubectl", "operation": "Update"}],
+            },
+            "spec": {"domain": "login.example.com", "type": "SelfManagedCerts", "tenantRef": {"name": "prod"}},
+            "status": {"customDomainId": "cd_1", "conditions": [{"type": "Ready", "status": "True",
+                "reason": "Ready", "message": "m", "lastTransitionTime": "2026-12-07T00:00:00Z"}]},
+        }))
+        .unwrap();
+        assert_eq!(stored.spec.tenant_ref.name, "prod");
+        assert_eq!(stored.spec.domain, "login.example.com");
+        assert_eq!(stored.metadata.generation, Some(3));
+        assert_eq!(stored.finalizers(), ["auth0-domain-operator.dev/cleanup"]);
+        assert_eq!(
+            (stored.metadata.labels, stored.metadata.managed_fields),
+            (None, None)
+        );
+        assert_eq!(StoredDomain::kind(&()), "CustomDomain");
+        assert_eq!(StoredDomain::plural(&()), "customdomains");
+
+        let bad = serde_json::from_value::<StoredDomain>(serde_json::json!({
+            "apiVersion": "auth0.domain-operator.dev/v1alpha1", "kind": "CustomDomain",
+            "metadata": {"name": "login", "namespace": "shop"},
+            "spec": {"domain": 7, "type": "SelfManagedCerts"},
+        }));
+        assert!(
+            bad.is_err(),
+            "an object the CRD's type refuses is refused by the store too"
         );
     }
 }

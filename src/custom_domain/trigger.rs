@@ -12,13 +12,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::resources::custom_domain::CustomDomain;
+use super::store::StoredDomain;
 
 /// The domains (of those the operator sees) that belong to `tenant`.
-pub fn of_tenant(domains: &[Arc<CustomDomain>], tenant: &str) -> Vec<ObjectRef<CustomDomain>> {
+pub fn of_tenant(domains: &[Arc<StoredDomain>], tenant: &str) -> Vec<ObjectRef<StoredDomain>> {
     domains
         .iter()
         .filter(|cd| cd.spec.tenant_ref.name == tenant)
@@ -27,22 +27,36 @@ pub fn of_tenant(domains: &[Arc<CustomDomain>], tenant: &str) -> Vec<ObjectRef<C
 }
 
 /// The predicate for `predicate_filter`: a hash of the fields whose change wakes a reconcile.
-pub fn relevant_change(cd: &CustomDomain) -> Option<u64> {
+pub fn relevant_change(cd: &StoredDomain) -> Option<u64> {
+    Some(stamp(cd))
+}
+
+/// The hash [`relevant_change`] compares, of any view of the object (metadata only): equal
+/// stamps mean nobody changed what a reconcile reacts to. The object must be trimmed as the
+/// store trims it (`super::store::trim`), or foreign annotations change the stamp.
+pub fn stamp(obj: &impl Resource) -> u64 {
+    let meta = obj.meta();
     let mut h = DefaultHasher::new();
-    cd.metadata.generation.hash(&mut h);
-    cd.metadata
-        .deletion_timestamp
+    meta.generation.hash(&mut h);
+    meta.deletion_timestamp
         .as_ref()
         .map(|t| t.0.as_second())
         .hash(&mut h);
-    cd.annotations().hash(&mut h);
-    Some(h.finish())
+    meta.annotations.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::resources::CustomDomain;
+    use kube::ResourceExt;
+
+    /// The predicate of a whole object, as the watch decodes it into the store.
+    fn hash(cd: &CustomDomain) -> Option<u64> {
+        relevant_change(&StoredDomain::from(cd.clone()))
+    }
 
     fn cd() -> CustomDomain {
         let mut cd = CustomDomain::new(
@@ -63,7 +77,7 @@ mod tests {
         echoed.status = Some(Default::default());
         echoed.metadata.finalizers = Some(vec!["auth0-domain-operator.dev/cleanup".into()]);
         echoed.metadata.resource_version = Some("42".into());
-        assert_eq!(relevant_change(&base), relevant_change(&echoed));
+        assert_eq!(hash(&base), hash(&echoed));
     }
 
     #[test]
@@ -80,7 +94,7 @@ mod tests {
             .annotations_mut()
             .insert("auth0-domain-operator.dev/adopt".into(), "true".into());
         for other in [spec, deleted, annotated] {
-            assert_ne!(relevant_change(&base), relevant_change(&other));
+            assert_ne!(hash(&base), hash(&other));
         }
     }
 
@@ -92,7 +106,7 @@ mod tests {
         b.metadata.name = Some("other".into());
         b.metadata.namespace = Some("team-b".into());
         b.spec.tenant_ref.name = "prod".into();
-        let all = vec![Arc::new(a), Arc::new(b)];
+        let all = vec![Arc::new(StoredDomain::from(a)), Arc::new(StoredDomain::from(b))];
         let woken = of_tenant(&all, "prod");
         assert_eq!(woken.len(), 1);
         assert_eq!(woken[0].name, "other");

@@ -29,8 +29,9 @@ const NO_SHOW_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 struct Line {
     next: u64,
-    /// Each waiting domain's place (order of joining) and when it is due back.
-    places: HashMap<TurnKey, (u64, Instant)>,
+    /// Each waiting domain's place (order of joining), when it is due back and the stamp of the
+    /// object it stepped aside with.
+    places: HashMap<TurnKey, (u64, Instant, u64)>,
     order: BTreeMap<u64, TurnKey>,
 }
 
@@ -39,7 +40,7 @@ impl Line {
         let gone: Vec<TurnKey> = self
             .places
             .iter()
-            .filter(|(_, (_, due))| now.saturating_duration_since(*due) > NO_SHOW_GRACE)
+            .filter(|(_, (_, due, _))| now.saturating_duration_since(*due) > NO_SHOW_GRACE)
             .map(|(k, _)| k.clone())
             .collect();
         for key in gone {
@@ -48,7 +49,7 @@ impl Line {
     }
 
     fn remove(&mut self, key: &TurnKey) {
-        if let Some((seq, _)) = self.places.remove(key) {
+        if let Some((seq, _, _)) = self.places.remove(key) {
             self.order.remove(&seq);
         }
     }
@@ -62,12 +63,13 @@ pub struct CreateLine {
 
 impl CreateLine {
     /// `key` was refused a place at `now`: it joins the line (or keeps its place) and gets how
-    /// long to step aside, given the tenant's sustained rate `requests_per_second`.
-    pub fn step_aside(&self, key: &TurnKey, now: Instant, requests_per_second: f64) -> Duration {
+    /// long to step aside, given the tenant's sustained rate `requests_per_second`. `stamp`
+    /// fingerprints what a person last changed on the object (`custom_domain::trigger`).
+    pub fn step_aside(&self, key: &TurnKey, stamp: u64, now: Instant, requests_per_second: f64) -> Duration {
         let mut line = lock(&self.line);
         line.drop_no_shows(now);
         let seq = match line.places.get(key) {
-            Some((seq, _)) => *seq,
+            Some((seq, _, _)) => *seq,
             None => {
                 let seq = line.next;
                 line.next += 1;
@@ -77,8 +79,17 @@ impl CreateLine {
         };
         let ahead = line.order.range(..seq).count();
         let after = come_back_after(ahead, requests_per_second);
-        line.places.insert(key.clone(), (seq, now + after));
+        line.places.insert(key.clone(), (seq, now + after, stamp));
         after
+    }
+
+    /// Whether `key` waits in the line with the object as it was (same `stamp`): then, while no
+    /// place is free, stepping aside again is all its reconcile would do.
+    pub fn holds(&self, key: &TurnKey, stamp: u64) -> bool {
+        lock(&self.line)
+            .places
+            .get(key)
+            .is_some_and(|(_, _, s)| *s == stamp)
     }
 
     /// `key` got its place (or no longer needs one): it leaves the line.
@@ -120,7 +131,7 @@ mod tests {
     fn domains_come_back_in_the_order_they_asked_spaced_at_the_tenant_rate() {
         let line = CreateLine::default();
         let now = Instant::now();
-        let waits: Vec<Duration> = (0..100).map(|i| line.step_aside(&key(i), now, 20.0)).collect();
+        let waits: Vec<Duration> = (0..100).map(|i| line.step_aside(&key(i), 0, now, 20.0)).collect();
         assert_eq!(waits[0], HEAD_WAIT);
         assert_eq!(waits[20], HEAD_WAIT + Duration::from_secs(1));
         assert_eq!(waits[99], HEAD_WAIT + Duration::from_secs_f64(99.0 / 20.0));
@@ -132,10 +143,10 @@ mod tests {
         let line = CreateLine::default();
         let now = Instant::now();
         for i in 0..10 {
-            line.step_aside(&key(i), now, 10.0);
+            line.step_aside(&key(i), 0, now, 10.0);
         }
         assert_eq!(
-            line.step_aside(&key(9), now, 10.0),
+            line.step_aside(&key(9), 0, now, 10.0),
             HEAD_WAIT + Duration::from_millis(900)
         );
         for i in 0..5 {
@@ -143,7 +154,7 @@ mod tests {
         }
         // Asking again does not send it to the back.
         assert_eq!(
-            line.step_aside(&key(9), now, 10.0),
+            line.step_aside(&key(9), 0, now, 10.0),
             HEAD_WAIT + Duration::from_millis(400)
         );
         assert_eq!(line.len(), 5);
@@ -153,18 +164,33 @@ mod tests {
     fn a_domain_that_never_comes_back_stops_holding_the_others_up() {
         let line = CreateLine::default();
         let now = Instant::now();
-        line.step_aside(&key(0), now, 10.0);
-        line.step_aside(&key(1), now, 10.0);
+        line.step_aside(&key(0), 0, now, 10.0);
+        line.step_aside(&key(1), 0, now, 10.0);
         // key(1) keeps asking; key(0) was due back after HEAD_WAIT and never came.
         let mid = now + NO_SHOW_GRACE / 2;
         assert_eq!(
-            line.step_aside(&key(1), mid, 10.0),
+            line.step_aside(&key(1), 0, mid, 10.0),
             HEAD_WAIT + Duration::from_millis(100)
         );
         let later = now + HEAD_WAIT + NO_SHOW_GRACE + Duration::from_secs(1);
-        assert_eq!(line.step_aside(&key(1), later, 10.0), HEAD_WAIT);
+        assert_eq!(line.step_aside(&key(1), 0, later, 10.0), HEAD_WAIT);
         assert_eq!(line.len(), 1);
         assert!(!line.is_empty());
+    }
+
+    #[test]
+    fn the_line_holds_a_domain_only_as_it_was_when_it_stepped_aside() {
+        let line = CreateLine::default();
+        let now = Instant::now();
+        assert!(!line.holds(&key(0), 7), "not in the line");
+        line.step_aside(&key(0), 7, now, 10.0);
+        assert!(line.holds(&key(0), 7));
+        assert!(
+            !line.holds(&key(0), 8),
+            "changed since (spec, deletion, annotation)"
+        );
+        line.leave(&key(0));
+        assert!(!line.holds(&key(0), 7));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Pure decisions about an `Auth0Tenant`'s life: its finalizer (a tenant stays while CustomDomains
 //! still need its client to delete their Auth0 domains) and which operator writes it.
 
+use crate::custom_domain::store::StoredDomain;
 use crate::names::CUSTOM_DOMAIN_FINALIZER as DOMAIN_FINALIZER;
-use crate::resources::custom_domain::CustomDomain;
 
 /// Kept on every Auth0Tenant while CustomDomains referencing it still have cleanup to do:
 /// deleting the tenant first would otherwise leave their Auth0 domains behind.
@@ -15,7 +15,7 @@ const NAMED: usize = 3;
 /// (so its deletion, or its Delete policy, still needs the tenant), sorted.
 pub fn remaining_domains<'a>(
     tenant: &str,
-    domains: impl IntoIterator<Item = &'a CustomDomain>,
+    domains: impl IntoIterator<Item = &'a StoredDomain>,
 ) -> Vec<String> {
     let mut out: Vec<String> = domains
         .into_iter()
@@ -107,7 +107,7 @@ pub fn writes_tenant(namespace_scoped: bool, home_namespace: &str, credentials_n
 mod tests {
     use super::*;
 
-    fn cd(ns: &str, name: &str, tenant: &str, finalizers: &[&str]) -> CustomDomain {
+    fn cd(ns: &str, name: &str, tenant: &str, finalizers: &[&str]) -> StoredDomain {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "auth0.domain-operator.dev/v1alpha1",
             "kind": "CustomDomain",

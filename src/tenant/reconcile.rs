@@ -23,9 +23,9 @@ use crate::auth0::{
     self, RateLimit,
     types::{TenantMtls as Auth0Mtls, TenantSettings},
 };
+use crate::custom_domain::store::StoredDomain;
 use crate::names::MANAGER;
 use crate::resources::conditions::Reason;
-use crate::resources::custom_domain::CustomDomain;
 use crate::resources::tenant::{Auth0Tenant, Auth0TenantStatus};
 use crate::telemetry::events::Recorder;
 use crate::telemetry::metrics::Metrics;
@@ -73,7 +73,7 @@ pub struct Context {
     /// credentials live in its own namespace).
     pub namespace_scoped: bool,
     /// The CustomDomains this operator sees, for the deletion finalizer.
-    pub domains: Store<CustomDomain>,
+    pub domains: Store<StoredDomain>,
 }
 
 impl Context {

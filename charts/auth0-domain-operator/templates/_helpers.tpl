@@ -86,7 +86,7 @@ the watched namespace with rbac.scope=namespaced.
 # Controllers' watches and the reconcilers' writes.
 - apiGroups: [auth0.domain-operator.dev]
   resources: [customdomains]
-  verbs: [list, watch, patch]          # patch: the finalizer
+  verbs: [get, list, watch, patch]     # get: read fresh before planning; patch: the finalizer
 - apiGroups: [auth0.domain-operator.dev]
   resources: [customdomains/status]
   verbs: [patch]                       # server-side apply of the status

@@ -36,7 +36,7 @@ pub use children::{
     dns_endpoint_name, dns_endpoint_object,
 };
 pub use drift::{create_body, desired_metadata, drift_patch};
-pub use status::changed_fields;
+pub use status::{SYNCED_AT_REFRESH, changed_fields, hold_synced_at};
 pub use validate::validate_spec;
 
 use status::StatusBuilder;

@@ -496,6 +496,8 @@ async fn reconcile_once(stored: &StoredDomain, ctx: Arc<Context>) -> Result<Opti
         sync_children(&ctx, &cd, runtime.as_deref(), &mut plan.status).await;
     }
 
+    // A read of Auth0 that found nothing new is no reason to write (see `SYNCED_AT_REFRESH`).
+    plan::hold_synced_at(cd.status.as_ref(), &mut plan.status);
     // Compared as written: an in-memory time finer than the stored one is no change.
     let changed_fields = plan::changed_fields(cd.status.as_ref(), &plan.status);
     if !changed_fields.is_empty() {

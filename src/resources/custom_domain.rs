@@ -423,7 +423,8 @@ pub struct CustomDomainStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// When Auth0's state was last read.
+    /// When Auth0's state was last read: moves with every other status change, and at least
+    /// hourly while nothing changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_at: Option<Time>,
     /// Set when Auth0 refused the create of this generation: no create is sent again before

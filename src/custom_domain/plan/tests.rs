@@ -2479,3 +2479,51 @@ fn changed_fields_names_fields_and_condition_types() {
     assert!(changed_fields(Some(&new), &new).is_empty());
     assert_eq!(changed_fields(None, &old).len(), 4, "everything is new");
 }
+
+#[test]
+fn a_read_that_found_nothing_new_moves_last_synced_at_only_hourly() {
+    let at = |secs: i64| Some(Time(Timestamp::from_second(1_800_000_000 + secs).unwrap()));
+    let mut old = CustomDomainStatus {
+        custom_domain_id: Some("cd_1".into()),
+        last_synced_at: at(0),
+        ..Default::default()
+    };
+    // A resync 10 minutes later that changed nothing else: no write.
+    let mut new = CustomDomainStatus {
+        last_synced_at: at(600),
+        ..old.clone()
+    };
+    hold_synced_at(Some(&old), &mut new);
+    assert_eq!(new.last_synced_at, at(0));
+    assert!(changed_fields(Some(&old), &new).is_empty());
+    // An hour on, the heartbeat is written.
+    let hour = SYNCED_AT_REFRESH.as_secs() as i64;
+    let mut new = CustomDomainStatus {
+        last_synced_at: at(hour),
+        ..old.clone()
+    };
+    hold_synced_at(Some(&old), &mut new);
+    assert_eq!(new.last_synced_at, at(hour));
+    // With any other change the new read time goes along.
+    let mut new = CustomDomainStatus {
+        last_synced_at: at(30),
+        state: Some(DomainState::Ready),
+        ..old.clone()
+    };
+    hold_synced_at(Some(&old), &mut new);
+    assert_eq!(new.last_synced_at, at(30));
+    // A clock that went back, or nothing stored yet, is taken as it is.
+    let mut new = CustomDomainStatus {
+        last_synced_at: at(-5),
+        ..old.clone()
+    };
+    hold_synced_at(Some(&old), &mut new);
+    assert_eq!(new.last_synced_at, at(-5));
+    old.last_synced_at = None;
+    let mut new = CustomDomainStatus {
+        last_synced_at: at(5),
+        ..old.clone()
+    };
+    hold_synced_at(Some(&old), &mut new);
+    assert_eq!(new.last_synced_at, at(5));
+}

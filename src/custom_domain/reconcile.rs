@@ -1386,7 +1386,6 @@ fn scrub(text: &str, secret: &str) -> String {
     text.replace(secret, "[redacted]").replace(&b64, "[redacted]")
 }
 
-/// Adds our finalizer; false when the object changed since it was read (409).
 /// Whether a domain that stepped aside in its tenant's create line would only step aside again:
 /// it is unchanged since (spec, deletion, annotations), its tenant is usable and no place to
 /// create is free. Then its reconcile reads neither the object nor its Secret: with a thousand new
@@ -1411,6 +1410,7 @@ fn has_finalizer(obj: &impl Resource) -> bool {
     obj.meta().finalizers.iter().flatten().any(|f| f == FINALIZER)
 }
 
+/// Adds our finalizer; false when the object changed since it was read (409).
 async fn add_finalizer(api: &Api<CustomDomain>, cd: &CustomDomain) -> Result<bool, Error> {
     let mut finalizers = cd.finalizers().to_vec();
     finalizers.push(FINALIZER.to_owned());

@@ -18,6 +18,45 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+class Background:
+    """Jobs (kubectl applies) running in threads while the caller follows the domains.
+
+    A bulk apply takes seconds to tens of seconds; DNS automation (a person, external-dns) does not
+    wait for it to finish before publishing the records of the domains already there. Following
+    only after the apply would hold every record back until the last object is created, and leave
+    the tenant's budget idle whenever creates outrun the apply. `check()` re-raises the first
+    failure; `finished` is when the last job ended (monotonic), None while any still runs.
+    """
+
+    def __init__(self, jobs):
+        self.failed, self.ends = [], []
+        self.threads = [threading.Thread(target=self._run, args=(job,), daemon=True) for job in jobs]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, job):
+        try:
+            job()
+        except SystemExit as e:
+            self.failed.append(str(e))
+        finally:
+            self.ends.append(time.monotonic())
+
+    def check(self):
+        if self.failed:
+            raise SystemExit(self.failed[0])
+
+    @property
+    def finished(self):
+        return max(self.ends) if len(self.ends) == len(self.threads) else None
+
+    def join(self):
+        for t in self.threads:
+            t.join()
+        self.check()
+        return self.finished
+
+
 class World:
     """Starts test-dns, auth0-sim, kube-sim and the operator; stops them on exit.
 

@@ -12,6 +12,8 @@ Modes:
   two-clusters  Two operators (two kube-sims, --cluster-id c1 / c2), each given the tenant's whole
                 budget, sharing one simulator tenant: 429s after the first second, and whether
                 either touched the other's domains.
+  at-once       One tenant, M domains, every record published as soon as a status names it: ratio to
+                the bound and record published -> Ready p95 (target 1's throughput half).
   dns-late      One tenant, M domains, records published in batches: ratio and record-visible ->
                 Ready p95 in the same run (target 1).
   all           every mode above.
@@ -504,7 +506,7 @@ def repeated(args, fn):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=["tenants", "free-tier", "two-clusters", "dns-late", "all"], default="all")
+    ap.add_argument("--mode", choices=["tenants", "free-tier", "two-clusters", "at-once", "dns-late", "all"], default="all")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--tenants", type=int, default=10)
     ap.add_argument("--domains", type=int, default=1000, help="domains per tenant (per cluster in two-clusters)")
@@ -532,7 +534,7 @@ def main():
         log(f"building ({args.profile})")
         build = ["cargo", "build", "--quiet", "--workspace", "--bins"] + (["--release"] if args.profile == "release" else [])
         subprocess.run(build, cwd=ROOT, check=True)
-    modes = ["dns-late", "tenants", "two-clusters", "free-tier"] if args.mode == "all" else [args.mode]
+    modes = ["at-once", "dns-late", "tenants", "two-clusters", "free-tier"] if args.mode == "all" else [args.mode]
     for mode in modes:
         log(f"mode {mode}")
         if mode == "tenants":
@@ -553,6 +555,9 @@ def main():
             report(args, mode, repeated(args, lambda d: mode_two_clusters(args, d)))
         elif mode == "dns-late":
             report(args, mode, repeated(args, lambda d: mode_dns_late(args, d)))
+        elif mode == "at-once":
+            once = argparse.Namespace(**{**vars(args), "dns_batches": 1})
+            report(once, mode, repeated(once, lambda d: mode_dns_late(once, d)))
     return 0
 
 

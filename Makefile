@@ -111,13 +111,14 @@ deps-bench:
 ## Benchmarks print their figures and never fail on timing. The default is the issue's run:
 ## 1,000 domains, then auth0-deploy-cli side by side, results written to bench/results/<date>-*.md.
 ## BENCH_ARGS replaces it (e.g. BENCH_ARGS="--only deploy-cli --domains 50").
-## Then tests/bench/scale.py (about 80 min on 2 cores), each mode 3 times: 1,000 domains at once,
+## Then tests/bench/scale.py (about 70 min on 2 cores), each mode 3 times: 1,000 domains at once,
 ## DNS arriving late, 10 tenants x 1,000 domains with a 429 storm, two clusters sharing one tenant,
-## 60 domains at the Free tier's limits; each writes bench/results/<date>-<mode>.md. SCALE_ARGS replaces its arguments
-## (e.g. SCALE_ARGS="--mode tenants --tenants 3 --domains 200 --repeat 3"). Its CustomDomains go in
-## with `kubectl apply --server-side`, as GitOps tools apply them: one request per object instead of
-## a read and a create. Ten client-side applies of 1,000 take 39-48 s of the same 2 cores the
-## operator runs on (server-side: 28 s), and the operator's figures would pay for that.
+## 60 domains at the Free tier's limits; each writes bench/results/<date>-<mode>.md. SCALE_ARGS
+## replaces its arguments (e.g. SCALE_ARGS="--mode tenants --tenants 3 --domains 200 --repeat 3").
+## Its CustomDomains go in with `kubectl apply --server-side`, as GitOps tools apply them: one
+## request per object instead of a read and a create. Ten client-side applies of 1,000 take
+## 39-48 s of the same 2 cores the operator runs on (server-side: 26-28 s), and the operator's
+## figures would pay for that.
 BENCH_ARGS ?= --domains 1000 --steady-seconds 60 --write
 SCALE_ARGS ?= --mode all --repeat 3 --no-build --server-side
 bench: deps deps-bench

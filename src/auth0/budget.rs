@@ -417,10 +417,11 @@ impl RateLimitHeaders {
 
 /// The part of the configured tenant rate this process uses: all of it until Auth0's headers show
 /// someone else spending the same bucket (another cluster's operator, a script), then less
-/// (halved when the other spender appears, on a 429 and on an empty bucket; cut by a fifth on a
-/// nearly empty one), creeping back while the bucket stays half full and nobody else spends. Two
-/// operators that were each given the tenant's whole budget so settle on shares that add up to
-/// what Auth0 refills, instead of 429s every second.
+/// (halved the first time the bucket is nearly empty while the other spender is about, on a 429
+/// and on an empty bucket; cut by a fifth on a nearly empty one after that), creeping back while
+/// the bucket stays half full and nobody else spends. Two operators that were each given the
+/// tenant's whole budget so settle on shares that add up to what Auth0 refills, instead of 429s
+/// every second.
 #[derive(Debug)]
 struct Share {
     factor: f64,
@@ -430,6 +431,9 @@ struct Share {
     last_halving: Option<Instant>,
     /// Since when answers have shown Auth0's bucket under a quarter with nobody else seen.
     short_alone_since: Option<Instant>,
+    /// Whether the share was halved since another spender last appeared (after
+    /// [`OTHERS_FRESH`] unseen): the first short bucket of a sharing halves, later ones cut a fifth.
+    halved_while_sharing: bool,
 }
 
 /// How the share moves.
@@ -467,6 +471,13 @@ const PROBE_MIN_BUCKET: u64 = 20;
 /// The longest a [`Priority::Finish`] call waits inline for the tenant bucket's next token
 /// ([`Budget::reserve_within`]).
 pub const FINISH_WAIT_CAP: Duration = Duration::from_secs(1);
+/// How long after this process last heard from Auth0 its view of the tenant bucket is too old to
+/// spend on: the local bucket refilled meanwhile as if nobody else spent, and another spender may
+/// have emptied Auth0's. The next call then goes alone, and the rest wait for its answer.
+const STALE_VIEW: Duration = Duration::from_secs(1);
+/// The longest a call waits for a lone call's answer after a stale view (a slow answer, or a
+/// lone call that was dropped before it was sent).
+const LONE_CALL_WAIT: Duration = Duration::from_millis(500);
 /// How long a sighting of another spender counts: a low bucket within this long after one is
 /// blamed on sharing and cuts the share; without one it is this process's own doing.
 const OTHERS_FRESH: Duration = Duration::from_secs(2);
@@ -501,7 +512,17 @@ impl Drop for InFlight<'_> {
         if self.verify {
             f.verify.remove(&self.seq);
         }
+        drop(f);
+        self.budget.answered.notify_waiters();
     }
+}
+
+/// When this process last heard from Auth0, and the lone call sent while that was too long ago.
+#[derive(Debug, Default)]
+struct View {
+    last_answer: Option<Instant>,
+    /// A call let through alone on a stale view, until it is sent.
+    lone_since: Option<Instant>,
 }
 
 /// The calls in flight, by the order they were sent (a verify is in both sets).
@@ -570,6 +591,9 @@ pub struct Budget {
     /// When an answer last showed another spender in the tenant bucket.
     others_seen: Mutex<Option<Instant>>,
     mirror: Mutex<Mirror>,
+    view: Mutex<View>,
+    /// Woken by every answer and every call that ends.
+    answered: Notify,
 }
 
 impl Budget {
@@ -587,6 +611,7 @@ impl Budget {
                 last_change: Instant::now(),
                 last_halving: None,
                 short_alone_since: None,
+                halved_while_sharing: false,
             }),
             flights: Mutex::new(Flights::default()),
             others_seen: Mutex::new(None),
@@ -595,6 +620,8 @@ impl Budget {
                 last: Instant::now(),
                 size: None,
             }),
+            view: Mutex::new(View::default()),
+            answered: Notify::new(),
         }
     }
 
@@ -608,6 +635,7 @@ impl Budget {
             f.verify.insert(seq);
         }
         drop(f);
+        lock(&self.view).lone_since = None;
         // Every call, a verify too, spends a tenant token at Auth0.
         let configured = *lock(&self.configured);
         let mut m = lock(&self.mirror);
@@ -657,6 +685,7 @@ impl Budget {
             let next = match how {
                 Move::Halve if !halved_lately => {
                     s.last_halving = Some(now);
+                    s.halved_while_sharing = true;
                     (s.factor * 0.5).max(MIN_SHARE)
                 }
                 Move::Fifth if since >= SHARE_CUT_EVERY || s.factor >= 1.0 => (s.factor * 0.8).max(MIN_SHARE),
@@ -706,8 +735,55 @@ impl Budget {
             waited += self.verify.acquire().await;
         }
         waited += self.tenant_pause.wait().await;
+        waited += self.alone_on_a_stale_view().await;
         waited += self.tenant.acquire_as(priority).await;
         waited
+    }
+
+    /// After [`STALE_VIEW`] without an answer (at the start, after a quiet spell), lets one call
+    /// through and holds the rest until its answer has shown where Auth0's bucket stands (at
+    /// most [`LONE_CALL_WAIT`]): a process that wakes up with a full local bucket would
+    /// otherwise spend it at once on a bucket another spender has emptied meanwhile, a burst of
+    /// 429s. Costs one round trip after a quiet spell.
+    async fn alone_on_a_stale_view(&self) -> Duration {
+        let start = Instant::now();
+        let deadline = start + LONE_CALL_WAIT;
+        loop {
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            let now = Instant::now();
+            if now >= deadline {
+                return start.elapsed();
+            }
+            let busy = !lock(&self.flights).tenant.is_empty();
+            {
+                let mut v = lock(&self.view);
+                let stale = v
+                    .last_answer
+                    .is_none_or(|at| now.saturating_duration_since(at) >= STALE_VIEW);
+                let lone_out = v
+                    .lone_since
+                    .is_some_and(|at| now.saturating_duration_since(at) < LONE_CALL_WAIT);
+                if !stale {
+                    return start.elapsed();
+                }
+                if !busy && !lone_out {
+                    v.lone_since = Some(now);
+                    return start.elapsed();
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = &mut answered => {}
+            }
+        }
+    }
+
+    /// An answer came (any status, any bucket): the view of Auth0 is fresh.
+    fn heard_from_auth0(&self) {
+        lock(&self.view).last_answer = Some(Instant::now());
+        self.answered.notify_waiters();
     }
 
     /// Reserve or come back: sends now (after waiting at most about `max_wait`) when the pauses
@@ -781,6 +857,7 @@ impl Budget {
         fallback: Duration,
         flight: &InFlight<'_>,
     ) -> Duration {
+        self.heard_from_auth0();
         let d = headers
             .until_reset(self.max_pause)
             .unwrap_or(fallback.min(self.max_pause));
@@ -813,10 +890,11 @@ impl Budget {
     ///   Auth0's bucket, which absorbs two processes spending the last tokens at once.
     /// - **Others.** Auth0 holding less than the `Mirror` (this process alone) would, by more
     ///   than timing explains, is another spender too.
-    /// - **Share.** With another spender about: halved when it appears in a bucket under a
-    ///   quarter and on an empty bucket (as on a 429), cut by a fifth under a quarter, grown a
-    ///   step a second otherwise. Alone: grown back faster while the bucket holds a quarter, and
-    ///   cut by a fifth after `PROBE_AFTER` under a quarter (a probe for a starved spender).
+    /// - **Share.** With another spender about: halved the first time the bucket is under a
+    ///   quarter and on an empty bucket (as on a 429), cut by a fifth under a quarter after that,
+    ///   grown a step a second otherwise. Alone: grown back faster while the bucket holds a
+    ///   quarter, and cut by a fifth after `PROBE_AFTER` under a quarter (a probe for a starved
+    ///   spender).
     /// - **Low water.** With under a tenth left, the next call waits for one token to refill at
     ///   this process's share of the rate. `x-ratelimit-reset` is when the bucket is *full*
     ///   again, so one token takes `(reset - now) / (limit - remaining)` (never shorter than the
@@ -824,6 +902,7 @@ impl Budget {
     ///
     /// Returns the pause applied.
     pub fn observe(&self, scope: Scope, headers: &RateLimitHeaders, flight: &InFlight<'_>) -> Duration {
+        self.heard_from_auth0();
         let (Some(remaining), Some(limit)) = (headers.remaining, headers.limit) else {
             return Duration::ZERO;
         };
@@ -866,11 +945,14 @@ impl Budget {
             if removed > 0.0 {
                 *lock(&self.others_seen) = Some(now);
             }
-            // Another spender appearing while the bucket is under a quarter halves the share at
-            // once: two processes that were each given the whole budget then add up to it before
-            // either overruns Auth0 (verify answers show only verify's bucket, so the tenant
-            // bucket may go unseen for a while). Appearing in a healthy bucket changes nothing
-            // yet (a spender that went quiet and came back).
+            // With another spender about, the first answer under a quarter halves the share,
+            // whether the spender appeared in it or a moment before in a healthy bucket (two
+            // operators starting together see each other at once, before either is short): two
+            // processes that were each given the whole budget then add up to it before either
+            // overruns Auth0. Verify answers show only verify's bucket, so the tenant bucket may
+            // go unseen for a while, and shares adding up to more than its refill would empty it
+            // unseen; fifths alone take several steps to get there. Appearing in a healthy
+            // bucket changes nothing yet (a spender that went quiet and came back).
             // Shared, the share grows a step a second while the bucket holds at least a quarter
             // and is cut by a fifth under that (the others do the same, each seeing the same
             // bucket), so the spenders together settle on what Auth0 refills, and on equal
@@ -881,10 +963,17 @@ impl Budget {
             // up when it leaves room (the probe); the Free tier's bucket of 2 is never probed.
             let others = sharing || removed > 0.0;
             let short = remaining.saturating_mul(4) < limit;
-            if !short || others {
-                lock(&self.share).short_alone_since = None;
-            }
-            if others && (remaining == 0 || (short && !sharing)) {
+            let halved = {
+                let mut s = lock(&self.share);
+                if !short || others {
+                    s.short_alone_since = None;
+                }
+                if others && !sharing {
+                    s.halved_while_sharing = false;
+                }
+                s.halved_while_sharing
+            };
+            if others && (remaining == 0 || (short && !halved)) {
                 self.change_share(Move::Halve);
             } else if others && short {
                 self.change_share(Move::Fifth);
@@ -1484,6 +1573,69 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_spender_seen_in_a_healthy_bucket_halves_the_share_once_the_bucket_is_short() {
+        let budget = twenty_per_second_burst_40();
+        // Two operators starting together see each other in their tenant checks, while the
+        // bucket is nearly full: nothing to cut yet.
+        drop(budget.sending(false));
+        budget.observe(Scope::Tenant, &answer(33), &budget.sending(false));
+        assert!(lock(&budget.others_seen).is_some(), "another spender seen");
+        assert_eq!(budget.tenant_share(), 1.0);
+        // A second later, with both spending, the bucket is under a quarter: halved, not cut
+        // by a fifth, so the two add up to what Auth0 refills before a run of verify answers
+        // (which show only verify's bucket) hides the tenant bucket from both.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        budget.observe(Scope::Tenant, &answer(5), &budget.sending(false));
+        assert_eq!(budget.tenant_share(), 0.5);
+        // Later short answers while the spender is still about cut by a fifth.
+        tokio::time::advance(SHARE_CUT_EVERY).await;
+        budget.observe(Scope::Tenant, &answer(5), &budget.sending(false));
+        assert!(
+            (budget.tenant_share() - 0.4).abs() < 1e-9,
+            "{}",
+            budget.tenant_share()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_quiet_spell_one_call_goes_alone_until_answered() {
+        let budget = std::sync::Arc::new(twenty_per_second_burst_40());
+        // Nothing heard yet: the first call goes, the second waits for its answer.
+        budget.acquire(false, Priority::Finish).await;
+        let first = budget.sending(false);
+        let second = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.acquire(false, Priority::Finish).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !second.is_finished(),
+            "the second call waits for the first's answer"
+        );
+        // The answer: Auth0 has 4 left (someone else spent the rest), and the local bucket
+        // follows it before the second call takes a token.
+        budget.observe(Scope::Tenant, &answer(4), &first);
+        drop(first);
+        let waited = second.await.unwrap();
+        assert_eq!(waited, Duration::from_millis(100));
+        // 4 left less the 2 of margin: one more, then the bucket is empty.
+        budget.acquire(false, Priority::Finish).await;
+        assert!(budget.tenant.expected_wait(Priority::Finish) > Duration::ZERO);
+        // While answers keep coming, calls do not wait for one another.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let a = budget.sending(false);
+        budget.observe(Scope::Tenant, &answer(20), &a);
+        let b = budget.sending(false);
+        assert_eq!(budget.acquire(false, Priority::Finish).await, Duration::ZERO);
+        // A lone call that never reaches the wire holds the others for half a second at most.
+        tokio::time::advance(STALE_VIEW).await;
+        drop(a);
+        drop(b);
+        budget.acquire(false, Priority::Finish).await;
+        assert_eq!(budget.acquire(false, Priority::Finish).await, LONE_CALL_WAIT);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn callers_sent_away_at_a_cut_share_are_spread_at_the_configured_rate() {
         let budget = twenty_per_second_burst_40();
         budget.change_share(Move::Halve);
@@ -1498,7 +1650,9 @@ mod tests {
             .reserve_within(false, Priority::Start, Duration::ZERO)
             .await
             .is_ok()
-        {}
+        {
+            drop(budget.sending(false));
+        }
         let mut last = Duration::ZERO;
         for i in 0..10 {
             let after = budget

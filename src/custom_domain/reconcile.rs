@@ -371,11 +371,11 @@ async fn reconcile_once(stored: &StoredDomain, ctx: Arc<Context>) -> Result<Opti
         // tenant's first check re-queues everything.
         return Ok(Some(Duration::from_secs(if deleting { 2 } else { 5 })));
     }
+    let stamp = trigger::stamp(stored);
     if let Some(rt) = &runtime
-        && still_in_create_line(&ctx, rt, &view, &key, stored)
+        && still_in_create_line(&ctx, rt, &view, &key, stamp)
     {
         let rate = rt.client.budget().tenant_limit().requests_per_second;
-        let stamp = trigger::stamp(stored);
         return Ok(Some(rt.create_line.step_aside(
             &key,
             stamp,
@@ -1395,13 +1395,13 @@ fn still_in_create_line(
     rt: &TenantRuntime,
     view: &TenantView,
     key: &(String, String),
-    stored: &StoredDomain,
+    stamp: u64,
 ) -> bool {
     matches!(view.health, TenantHealth::Ready)
         && view.allowed
         && view.claim == ClaimVerdict::Allowed
         && view.create_refused.is_none()
-        && rt.create_line.holds(key, trigger::stamp(stored))
+        && rt.create_line.holds(key, stamp)
         // A free place is only looked at here; the full reconcile claims it.
         && ctx.tenants.call_permit(rt, WaitingCall::Create).is_none()
 }

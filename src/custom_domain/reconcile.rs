@@ -371,17 +371,17 @@ async fn reconcile_once(stored: &StoredDomain, ctx: Arc<Context>) -> Result<Opti
         // tenant's first check re-queues everything.
         return Ok(Some(Duration::from_secs(if deleting { 2 } else { 5 })));
     }
-    let stamp = trigger::stamp(stored);
-    if let Some(rt) = &runtime
-        && still_in_create_line(&ctx, rt, &view, &key, stamp)
-    {
-        let rate = rt.client.budget().tenant_limit().requests_per_second;
-        return Ok(Some(rt.create_line.step_aside(
-            &key,
-            stamp,
-            std::time::Instant::now(),
-            rate,
-        )));
+    if let Some(rt) = &runtime {
+        let stamp = trigger::stamp(stored);
+        if still_in_create_line(&ctx, rt, &view, &key, stamp) {
+            let rate = rt.client.budget().tenant_limit().requests_per_second;
+            return Ok(Some(rt.create_line.step_aside(
+                &key,
+                stamp,
+                std::time::Instant::now(),
+                rate,
+            )));
+        }
     }
     // A tenant in trouble (429 storm) must not hold every reconcile slot: over its share, this
     // reconcile steps aside without touching anything and comes back shortly.

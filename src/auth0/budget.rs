@@ -1440,6 +1440,16 @@ mod tests {
         )
     }
 
+    /// The share is `expected` (to rounding).
+    #[track_caller]
+    fn assert_share(budget: &Budget, expected: f64) {
+        let share = budget.tenant_share();
+        assert!(
+            (share - expected).abs() < 1e-9,
+            "share {share}, expected {expected}"
+        );
+    }
+
     /// An answer of that bucket with `remaining` left, full again in 2 s.
     fn answer(remaining: u64) -> RateLimitHeaders {
         RateLimitHeaders {
@@ -1477,11 +1487,7 @@ mod tests {
             Duration::from_secs(1),
             &budget.sending(false),
         );
-        assert!(
-            (budget.tenant_share() - 0.5).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.5);
         tokio::time::advance(SHARE_CUT_EVERY).await;
         // One more, later, halves it again.
         budget.on_429(
@@ -1490,11 +1496,7 @@ mod tests {
             Duration::from_secs(1),
             &budget.sending(false),
         );
-        assert!(
-            (budget.tenant_share() - 0.25).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.25);
         assert!((budget.tenant.limit().requests_per_second - 5.0).abs() < 1e-9);
         assert_eq!(
             budget.tenant_limit().requests_per_second,
@@ -1503,15 +1505,11 @@ mod tests {
         );
         // A half-full bucket and nobody else seen: a fifth of the rate back per second, no faster.
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
-        assert!((budget.tenant_share() - 0.25).abs() < 1e-9);
+        assert_share(&budget, 0.25);
         tokio::time::advance(SHARE_GROW_EVERY).await;
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
         budget.observe(Scope::Tenant, &answer(20), &budget.sending(false));
-        assert!(
-            (budget.tenant_share() - 0.45).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.45);
         // Never under the floor.
         for _ in 0..20 {
             tokio::time::advance(SHARE_CUT_EVERY).await;
@@ -1556,20 +1554,12 @@ mod tests {
         // more than Auth0 refills, so this one's share is cut by a fifth.
         tokio::time::advance(SHARE_CUT_EVERY).await;
         budget.observe(Scope::Tenant, &answer(3), &budget.sending(false));
-        assert!(
-            (budget.tenant_share() - 0.4).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.4);
         // At least a quarter while the other spender is about: a twentieth back per second.
         tokio::time::advance(SHARE_GROW_EVERY).await;
         budget.observe(Scope::Tenant, &answer(15), &budget.sending(false));
         budget.observe(Scope::Tenant, &answer(15), &budget.sending(false));
-        assert!(
-            (budget.tenant_share() - 0.45).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.45);
     }
 
     #[tokio::test(start_paused = true)]
@@ -1590,11 +1580,7 @@ mod tests {
         // Later short answers while the spender is still about cut by a fifth.
         tokio::time::advance(SHARE_CUT_EVERY).await;
         budget.observe(Scope::Tenant, &answer(5), &budget.sending(false));
-        assert!(
-            (budget.tenant_share() - 0.4).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.4);
     }
 
     #[tokio::test(start_paused = true)]
@@ -1641,11 +1627,7 @@ mod tests {
         budget.change_share(Move::Halve);
         tokio::time::advance(SHARE_CUT_EVERY).await;
         budget.change_share(Move::Halve);
-        assert!(
-            (budget.tenant_share() - 0.25).abs() < 1e-9,
-            "{}",
-            budget.tenant_share()
-        );
+        assert_share(&budget, 0.25);
         while budget
             .reserve_within(false, Priority::Start, Duration::ZERO)
             .await

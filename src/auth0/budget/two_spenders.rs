@@ -294,12 +294,9 @@ async fn operators(limit: RateLimit, setup: Setup) -> Run {
         .map(|at| at.saturating_duration_since(start))
         .collect();
     eprintln!("429s at {refused:.2?}");
-    let late = a
-        .tenant
-        .refused
+    let late = refused
         .iter()
-        .chain(&a.verify.refused)
-        .filter(|at| at.saturating_duration_since(start) > work_after_check + Duration::from_secs(1))
+        .filter(|at| **at > work_after_check + Duration::from_secs(1))
         .count();
     Run {
         wall,

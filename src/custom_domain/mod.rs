@@ -12,6 +12,12 @@ pub mod trigger;
 
 pub use crate::names::{CUSTOM_DOMAIN_FINALIZER as FINALIZER, MANAGER};
 
+/// Whether a CustomDomain (whole or as stored) still carries the cleanup finalizer: its Auth0
+/// domain may still need deleting, so its tenant must stay.
+pub fn has_finalizer(obj: &impl kube::Resource) -> bool {
+    obj.meta().finalizers.iter().flatten().any(|f| f == FINALIZER)
+}
+
 /// Secret key: the one-time `cname_api_key` (self-managed domains).
 pub const SECRET_KEY_CNAME_API_KEY: &str = "cname-api-key";
 /// Secret key: Auth0's `origin_domain_name` (where the proxy forwards to).

@@ -29,7 +29,10 @@ use super::plan::{
     Remote, SecretContent, Step, TenantHealth, TenantRefusal, TenantView, VerifyWait, adoption_verdict,
     claim_verdict, mark_retrying, mark_stalled,
 };
-use super::{FINALIZER, MANAGER, children, escrow, resync::Resyncs, secret, store::StoredDomain, trigger};
+use super::{
+    FINALIZER, MANAGER, children, escrow, has_finalizer, resync::Resyncs, secret, store::StoredDomain,
+    trigger,
+};
 use crate::auth0::{self, Redacted};
 use crate::dns::{DnsAnswer, DnsChecker};
 use crate::resources::conditions::{Reason, set_condition};
@@ -373,7 +376,7 @@ async fn reconcile_once(stored: &StoredDomain, ctx: Arc<Context>) -> Result<Opti
     }
     if let Some(rt) = &runtime {
         let stamp = trigger::stamp(stored);
-        if still_in_create_line(&ctx, rt, &view, &key, stamp) {
+        if still_in_create_line(&ctx.tenants, rt, &view, &key, stamp) {
             let rate = rt.client.budget().tenant_limit().requests_per_second;
             return Ok(Some(rt.create_line.step_aside(
                 &key,
@@ -1391,7 +1394,7 @@ fn scrub(text: &str, secret: &str) -> String {
 /// create is free. Then its reconcile reads neither the object nor its Secret: with a thousand new
 /// domains most reconciles are such looks at the line.
 fn still_in_create_line(
-    ctx: &Context,
+    tenants: &Tenants,
     rt: &TenantRuntime,
     view: &TenantView,
     key: &(String, String),
@@ -1403,11 +1406,7 @@ fn still_in_create_line(
         && view.create_refused.is_none()
         && rt.create_line.holds(key, stamp)
         // A free place is only looked at here; the full reconcile claims it.
-        && ctx.tenants.call_permit(rt, WaitingCall::Create).is_none()
-}
-
-fn has_finalizer(obj: &impl Resource) -> bool {
-    obj.meta().finalizers.iter().flatten().any(|f| f == FINALIZER)
+        && tenants.call_permit(rt, WaitingCall::Create).is_none()
 }
 
 /// Adds our finalizer; false when the object changed since it was read (409).
@@ -1555,9 +1554,90 @@ pub fn error_policy(cd: Arc<StoredDomain>, err: &Error, ctx: Arc<Context>) -> Ac
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{Memories, failure_backoff, requeue_within_list_life, scrub};
-    use std::time::Duration;
+    use super::{Memories, failure_backoff, requeue_within_list_life, scrub, still_in_create_line};
+    use crate::auth0::{Redacted, TenantConfig};
+    use crate::custom_domain::plan::{
+        AdoptionVerdict, ClaimVerdict, TenantHealth, TenantRefusal, TenantView,
+    };
+    use crate::resources::conditions::Reason;
+    use crate::tenant::runtime::{Desired, Tenants, WaitingCall};
+    use std::time::{Duration, Instant};
+
+    fn ready_tenant() -> TenantView {
+        TenantView {
+            name: "t".into(),
+            health: TenantHealth::Ready,
+            allowed: true,
+            fence: None,
+            cluster_id: "c1".into(),
+            mtls_aliases_enabled: false,
+            resync_interval: Duration::from_secs(600),
+            create_refused: None,
+            adoption: AdoptionVerdict::Off,
+            claim: ClaimVerdict::Allowed,
+        }
+    }
+
+    /// The shortcut that skips a reconcile's reads holds only while stepping aside again is all
+    /// the full reconcile would do: a change to the object, a free place or a tenant that is no
+    /// longer usable must each send the domain down the full path.
+    #[test]
+    fn only_an_unchanged_domain_with_no_free_place_skips_its_reconcile() {
+        // 6 reconcile slots: 2 places to create at once.
+        let tenants = Tenants::new(6);
+        let desired = Desired {
+            config: TenantConfig::new("t", "t.eu.auth0.com", "id", Redacted::new("secret".to_owned())),
+            resync_interval: Duration::from_secs(600),
+            allowed_namespaces: Default::default(),
+        };
+        let rt = tenants.ensure(&desired, None).unwrap().runtime;
+        let view = ready_tenant();
+        let key = ("shop".to_owned(), "login".to_owned());
+        let places = [
+            tenants.call_permit(&rt, WaitingCall::Create).unwrap(),
+            tenants.call_permit(&rt, WaitingCall::Create).unwrap(),
+        ];
+        assert!(
+            !still_in_create_line(&tenants, &rt, &view, &key, 7),
+            "not in the line yet"
+        );
+        rt.create_line.step_aside(&key, 7, Instant::now(), 20.0);
+        assert!(still_in_create_line(&tenants, &rt, &view, &key, 7));
+        assert!(
+            !still_in_create_line(&tenants, &rt, &view, &key, 8),
+            "the object changed since it stepped aside"
+        );
+        let not_ready = TenantView {
+            health: TenantHealth::NotReady("credentials refused".into()),
+            ..ready_tenant()
+        };
+        assert!(!still_in_create_line(&tenants, &rt, &not_ready, &key, 7));
+        let refused = TenantView {
+            create_refused: Some(TenantRefusal {
+                reason: Reason::EntitlementExceeded,
+                message: "domain limit reached".into(),
+                retry_in: Duration::from_secs(60),
+            }),
+            ..ready_tenant()
+        };
+        assert!(!still_in_create_line(&tenants, &rt, &refused, &key, 7));
+        let fenced = TenantView {
+            allowed: false,
+            ..ready_tenant()
+        };
+        assert!(!still_in_create_line(&tenants, &rt, &fenced, &key, 7));
+        drop(places);
+        assert!(
+            !still_in_create_line(&tenants, &rt, &view, &key, 7),
+            "a place is free: the full reconcile claims it"
+        );
+        // Looking took no place: both are free again.
+        let _a = tenants.call_permit(&rt, WaitingCall::Create).unwrap();
+        let _b = tenants.call_permit(&rt, WaitingCall::Create).unwrap();
+        assert!(tenants.call_permit(&rt, WaitingCall::Create).is_none());
+    }
 
     #[test]
     fn a_domain_with_nothing_to_remember_holds_no_entry() {

@@ -1,8 +1,7 @@
 //! Pure decisions about an `Auth0Tenant`'s life: its finalizer (a tenant stays while CustomDomains
 //! still need its client to delete their Auth0 domains) and which operator writes it.
 
-use crate::custom_domain::store::StoredDomain;
-use crate::names::CUSTOM_DOMAIN_FINALIZER as DOMAIN_FINALIZER;
+use crate::custom_domain::{has_finalizer, store::StoredDomain};
 
 /// Kept on every Auth0Tenant while CustomDomains referencing it still have cleanup to do:
 /// deleting the tenant first would otherwise leave their Auth0 domains behind.
@@ -20,14 +19,7 @@ pub fn remaining_domains<'a>(
     let mut out: Vec<String> = domains
         .into_iter()
         .filter(|cd| cd.spec.tenant_ref.name == tenant)
-        .filter(|cd| {
-            cd.metadata
-                .finalizers
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|f| f == DOMAIN_FINALIZER)
-        })
+        .filter(|cd| has_finalizer(*cd))
         .map(|cd| {
             format!(
                 "{}/{}",
@@ -106,6 +98,7 @@ pub fn writes_tenant(namespace_scoped: bool, home_namespace: &str, credentials_n
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::names::CUSTOM_DOMAIN_FINALIZER as DOMAIN_FINALIZER;
 
     fn cd(ns: &str, name: &str, tenant: &str, finalizers: &[&str]) -> StoredDomain {
         serde_json::from_value(serde_json::json!({

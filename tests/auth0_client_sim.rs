@@ -499,6 +499,18 @@ async fn a_429_storm_is_waited_out() {
         text.contains(r#"auth0_ratelimited_total{tenant="sim",endpoint="GET /custom-domains"}"#),
         "{text}"
     );
+    // A 429 on the tenant bucket halves the share the client spends, and the metric says so.
+    let share: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"auth0_domain_operator_auth0_rate_share{tenant="sim"} "#))
+        .unwrap_or_else(|| panic!("no rate share in\n{text}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (share - c.budget().tenant_share()).abs() < 1e-9 && share < 1.0,
+        "{share} vs {}",
+        c.budget().tenant_share()
+    );
     w.sim.shutdown().await;
     w.dns.shutdown().await;
 }

@@ -456,6 +456,13 @@ impl TenantClient {
         }
     }
 
+    /// Publishes the share of the tenant's rate the budget spends now (it moves only on answers).
+    fn report_share(&self) {
+        if let Some(m) = &self.inner.metrics {
+            m.set_auth0_rate_share(&self.inner.name, self.inner.budget.tenant_share());
+        }
+    }
+
     async fn token(&self) -> Result<AccessToken, Error> {
         self.inner.tokens.get(|| self.fetch_token()).await
     }
@@ -646,6 +653,7 @@ impl TenantClient {
             let scope = inner.budget.scope_of(endpoint.is_verify(), &limits);
             if status != StatusCode::TOO_MANY_REQUESTS {
                 inner.budget.observe(scope, &limits, &flight);
+                self.report_share();
             }
             let body = match body {
                 Some(body) => body,
@@ -692,6 +700,7 @@ impl TenantClient {
                 let pause = inner
                     .budget
                     .on_429(scope, &limits, inner.retry.backoff(attempt), &flight);
+                self.report_share();
                 warn!(tenant = %inner.name, endpoint = route, ?scope, ?pause, "Auth0 rate limit hit; pausing");
                 // A 429 was not processed, so even a create may be sent again.
                 if attempt >= inner.retry.max_attempts {

@@ -4,6 +4,7 @@
 //! status codes and states. Never object names or error text.
 
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -98,6 +99,7 @@ pub struct Metrics {
     auth0_requests: Family<RequestLabels, Counter>,
     auth0_ratelimit_wait: HistogramFamily<TenantLabels>,
     auth0_ratelimited: Family<TenantEndpointLabels, Counter>,
+    auth0_rate_share: Family<TenantLabels, Gauge<f64, AtomicU64>>,
     custom_domains: Family<DomainStateLabels, Gauge>,
     tenant_ready: Family<TenantLabels, Gauge>,
     certificates: Family<CertificateLabels, Gauge>,
@@ -172,6 +174,13 @@ impl Metrics {
             "Auth0 answers with HTTP 429",
             Family::default(),
         );
+        let auth0_rate_share = registered(
+            &mut registry,
+            "auth0_rate_share",
+            "Share of the tenant's configured request rate this operator spends: 1 is all of it, \
+             lower while Auth0's rate-limit headers show another client spending from the same tenant",
+            Family::default(),
+        );
         let custom_domains = registered(
             &mut registry,
             "custom_domains",
@@ -210,6 +219,7 @@ impl Metrics {
             auth0_requests,
             auth0_ratelimit_wait,
             auth0_ratelimited,
+            auth0_rate_share,
             custom_domains,
             tenant_ready,
             certificates,
@@ -287,6 +297,15 @@ impl Metrics {
                 endpoint: endpoint.to_string(),
             })
             .inc();
+    }
+
+    /// Sets the share of `tenant`'s configured rate the operator spends (`Budget::tenant_share`).
+    pub fn set_auth0_rate_share(&self, tenant: &str, share: f64) {
+        self.auth0_rate_share
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_string(),
+            })
+            .set(share);
     }
 
     /// Sets the number of `CustomDomain`s of `tenant` per state. States of [`DOMAIN_STATES`] not in
@@ -371,6 +390,9 @@ impl Metrics {
         self.tenant_ready.remove(&TenantLabels {
             tenant: tenant.to_string(),
         });
+        self.auth0_rate_share.remove(&TenantLabels {
+            tenant: tenant.to_string(),
+        });
         for status in CERTIFICATE_STATUSES.iter().chain([&CERTIFICATE_OTHER]) {
             self.certificates.remove(&CertificateLabels {
                 tenant: tenant.to_string(),
@@ -421,6 +443,7 @@ mod tests {
         m.auth0_request("default", "POST /custom-domains/{id}/verify", "200");
         m.auth0_ratelimited("default", "GET /custom-domains");
         m.auth0_ratelimit_wait("default", 0.5);
+        m.set_auth0_rate_share("default", 0.5);
         m.set_custom_domains("default", [("Ready", 3)]);
         m.set_tenant_ready("default", true);
         m.set_tenant_ready("broken", false);
@@ -434,6 +457,7 @@ mod tests {
             "auth0_domain_operator_auth0_requests_total{tenant=\"default\",endpoint=\"POST /custom-domains/{id}/verify\",status=\"200\"} 1",
             "auth0_domain_operator_auth0_ratelimited_total{tenant=\"default\",endpoint=\"GET /custom-domains\"} 1",
             "auth0_domain_operator_auth0_ratelimit_wait_seconds_count{tenant=\"default\"} 1",
+            "auth0_domain_operator_auth0_rate_share{tenant=\"default\"} 0.5",
             "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Ready\"} 3",
             "auth0_domain_operator_custom_domains{tenant=\"default\",state=\"Failed\"} 0",
             "auth0_domain_operator_dns_lookups_total{result=\"missing\"} 1",
@@ -450,6 +474,7 @@ mod tests {
         let text = m.encode().unwrap();
         assert!(!text.contains("state=\"Ready\""));
         assert!(!text.contains("tenant_ready{tenant=\"default\"}"), "{text}");
+        assert!(!text.contains("rate_share{tenant=\"default\"}"), "{text}");
         assert!(!text.contains("certificates{tenant=\"default\""), "{text}");
         assert!(text.contains("tenant_ready{tenant=\"broken\"} 0"), "{text}");
     }

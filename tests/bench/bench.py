@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from world import ROOT, Background, World  # noqa: E402
+from world import ROOT, Background, World, machine_line  # noqa: E402
 import deploy_cli  # noqa: E402
 
 
@@ -175,6 +175,8 @@ def main():
                     help="file name under bench/results/ for --write (default: <date>-<N>-<type>[-dns-late].md, "
                          "or <date>-deploy-cli.md with --only deploy-cli)")
     args = ap.parse_args()
+    # Timed now, before anything else runs on the machine.
+    log(machine_line())
 
     if not args.no_build and not args.bin_dir:
         log(f"building ({args.profile})")
@@ -285,6 +287,8 @@ spec: {{domain: d{i:04d}.bench.example.com, type: {args.type}}}""")
             f"# auth0-domain-operator bench — {datetime.date.today().isoformat()}",
             "",
             f"Command: `{command(args)}`",
+            "",
+            machine_line(),
             "",
             "| measure | value |",
             "|---|---|",

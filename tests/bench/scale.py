@@ -39,7 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import calls, diff, pct  # noqa: E402
-from world import ROOT, Background, World  # noqa: E402
+from world import KUBECTL, ROOT, Background, World, machine_line  # noqa: E402
 
 VERIFY_KEY = "POST /api/v2/custom-domains/{id}/verify"
 # auth0-sim's default custom-domain entitlement (`--max-domains`), Auth0's own per-tenant maximum.
@@ -101,7 +101,7 @@ class Cluster:
         self.operator = None
 
     def kubectl(self, *argv, stdin=None):
-        r = subprocess.run(["kubectl", *argv], env=self.env, input=stdin, capture_output=True, text=True)
+        r = subprocess.run([KUBECTL, *argv], env=self.env, input=stdin, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
         return r.stdout
@@ -487,7 +487,7 @@ def limits_line(args, mode):
 def report(args, mode, runs, extra=None):
     cmd = "python3 tests/bench/scale.py " + " ".join(sys.argv[1:])
     lines = [f"# auth0-domain-operator scale bench — {mode} — {datetime.date.today().isoformat()}", "",
-             f"Command: `{cmd}`", "", f"Limits: {limits_line(args, mode)}. Build: {args.profile}.", "",
+             f"Command: `{cmd}`", "", f"Limits: {limits_line(args, mode)}. Build: {args.profile}.", "", machine_line(), "",
              "| measure | value |", "|---|---|"]
     keys = [k for k in runs[0] if k not in ("domains",)]
     for k in keys:
@@ -549,6 +549,8 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--bin-dir", default=None)
     args = ap.parse_args()
+    # Timed now, before anything else runs on the machine.
+    log(machine_line())
     if not args.no_build and not args.bin_dir:
         log(f"building ({args.profile})")
         build = ["cargo", "build", "--quiet", "--workspace", "--bins"] + (["--release"] if args.profile == "release" else [])

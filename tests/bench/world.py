@@ -18,6 +18,64 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+
+def _pinned_kubectl():
+    """The kubectl `make deps` builds with the test cluster's release (tests/kube-real), when built;
+    else the one on PATH. The bench applies 10,000 objects on the 2 cores the operator runs on, so
+    kubectl's own cost is part of what it measures: the machine's kubectl (on one machine a cloud
+    SDK's v1.32 dispatcher) spent about 4 times the CPU of the pinned v1.37 for the same 500
+    server-side applies (2.0-2.4 s against 0.5 s), which made the same operator's figures differ
+    by machine."""
+    try:
+        d = subprocess.run(["bash", os.path.join(ROOT, ".ci", "deps-kube-real.sh"), "--print-dir"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "kubectl"
+    path = os.path.join(d, "kubectl") if d else ""
+    return path if path and os.access(path, os.X_OK) else "kubectl"
+
+
+KUBECTL = _pinned_kubectl()
+
+_MACHINE = []
+
+
+def machine_line():
+    """One line naming the machine a run measured: cores, CPU model, kubectl's version and a CPU
+    reference time (a fixed single-core task timed once per process, best of three; lower is
+    faster). Figures bound by the 2 cores (10 tenants x 1,000) move with it from one machine to the
+    next, so results from different machines are compared through it, not as they stand."""
+    if not _MACHINE:
+        import hashlib
+        block = b"\x5a" * (1 << 20)
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            h = hashlib.sha256()
+            for _ in range(256):
+                h.update(block)
+            n = 0
+            for i in range(5_000_000):
+                n += i & 7
+            best = min(best, time.perf_counter() - t)
+        model = "unknown CPU"
+        try:
+            with open("/proc/cpuinfo") as f:
+                model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+        except OSError:
+            pass
+        try:
+            out = subprocess.run([KUBECTL, "version", "--client", "-o", "json"], capture_output=True,
+                                 text=True, timeout=30).stdout
+            kubectl = json.loads(out)["clientVersion"]["gitVersion"]
+        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+            kubectl = "unknown"
+        _MACHINE.append(f"Machine: {os.cpu_count()} cores ({model}), CPU reference {best:.2f} s "
+                        f"(sha256 of 256 MiB and 5 million Python loop steps, best of 3; lower is faster), "
+                        f"kubectl {kubectl} ({'pinned, .deps/kube-real' if KUBECTL != 'kubectl' else 'the one on PATH'}).")
+    return _MACHINE[0]
+
+
 class Background:
     """Jobs (kubectl applies) running in threads while the caller follows the domains.
 
@@ -211,7 +269,7 @@ spec:
                 return raw.decode()
 
     def kubectl(self, *argv, stdin=None):
-        r = subprocess.run(["kubectl", *argv], env=self.env, input=stdin, capture_output=True, text=True)
+        r = subprocess.run([KUBECTL, *argv], env=self.env, input=stdin, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
         return r.stdout
@@ -221,7 +279,7 @@ spec:
         (the first list, then every update), so the bench reacts within milliseconds instead of
         re-listing every second. `namespace` None: every namespace; `env`: another cluster's."""
         scope = ["-A"] if namespace is None else ["-n", namespace]
-        proc = subprocess.Popen(["kubectl", "get", resource, *scope, "-w", "-o", "json"],
+        proc = subprocess.Popen([KUBECTL, "get", resource, *scope, "-w", "-o", "json"],
                                 env=env or self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.procs.append(proc)
         out = queue.Queue()

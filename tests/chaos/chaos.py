@@ -42,7 +42,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from world import ROOT, World  # noqa: E402
+from world import KUBECTL, ROOT, World  # noqa: E402
 
 BASE_FAULTS = {"error_rate": 0.10, "jitter_ms": 150}
 RECREATE_ANNOTATION = "auth0-domain-operator.dev/recreate-on-key-loss"
@@ -58,7 +58,7 @@ def log(msg):
 
 def try_json(w, *argv):
     """kubectl ... -o json that tolerates injected API faults (None on failure)."""
-    r = subprocess.run(["kubectl", *argv, "-o", "json"], env=w.env, capture_output=True, text=True)
+    r = subprocess.run([KUBECTL, *argv, "-o", "json"], env=w.env, capture_output=True, text=True)
     if r.returncode != 0:
         return None
     try:
@@ -69,7 +69,7 @@ def try_json(w, *argv):
 
 def try_kubectl(w, *argv):
     """kubectl ... that tolerates injected API faults (False on failure)."""
-    return subprocess.run(["kubectl", *argv], env=w.env, capture_output=True, text=True).returncode == 0
+    return subprocess.run([KUBECTL, *argv], env=w.env, capture_output=True, text=True).returncode == 0
 
 
 def tenant_finalized(w):

@@ -118,7 +118,8 @@ deps-bench:
 ## Its CustomDomains go in with `kubectl apply --server-side`, as GitOps tools apply them: one
 ## request per object instead of a read and a create. Ten client-side applies of 1,000 take
 ## 39-48 s of the same 2 cores the operator runs on (server-side: 26-28 s), and the operator's
-## figures would pay for that.
+## figures would pay for that. The applies use the kubectl `deps` builds (v1.37.2, pinned with
+## tests/kube-real), not the machine's: one machine's cloud-SDK kubectl spent 4 times its CPU.
 BENCH_ARGS ?= --domains 1000 --steady-seconds 60 --write
 SCALE_ARGS ?= --mode all --repeat 3 --no-build --server-side
 bench: deps deps-bench

@@ -39,7 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import calls, diff, pct  # noqa: E402
-from world import KUBECTL, ROOT, Background, World, machine_line  # noqa: E402
+from world import ROOT, Background, World, machine_line, run_kubectl  # noqa: E402
 
 VERIFY_KEY = "POST /api/v2/custom-domains/{id}/verify"
 # auth0-sim's default custom-domain entitlement (`--max-domains`), Auth0's own per-tenant maximum.
@@ -101,10 +101,7 @@ class Cluster:
         self.operator = None
 
     def kubectl(self, *argv, stdin=None):
-        r = subprocess.run([KUBECTL, *argv], env=self.env, input=stdin, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
-        return r.stdout
+        return run_kubectl(self.env, *argv, stdin=stdin)
 
     def apply(self, yaml):
         return self.kubectl("apply", "-f", "-", stdin=yaml)

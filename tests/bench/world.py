@@ -18,7 +18,6 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-
 def _pinned_kubectl():
     """The kubectl `make deps` builds with the test cluster's release (tests/kube-real), when built;
     else the one on PATH. The bench applies 10,000 objects on the 2 cores the operator runs on, so
@@ -36,6 +35,15 @@ def _pinned_kubectl():
 
 
 KUBECTL = _pinned_kubectl()
+
+
+def run_kubectl(env, *argv, stdin=None):
+    """kubectl with `env` (its KUBECONFIG names the cluster); stdout, or exit naming the failure."""
+    r = subprocess.run([KUBECTL, *argv], env=env, input=stdin, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
+    return r.stdout
+
 
 _MACHINE = []
 
@@ -269,10 +277,7 @@ spec:
                 return raw.decode()
 
     def kubectl(self, *argv, stdin=None):
-        r = subprocess.run([KUBECTL, *argv], env=self.env, input=stdin, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(argv)} failed: {r.stderr.strip()}")
-        return r.stdout
+        return run_kubectl(self.env, *argv, stdin=stdin)
 
     def watch(self, resource, namespace, env=None):
         """`kubectl get -w -o json` in the background: returns a queue of the objects as they change

@@ -150,22 +150,24 @@ def recreates_allowed(cd):
     return ((cd.get("metadata") or {}).get("annotations") or {}).get(RECREATE_ANNOTATION) == "true"
 
 
-CREATED = re.compile(r'"created Auth0 domain[^"]*".*?"id":"(cd_\w+)".*?"domain":"([^"]+)"'
-                     r'|"id":"(cd_\w+)".*?"domain":"([^"]+)".*?"created Auth0 domain')
+FIELD_ID = re.compile(r"\bid=(cd_\w+)")
+FIELD_DOMAIN = re.compile(r"\bdomain=(\S+)")
 
 
-def created_ids(log_paths):
-    """{host: [domain ids the operator created for it]} from the operators' JSON logs."""
+def created_ids(sim_log):
+    """{host: [domain ids the simulator created for it]} from its "custom domain created" log lines.
+
+    The simulator's log, not the operators': an operator killed between the create and its log
+    line never names the id it created, and that id is exactly the one a lost key belongs to."""
     out = collections.defaultdict(list)
-    for path in log_paths:
-        with open(path, errors="replace") as f:
-            for line in f:
-                if "created Auth0 domain" not in line:
-                    continue
-                m = CREATED.search(line)
-                if m:
-                    cid, host = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-                    out[host].append(cid)
+    with open(sim_log, errors="replace") as f:
+        for line in f:
+            if "custom domain created" not in line:
+                continue
+            line = ANSI.sub("", line)
+            cid, host = FIELD_ID.search(line), FIELD_DOMAIN.search(line)
+            if cid and host:
+                out[host.group(1)].append(cid.group(1))
     return out
 
 
@@ -435,7 +437,7 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         per_host = collections.Counter(d["domain"] for d in sim_domains)
         duplicates = {h: c for h, c in per_host.items() if c > 1}
         by_host = {d["domain"]: d for d in sim_domains}
-        ids_by_host = created_ids(w.operator_logs())
+        ids_by_host = created_ids(os.path.join(workdir, "auth0-sim.log"))
         recreated = {e["regarding"]["name"] for e in json.loads(events_text)["items"]
                      if e.get("reason") == "Recreating" and (e.get("regarding") or {}).get("name")}
         recreations_explained = 0

@@ -154,9 +154,12 @@ impl Tenant {
             created_ms: now,
         };
         let body = self.render(&world, &d, View::Plain);
+        let host = d.domain.clone();
         world.insert(d);
         self.persist(&world)?;
-        tracing::info!(%id, "custom domain created");
+        // The host is logged so a checker can tell which ids a domain ever had, even when the
+        // caller died before it saw the answer.
+        tracing::info!(%id, domain = %host, "custom domain created");
         Ok(body)
     }
 

@@ -154,33 +154,25 @@ FIELD_ID = re.compile(r"\bid=(cd_\w+)")
 FIELD_DOMAIN = re.compile(r"\bdomain=(\S+)")
 
 
-def created_ids(sim_log):
-    """{host: [domain ids the simulator created for it]} from its "custom domain created" log lines.
+def read_sim_log(sim_log):
+    """From the simulator's log, in one pass: ({host: [domain ids created for it]},
+    {domain id: UNIX seconds its cname_api_key was issued}).
 
-    The simulator's log, not the operators': an operator killed between the create and its log
-    line never names the id it created, and that id is exactly the one a lost key belongs to."""
-    out = collections.defaultdict(list)
+    Created ids come from the simulator, not the operators' logs: an operator killed between the
+    create and its log line never names the id it created, and that id is exactly the one a lost
+    key belongs to."""
+    created, issued = collections.defaultdict(list), {}
     with open(sim_log, errors="replace") as f:
         for line in f:
-            if "custom domain created" not in line:
-                continue
             line = ANSI.sub("", line)
-            cid, host = FIELD_ID.search(line), FIELD_DOMAIN.search(line)
-            if cid and host:
-                out[host.group(1)].append(cid.group(1))
-    return out
-
-
-def issued_times(sim_log):
-    """{domain id: UNIX seconds} from the simulator's "cname_api_key issued" log lines."""
-    out = {}
-    with open(sim_log, errors="replace") as f:
-        for line in f:
-            m = ISSUED.search(ANSI.sub("", line))
-            if m:
+            if "custom domain created" in line:
+                cid, host = FIELD_ID.search(line), FIELD_DOMAIN.search(line)
+                if cid and host:
+                    created[host.group(1)].append(cid.group(1))
+            elif m := ISSUED.search(line):
                 ts = datetime.datetime.fromisoformat(m.group(1)[:26]).replace(tzinfo=datetime.timezone.utc)
-                out[m.group(2)] = ts.timestamp()
-    return out
+                issued[m.group(2)] = ts.timestamp()
+    return created, issued
 
 
 class Chaos:
@@ -432,12 +424,11 @@ spec: {{domain: d{i:04d}.chaos.example.com, type: SelfManagedCerts}}""" for i in
         secrets = {s["metadata"]["name"]: s for s in
                    json.loads(w.kubectl("get", "secrets", "-n", ns, "-o", "json"))["items"]}
         events_text = w.kubectl("get", "events.events.k8s.io", "-A", "-o", "json")
-        issued_at = issued_times(os.path.join(workdir, "auth0-sim.log"))
+        ids_by_host, issued_at = read_sim_log(os.path.join(workdir, "auth0-sim.log"))
 
         per_host = collections.Counter(d["domain"] for d in sim_domains)
         duplicates = {h: c for h, c in per_host.items() if c > 1}
         by_host = {d["domain"]: d for d in sim_domains}
-        ids_by_host = created_ids(os.path.join(workdir, "auth0-sim.log"))
         recreated = {e["regarding"]["name"] for e in json.loads(events_text)["items"]
                      if e.get("reason") == "Recreating" and (e.get("regarding") or {}).get("name")}
         recreations_explained = 0
